@@ -1,0 +1,200 @@
+// The command line, and nothing else: this file is `include!`d by the xtask to
+// generate man pages and shell completions, so it may only use clap and std.
+// Doc comments here become `--help` and the man pages.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Run terminal programs in the background as named sessions.
+///
+/// Each session is one small supervisor process that holds the program's
+/// pseudo-terminal, logs every byte it prints and serves a socket in the
+/// session's folder. Sessions survive the terminal that started them closing;
+/// anyone on the same account can list, tail, attach to and stop them.
+///
+/// Sessions live in $CODEX_HOME/sessions (default ~/.codex/sessions), beside
+/// Codex's own files, one folder per session.
+#[derive(Debug, Parser)]
+#[command(
+    name = "codex-session",
+    version,
+    propagate_version = true,
+    max_term_width = 100,
+    after_help = "Examples:\n  \
+        codex-session run --bg --name api -- pnpm dev     start a dev server in the background\n  \
+        codex-session list                                 see every session and how it ended\n  \
+        codex-session logs -f api                          follow its output\n  \
+        codex-session stop api                             stop it (TERM, then KILL after 10s)"
+)]
+pub struct Cli {
+    /// The sessions folder [default: $CODEX_SESSION_STORE, else $CODEX_HOME/sessions]
+    #[arg(long, global = true, value_name = "DIR")]
+    pub store: Option<PathBuf>,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Start a program as a session (in the background with --bg)
+    ///
+    /// With one argument after `--` that contains spaces, the program runs
+    /// through `sh -c` (so `-- "pnpm dev"` works); with several, they are
+    /// executed directly; with none, your $SHELL starts.
+    ///
+    /// `run --bg` returns once the program has started and the session can be
+    /// attached to. It prints the session's name on standard output.
+    #[command(after_help = "Examples:\n  \
+        codex-session run --bg --name api -- pnpm dev\n  \
+        codex-session run --bg -- \"make -j8 2>&1 | tee build.txt\"\n  \
+        codex-session run --bg --cwd ~/src/app --env PORT=4000 --label 'staging api' -- npm start")]
+    Run(RunArgs),
+
+    /// List sessions, running and ended
+    #[command(visible_alias = "ls")]
+    List(ListArgs),
+
+    /// Show everything known about one session
+    Inspect(InspectArgs),
+
+    /// Print a session's output, also after it ended
+    ///
+    /// To a terminal the raw bytes are written, colours and all. To a pipe or
+    /// a file the output is plain text: escape sequences are removed and
+    /// carriage-return rewrites (progress bars) are resolved the way a
+    /// terminal would finally show each line.
+    Logs(LogsArgs),
+
+    /// Show each running session's command and last lines of output
+    Ps(PsArgs),
+
+    /// Stop sessions: SIGTERM to the program's process group, SIGKILL later
+    ///
+    /// Returns once each program has ended.
+    Stop(StopArgs),
+
+    /// Remove ended sessions' folders (their logs and records)
+    #[command(visible_alias = "delete")]
+    Rm(RmArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Start in the background and return at once
+    #[arg(long, short = 'd', visible_alias = "detach")]
+    pub bg: bool,
+
+    /// The session's name [default: a generated one, like brisk-otter-4821]
+    ///
+    /// A letter, then letters, digits, '.', '_' or '-'; at most 64 characters.
+    #[arg(long, short = 'n', value_name = "NAME")]
+    pub name: Option<String>,
+
+    /// The program's working directory [default: the current one]
+    #[arg(long, value_name = "DIR")]
+    pub cwd: Option<PathBuf>,
+
+    /// Set an environment variable for the program (repeatable)
+    #[arg(long, short = 'e', value_name = "KEY=VAL")]
+    pub env: Vec<String>,
+
+    /// A free-text description, shown by `list` instead of the command
+    #[arg(long, value_name = "TEXT")]
+    pub label: Option<String>,
+
+    /// The window size before any client attaches
+    #[arg(long, value_name = "COLSxROWS", default_value = "80x24")]
+    pub size: String,
+
+    /// The program and its arguments
+    #[arg(last = true, value_name = "COMMAND")]
+    pub command: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Print a JSON array of session objects
+    #[arg(long, conflicts_with = "quiet")]
+    pub json: bool,
+
+    /// Print names only
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// The session
+    pub name: String,
+
+    /// Print one JSON object
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    /// Raw bytes to a terminal (unless NO_COLOR is set), plain text otherwise
+    Auto,
+    /// Always the raw bytes, escape sequences and all
+    Always,
+    /// Always plain text
+    Never,
+}
+
+#[derive(Debug, Args)]
+pub struct LogsArgs {
+    /// The session
+    pub name: String,
+
+    /// Keep printing new output until the session ends
+    #[arg(long, short = 'f')]
+    pub follow: bool,
+
+    /// Start with the last N lines
+    #[arg(long = "tail", short = 'n', value_name = "N")]
+    pub tail: Option<u64>,
+
+    /// When to keep escape sequences
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
+    pub color: ColorChoice,
+}
+
+#[derive(Debug, Args)]
+pub struct PsArgs {
+    /// Output lines to show per session
+    #[arg(long, short = 'n', default_value_t = 3, value_name = "N")]
+    pub lines: usize,
+}
+
+#[derive(Debug, Args)]
+pub struct StopArgs {
+    /// The sessions to stop
+    #[arg(required_unless_present = "all", value_name = "NAME")]
+    pub names: Vec<String>,
+
+    /// Stop every running session
+    #[arg(long, short = 'a', conflicts_with = "names")]
+    pub all: bool,
+
+    /// The first signal to send (name or number)
+    #[arg(long, short = 's', default_value = "TERM", value_name = "SIG")]
+    pub signal: String,
+
+    /// How long to wait before SIGKILL
+    #[arg(long, short = 't', default_value = "10s", value_name = "DUR")]
+    pub timeout: String,
+}
+
+#[derive(Debug, Args)]
+pub struct RmArgs {
+    /// The sessions to remove
+    #[arg(required = true, value_name = "NAME")]
+    pub names: Vec<String>,
+
+    /// Stop running sessions first instead of refusing
+    #[arg(long, short = 'f')]
+    pub force: bool,
+}

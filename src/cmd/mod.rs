@@ -1,0 +1,58 @@
+//! One file per verb, each with `pub fn run(args, &Ctx) -> Result<ExitCode>`.
+
+mod inspect;
+mod list;
+mod logs;
+mod ps;
+mod rm;
+mod run;
+mod stop;
+
+use std::process::ExitCode;
+
+use crate::cli::{Cli, Command};
+use crate::error::Result;
+use crate::store::Store;
+
+/// What every verb gets: the global flags, resolved.
+pub struct Ctx {
+    store_flag: Option<std::path::PathBuf>,
+}
+
+impl Ctx {
+    /// The store, opened (and created) on first use.
+    pub fn store(&self) -> Result<Store> {
+        Store::open(self.store_flag.as_deref())
+    }
+}
+
+pub fn run(cli: Cli) -> Result<ExitCode> {
+    let ctx = Ctx {
+        store_flag: cli.store,
+    };
+    match cli.command {
+        Command::Run(a) => run::run(a, &ctx),
+        Command::List(a) => list::run(a, &ctx),
+        Command::Inspect(a) => inspect::run(a, &ctx),
+        Command::Logs(a) => logs::run(a, &ctx),
+        Command::Ps(a) => ps::run(a, &ctx),
+        Command::Stop(a) => stop::run(a, &ctx),
+        Command::Rm(a) => rm::run(a, &ctx),
+    }
+}
+
+/// An error writing to standard output (a closed pipe exits 0 in `main`).
+pub fn stdout_error(e: std::io::Error) -> crate::error::Error {
+    crate::error::Error::new(format!(
+        "writing to standard output: {}",
+        crate::error::describe_io(&e)
+    ))
+}
+
+/// Print an error for one of several named sessions and go on.
+pub fn report(e: &crate::error::Error) {
+    eprintln!("codex-session: {e}");
+    if let Some(h) = e.hint_text() {
+        eprintln!("hint: {h}");
+    }
+}

@@ -1,0 +1,45 @@
+//! `rm`: remove ended sessions' folders; running ones only with `--force`,
+//! which stops them first.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use super::{Ctx, report};
+use crate::cli::RmArgs;
+use crate::error::{Error, IoContext, Result};
+use crate::store::Session;
+
+/// The grace period `rm --force` gives a running program.
+const FORCE_GRACE: Duration = Duration::from_secs(10);
+
+pub fn run(a: RmArgs, ctx: &Ctx) -> Result<ExitCode> {
+    let store = ctx.store()?;
+    let mut ok = true;
+    for name in &a.names {
+        if let Err(e) = store.get(name).and_then(|s| remove(s, a.force)) {
+            report(&e);
+            ok = false;
+        }
+    }
+    Ok(if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+pub fn remove(s: Session, force: bool) -> Result<()> {
+    if s.is_running() {
+        if !force {
+            return Err(Error::new(format!("session {} is running", s.name)).hint(format!(
+                "stop it first (`codex-session stop {0}`), or use `codex-session rm --force {0}`",
+                s.name
+            )));
+        }
+        let sig = nix::sys::signal::Signal::SIGTERM as i32;
+        super::stop::stop_all(std::slice::from_ref(&s), sig, FORCE_GRACE)
+            .pop()
+            .expect("one result")?;
+    }
+    std::fs::remove_dir_all(&s.dir).ctx("removing", &s.dir)
+}

@@ -1,0 +1,328 @@
+//! `run`: validate everything first (name, cwd, program, size), so a typo
+//! leaves nothing behind; then `mkdir` the session folder (atomic: of two
+//! racing `run --name x`, one wins) and start its supervisor.
+
+use std::ffi::{CString, OsString};
+use std::io::{self, Write};
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use nix::errno::Errno;
+use nix::sys::stat::{Mode, umask};
+
+use super::{Ctx, stdout_error};
+use crate::cli::RunArgs;
+use crate::error::{Error, IoContext, Result, describe_io};
+use crate::meta::{self, Meta, Status};
+use crate::pty::Exec;
+use crate::store::{self, check_name};
+use crate::supervisor::{self, Init, Ready};
+use crate::{fmt, names};
+
+const DEFAULT_TERM: &str = "xterm-256color";
+
+pub fn run(a: RunArgs, ctx: &Ctx) -> Result<ExitCode> {
+    if !a.bg {
+        return Err(
+            Error::usage("run without --bg (start and attach) is not available yet")
+                .hint("add --bg to start the session in the background"),
+        );
+    }
+    let (name, explicit) = match &a.name {
+        Some(n) => {
+            check_name(n)?;
+            (n.clone(), true)
+        }
+        None => (names::generate(), false),
+    };
+    let (cols, rows) = parse_size(&a.size)?;
+    let cwd = resolve_cwd(a.cwd.as_deref())?;
+    let env = build_env(&a.env)?;
+    let (command, command_line) = shape_command(&a.command, &env);
+    let path = resolve_program(&command[0], &cwd, &env)?;
+
+    let store = ctx.store()?;
+    let (name, dir) = create_dir(&store, name, explicit)?;
+    let mut guard = RemoveOnDrop(Some(dir.clone()));
+
+    let mut full_env = env;
+    set_var(&mut full_env, "CODEX_SESSION", &name);
+    let exec = Exec {
+        path: cstring(path.as_os_str().as_bytes(), "the program path")?,
+        argv: command
+            .iter()
+            .map(|a| cstring(a.as_bytes(), "an argument"))
+            .collect::<Result<_>>()?,
+        envp: full_env
+            .iter()
+            .map(|(k, v)| {
+                let mut kv = k.as_bytes().to_vec();
+                kv.push(b'=');
+                kv.extend_from_slice(v.as_bytes());
+                cstring(&kv, "an environment variable")
+            })
+            .collect::<Result<_>>()?,
+        cwd: cstring(cwd.as_os_str().as_bytes(), "the working directory")?,
+        umask: current_umask(),
+    };
+
+    let lock = store::take_lock(&dir)?;
+    let meta = Meta {
+        schema: meta::SCHEMA,
+        name: name.clone(),
+        id: names::session_id(),
+        command: command.clone(),
+        command_line,
+        cwd: cwd.to_string_lossy().into_owned(),
+        label: a.label.clone(),
+        mode: "pty".into(),
+        created: meta::now(),
+        started: None,
+        ended: None,
+        supervisor_pid: None,
+        pid: None,
+        status: Status::Starting,
+        exit_code: None,
+        signal: None,
+        end_reason: None,
+        cols,
+        rows,
+        clients: 0,
+        output_bytes: 0,
+        dropped_bytes: 0,
+        log_error: None,
+    };
+    meta.write(&dir)?;
+
+    match supervisor::start(Init {
+        dir,
+        meta,
+        exec,
+        lock,
+    })? {
+        Ready::Running { .. } => {
+            guard.0 = None;
+            writeln!(io::stdout(), "{name}").map_err(stdout_error)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Ready::ExecFailed(errno) => {
+            let code = if errno == Errno::ENOENT { 127 } else { 126 };
+            Err(Error::new(format!(
+                "cannot run {}: {}",
+                fmt::shell_word(&command[0]),
+                describe_io(&io::Error::from_raw_os_error(errno as i32))
+            ))
+            .with_code(code))
+        }
+        Ready::Failed(msg) => Err(Error::new(format!("starting session {name}: {msg}"))),
+    }
+}
+
+/// Removes a half-made session folder unless disarmed.
+struct RemoveOnDrop(Option<PathBuf>);
+
+impl Drop for RemoveOnDrop {
+    fn drop(&mut self) {
+        if let Some(d) = self.0.take() {
+            let _ = std::fs::remove_dir_all(d);
+        }
+    }
+}
+
+fn create_dir(store: &store::Store, mut name: String, explicit: bool) -> Result<(String, PathBuf)> {
+    let mut tries = 0;
+    loop {
+        let dir = store.dir(&name);
+        match std::fs::DirBuilder::new().mode(0o700).create(&dir) {
+            Ok(()) => {
+                // mkdir's mode is masked by umask; make sure it is exactly 0700.
+                std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700))
+                    .ctx("securing", &dir)?;
+                return Ok((name, dir));
+            }
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                if explicit {
+                    let what = match store.get(&name) {
+                        Ok(s) if s.is_running() => "a running session".to_string(),
+                        Ok(s) => format!("a session ({})", s.status()),
+                        Err(_) => "a session (or something else)".to_string(),
+                    };
+                    return Err(Error::new(format!(
+                        "{what} named {name} already exists"
+                    ))
+                    .hint(format!(
+                        "choose another --name, or remove it first with `codex-session rm --force {name}`"
+                    )));
+                }
+                tries += 1;
+                if tries > 20 {
+                    return Err(
+                        Error::new("could not find a free session name").hint("pass --name")
+                    );
+                }
+                name = names::generate();
+            }
+            Err(e) => return Err(Error::io("creating the session folder", &dir, e)),
+        }
+    }
+}
+
+fn parse_size(s: &str) -> Result<(u16, u16)> {
+    let bad = || {
+        Error::usage(format!(
+            "invalid --size {s:?}: expected COLSxROWS, like 120x40"
+        ))
+    };
+    let (c, r) = s.split_once(['x', 'X']).ok_or_else(bad)?;
+    let c: u16 = c.trim().parse().map_err(|_| bad())?;
+    let r: u16 = r.trim().parse().map_err(|_| bad())?;
+    if c == 0 || r == 0 {
+        return Err(bad());
+    }
+    Ok((c, r))
+}
+
+fn resolve_cwd(flag: Option<&Path>) -> Result<PathBuf> {
+    let cwd = match flag {
+        Some(p) => std::path::absolute(p).ctx("resolving --cwd", p)?,
+        None => std::env::current_dir().map_err(|e| {
+            Error::new(format!(
+                "reading the current directory: {}",
+                describe_io(&e)
+            ))
+        })?,
+    };
+    match std::fs::metadata(&cwd) {
+        Ok(m) if m.is_dir() => Ok(cwd),
+        Ok(_) => Err(Error::new(format!("--cwd {}: not a folder", cwd.display()))),
+        Err(e) => Err(Error::io("--cwd", &cwd, e)),
+    }
+}
+
+type Env = Vec<(OsString, OsString)>;
+
+/// The caller's environment, then `--env` overrides, then TERM unless given.
+fn build_env(overrides: &[String]) -> Result<Env> {
+    let mut env: Env = std::env::vars_os().collect();
+    let mut term_given = false;
+    for kv in overrides {
+        let (k, v) = kv
+            .split_once('=')
+            .ok_or_else(|| Error::usage(format!("invalid --env {kv:?}: expected KEY=VAL")))?;
+        if k.is_empty() || k.contains('\0') {
+            return Err(Error::usage(format!(
+                "invalid --env {kv:?}: the name is empty"
+            )));
+        }
+        term_given |= k == "TERM";
+        set_var(&mut env, k, v);
+    }
+    if !term_given {
+        set_var(&mut env, "TERM", DEFAULT_TERM);
+    }
+    Ok(env)
+}
+
+fn set_var(env: &mut Env, k: &str, v: &str) {
+    env.retain(|(ek, _)| ek != k);
+    env.push((k.into(), v.into()));
+}
+
+fn get_var<'a>(env: &'a Env, k: &str) -> Option<&'a OsString> {
+    env.iter().find(|(ek, _)| ek == k).map(|(_, v)| v)
+}
+
+/// tmux's rule: one word with spaces goes through `sh -c`, several are exec'd
+/// directly, none starts the user's shell. Returns (argv, display form).
+fn shape_command(words: &[String], env: &Env) -> (Vec<String>, String) {
+    match words {
+        [] => {
+            let shell = get_var(env, "SHELL")
+                .map(|s| s.to_string_lossy().into_owned())
+                .filter(|s| !s.is_empty())
+                .unwrap_or_else(|| "/bin/sh".into());
+            (vec![shell.clone()], shell)
+        }
+        [one] if one.contains(char::is_whitespace) => (
+            vec!["/bin/sh".into(), "-c".into(), one.clone()],
+            one.clone(),
+        ),
+        many => (
+            many.to_vec(),
+            many.iter()
+                .map(|w| fmt::shell_word(w))
+                .collect::<Vec<_>>()
+                .join(" "),
+        ),
+    }
+}
+
+/// Find the program as execvp would, so a typo fails before anything exists:
+/// 127 when it is nowhere, 126 when found but not executable.
+fn resolve_program(prog: &str, cwd: &Path, env: &Env) -> Result<PathBuf> {
+    let not_found = || {
+        Error::new(format!(
+            "cannot run {}: command not found",
+            fmt::shell_word(prog)
+        ))
+        .with_code(127)
+    };
+    if prog.is_empty() {
+        return Err(not_found());
+    }
+    if prog.contains('/') {
+        let p = cwd.join(prog);
+        return match std::fs::metadata(&p) {
+            Ok(m) if m.is_file() && m.permissions().mode() & 0o111 != 0 => Ok(p),
+            Ok(_) => Err(Error::new(format!(
+                "cannot run {}: permission denied (not an executable file)",
+                fmt::shell_word(prog)
+            ))
+            .with_code(126)),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Err(Error::new(format!(
+                "cannot run {}: no such file or directory",
+                fmt::shell_word(prog)
+            ))
+            .with_code(127)),
+            Err(e) => Err(Error::io("cannot run", &p, e).with_code(126)),
+        };
+    }
+    let path = get_var(env, "PATH")
+        .cloned()
+        .unwrap_or_else(|| "/usr/local/bin:/usr/bin:/bin".into());
+    let mut denied = false;
+    for dir in std::env::split_paths(&path) {
+        let dir = if dir.as_os_str().is_empty() {
+            cwd.to_path_buf()
+        } else {
+            cwd.join(dir)
+        };
+        let p = dir.join(prog);
+        if let Ok(m) = std::fs::metadata(&p) {
+            if m.is_file() && m.permissions().mode() & 0o111 != 0 {
+                return Ok(p);
+            }
+            denied |= m.is_file();
+        }
+    }
+    if denied {
+        return Err(Error::new(format!(
+            "cannot run {}: permission denied (not executable)",
+            fmt::shell_word(prog)
+        ))
+        .with_code(126));
+    }
+    Err(not_found())
+}
+
+fn cstring(b: &[u8], what: &str) -> Result<CString> {
+    CString::new(b.to_vec()).map_err(|_| Error::usage(format!("{what} contains a NUL byte")))
+}
+
+fn current_umask() -> Mode {
+    let old = umask(Mode::from_bits_truncate(0o077));
+    umask(old);
+    old
+}

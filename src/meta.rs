@@ -1,0 +1,124 @@
+//! `meta.json`: the record of one session, rewritten atomically on every state
+//! change. Its fields are the `--json` contract of `list` and `inspect`.
+
+use std::fs;
+use std::io::Write;
+use std::path::Path;
+use std::time::SystemTime;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, IoContext, Result};
+use crate::sys;
+
+pub const SCHEMA: u32 = 1;
+pub const FILE: &str = "meta.json";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// The CLI created the folder; the program has not been started yet.
+    Starting,
+    Running,
+    /// Ended by itself; `exit_code` says how.
+    Exited,
+    /// Ended by a signal; `signal` says which.
+    Killed,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Meta {
+    pub schema: u32,
+    pub name: String,
+    /// Random, unique across reuses of the same name.
+    pub id: String,
+    /// The argv actually executed (`["sh", "-c", "..."]` for a one-string command).
+    pub command: Vec<String>,
+    /// The command as the user wrote it, for display.
+    pub command_line: String,
+    pub cwd: String,
+    #[serde(default)]
+    pub label: Option<String>,
+    /// "pty" (the only mode so far).
+    pub mode: String,
+    /// RFC 3339, UTC.
+    pub created: String,
+    #[serde(default)]
+    pub started: Option<String>,
+    #[serde(default)]
+    pub ended: Option<String>,
+    #[serde(default)]
+    pub supervisor_pid: Option<i32>,
+    /// The program's pid (also its process group and session id).
+    #[serde(default)]
+    pub pid: Option<i32>,
+    pub status: Status,
+    #[serde(default)]
+    pub exit_code: Option<i32>,
+    /// Signal name (`SIGTERM`) when the program was killed by one.
+    #[serde(default)]
+    pub signal: Option<String>,
+    /// Why it ended when something other than the program decided
+    /// ("stopped", "timed out (idle)", ...).
+    #[serde(default)]
+    pub end_reason: Option<String>,
+    pub cols: u16,
+    pub rows: u16,
+    #[serde(default)]
+    pub clients: u32,
+    /// Bytes the program wrote, in all (including rotated-away logs).
+    #[serde(default)]
+    pub output_bytes: u64,
+    /// Bytes that could not be written to the log (disk full, I/O error).
+    #[serde(default)]
+    pub dropped_bytes: u64,
+    /// The last log write error, if any.
+    #[serde(default)]
+    pub log_error: Option<String>,
+}
+
+pub fn now() -> String {
+    humantime::format_rfc3339_seconds(SystemTime::now()).to_string()
+}
+
+impl Meta {
+    pub fn read(dir: &Path) -> Result<Meta> {
+        let path = dir.join(FILE);
+        let bytes = sys::read_nofollow(&path).ctx("reading", &path)?;
+        serde_json::from_slice(&bytes)
+            .map_err(|e| Error::new(format!("reading {}: {e}", path.display())))
+    }
+
+    /// Replace meta.json atomically: write a temp file, then rename it.
+    pub fn write(&self, dir: &Path) -> Result<()> {
+        let tmp = dir.join(format!(".meta.json.{}.tmp", std::process::id()));
+        let path = dir.join(FILE);
+        let mut body = serde_json::to_vec_pretty(self).expect("meta serializes");
+        body.push(b'\n');
+        let _ = fs::remove_file(&tmp);
+        let mut f = sys::create_nofollow(&tmp).ctx("writing", &tmp)?;
+        f.write_all(&body).ctx("writing", &tmp)?;
+        drop(f);
+        fs::rename(&tmp, &path).ctx("replacing", &path)
+    }
+
+    /// How the session ended, as `list` shows it ("exited 0", "killed SIGTERM").
+    pub fn ended_status(&self) -> String {
+        match (self.status, self.exit_code, &self.signal) {
+            (Status::Killed, _, Some(sig)) => format!("killed {sig}"),
+            (_, Some(code), _) => format!("exited {code}"),
+            (Status::Starting, ..) => "starting".into(),
+            (Status::Running, ..) => "running".into(),
+            _ => "exited".into(),
+        }
+    }
+
+    pub fn is_ended(&self) -> bool {
+        matches!(self.status, Status::Exited | Status::Killed)
+    }
+
+    /// The command, or the label when there is one.
+    pub fn display_command(&self) -> &str {
+        self.label.as_deref().unwrap_or(&self.command_line)
+    }
+}

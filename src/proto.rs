@@ -1,0 +1,273 @@
+//! The session socket's protocol, in one place.
+//!
+//! A frame is `u32 little-endian payload length | u8 kind | payload`. The
+//! length is checked against [`MAX_FRAME`] before anything is allocated. Data
+//! frames ([`Kind::Output`], [`Kind::Input`]) carry raw bytes; control frames
+//! carry small JSON objects.
+//!
+//! Every connection starts with the client's [`Kind::Hello`] carrying
+//! [`VERSION`]; the supervisor answers [`Kind::Welcome`] (or
+//! [`Kind::Error`] when it cannot speak that version), so a newer CLI meeting
+//! an older supervisor says so clearly instead of hanging.
+//!
+//! A malformed frame closes that connection only.
+
+use std::io::{self, Read, Write};
+
+use serde::{Deserialize, Serialize};
+
+pub const VERSION: u32 = 1;
+/// The largest payload accepted (1 MiB).
+pub const MAX_FRAME: usize = 1 << 20;
+const HEADER: usize = 5;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Kind {
+    /// client → supervisor, JSON [`Hello`]: first frame of every connection.
+    Hello = 1,
+    /// supervisor → client, JSON [`Welcome`].
+    Welcome = 2,
+    /// supervisor → client, JSON [`ErrorMsg`]; the connection closes after it.
+    Error = 3,
+    /// supervisor → attached client: raw program output.
+    Output = 4,
+    /// attached client → supervisor: raw keystrokes for the program.
+    Input = 5,
+    /// client → supervisor, JSON [`Size`]: the client's window size.
+    Resize = 6,
+    /// client → supervisor, JSON [`StopReq`]: signal the program's group.
+    Stop = 7,
+    /// either way, empty: detach (client → supervisor: detach every client
+    /// of the session; supervisor → client: you are detached).
+    Detach = 8,
+    /// supervisor → client, JSON [`ExitInfo`]: the program ended.
+    Exit = 9,
+    /// supervisor → client, empty: the request was carried out.
+    Ok = 10,
+}
+
+impl Kind {
+    pub fn from_u8(b: u8) -> Option<Kind> {
+        use Kind::*;
+        Some(match b {
+            1 => Hello,
+            2 => Welcome,
+            3 => Error,
+            4 => Output,
+            5 => Input,
+            6 => Resize,
+            7 => Stop,
+            8 => Detach,
+            9 => Exit,
+            10 => Ok,
+            _ => return None,
+        })
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// One request, then hang up (stop, status).
+    Control,
+    /// A terminal client: output streams to it.
+    Attach,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Hello {
+    pub version: u32,
+    pub role: Role,
+    #[serde(default)]
+    pub read_only: bool,
+    #[serde(default)]
+    pub size: Option<Size>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Welcome {
+    pub version: u32,
+    pub name: String,
+    pub pid: i32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Size {
+    pub cols: u16,
+    pub rows: u16,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct StopReq {
+    pub signal: i32,
+    pub grace_ms: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ExitInfo {
+    pub code: Option<i32>,
+    pub signal: Option<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ErrorMsg {
+    pub message: String,
+}
+
+#[derive(Debug)]
+pub enum ProtoError {
+    TooLarge(usize),
+    UnknownKind(u8),
+    BadPayload(Kind, String),
+}
+
+impl std::fmt::Display for ProtoError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ProtoError::TooLarge(n) => write!(f, "frame of {n} bytes exceeds {MAX_FRAME}"),
+            ProtoError::UnknownKind(k) => write!(f, "unknown frame kind {k}"),
+            ProtoError::BadPayload(k, e) => write!(f, "malformed {k:?} frame: {e}"),
+        }
+    }
+}
+
+/// Append one frame to `out`.
+pub fn encode(kind: Kind, payload: &[u8], out: &mut Vec<u8>) {
+    debug_assert!(payload.len() <= MAX_FRAME);
+    out.extend_from_slice(&(payload.len() as u32).to_le_bytes());
+    out.push(kind as u8);
+    out.extend_from_slice(payload);
+}
+
+pub fn encode_json<T: Serialize>(kind: Kind, msg: &T, out: &mut Vec<u8>) {
+    let body = serde_json::to_vec(msg).expect("protocol messages serialize");
+    encode(kind, &body, out);
+}
+
+pub fn parse_json<T: for<'a> Deserialize<'a>>(kind: Kind, payload: &[u8]) -> Result<T, ProtoError> {
+    serde_json::from_slice(payload).map_err(|e| ProtoError::BadPayload(kind, e.to_string()))
+}
+
+/// Incremental decoder for a non-blocking reader: push bytes, pop frames.
+#[derive(Default)]
+pub struct Decoder {
+    buf: Vec<u8>,
+    start: usize,
+}
+
+impl Decoder {
+    pub fn push(&mut self, data: &[u8]) {
+        if self.start > 0 && self.start == self.buf.len() {
+            self.buf.clear();
+            self.start = 0;
+        }
+        self.buf.extend_from_slice(data);
+    }
+
+    /// The next whole frame, if one has arrived.
+    pub fn next_frame(&mut self) -> Result<Option<(Kind, Vec<u8>)>, ProtoError> {
+        let avail = &self.buf[self.start..];
+        if avail.len() < HEADER {
+            return Ok(None);
+        }
+        let len = u32::from_le_bytes(avail[..4].try_into().unwrap()) as usize;
+        if len > MAX_FRAME {
+            return Err(ProtoError::TooLarge(len));
+        }
+        let kind = Kind::from_u8(avail[4]).ok_or(ProtoError::UnknownKind(avail[4]))?;
+        if avail.len() < HEADER + len {
+            return Ok(None);
+        }
+        let payload = avail[HEADER..HEADER + len].to_vec();
+        self.start += HEADER + len;
+        if self.start > 64 * 1024 {
+            self.buf.drain(..self.start);
+            self.start = 0;
+        }
+        Ok(Some((kind, payload)))
+    }
+}
+
+/// Blocking read of one frame (for the CLI side).
+pub fn read_frame(r: &mut impl Read) -> io::Result<(Kind, Vec<u8>)> {
+    let mut h = [0u8; HEADER];
+    r.read_exact(&mut h)?;
+    let len = u32::from_le_bytes(h[..4].try_into().unwrap()) as usize;
+    if len > MAX_FRAME {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            ProtoError::TooLarge(len).to_string(),
+        ));
+    }
+    let kind = Kind::from_u8(h[4]).ok_or_else(|| {
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            ProtoError::UnknownKind(h[4]).to_string(),
+        )
+    })?;
+    let mut payload = vec![0u8; len];
+    r.read_exact(&mut payload)?;
+    Ok((kind, payload))
+}
+
+/// Blocking write of one frame.
+pub fn write_frame(w: &mut impl Write, kind: Kind, payload: &[u8]) -> io::Result<()> {
+    let mut out = Vec::with_capacity(HEADER + payload.len());
+    encode(kind, payload, &mut out);
+    w.write_all(&out)
+}
+
+pub fn write_json<T: Serialize>(w: &mut impl Write, kind: Kind, msg: &T) -> io::Result<()> {
+    let mut out = Vec::new();
+    encode_json(kind, msg, &mut out);
+    w.write_all(&out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip_in_pieces() {
+        let mut wire = Vec::new();
+        encode(Kind::Output, b"hello", &mut wire);
+        encode_json(
+            Kind::Resize,
+            &Size {
+                cols: 100,
+                rows: 40,
+            },
+            &mut wire,
+        );
+        let mut d = Decoder::default();
+        let mut frames = Vec::new();
+        for b in &wire {
+            d.push(std::slice::from_ref(b));
+            while let Some(f) = d.next_frame().unwrap() {
+                frames.push(f);
+            }
+        }
+        assert_eq!(frames[0], (Kind::Output, b"hello".to_vec()));
+        assert_eq!(frames[1].0, Kind::Resize);
+        let s: Size = parse_json(Kind::Resize, &frames[1].1).unwrap();
+        assert_eq!(
+            s,
+            Size {
+                cols: 100,
+                rows: 40
+            }
+        );
+    }
+
+    #[test]
+    fn rejects_oversized_and_unknown() {
+        let mut d = Decoder::default();
+        d.push(&(u32::MAX).to_le_bytes());
+        d.push(&[4]);
+        assert!(matches!(d.next_frame(), Err(ProtoError::TooLarge(_))));
+        let mut d = Decoder::default();
+        d.push(&[0, 0, 0, 0, 200]);
+        assert!(matches!(d.next_frame(), Err(ProtoError::UnknownKind(200))));
+    }
+}

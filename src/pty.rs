@@ -1,0 +1,169 @@
+//! The pseudo-terminal: open it, start the program on its slave side, resize
+//! it. The `unsafe` for forking the program lives here and in
+//! `supervisor/launch.rs`, nowhere else.
+//!
+//! Crates: nix owns `openpty`, `fork`, `waitpid` and signal dispositions;
+//! rustix owns the window-size ioctl and fd flags; the exec itself is a raw
+//! libc call on argument arrays built before the fork.
+
+use std::ffi::{CString, c_char};
+use std::io::{self, Read};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::ptr;
+
+use nix::errno::Errno;
+use nix::libc;
+use nix::pty::{Winsize, openpty};
+use nix::sys::signal::{SigHandler, SigSet, SigmaskHow, Signal, signal, sigprocmask};
+use nix::sys::stat::Mode;
+use nix::unistd::{ForkResult, Pid, fork};
+use rustix::fs::{OFlags, fcntl_getfl, fcntl_setfl};
+use rustix::io::{FdFlags, fcntl_setfd};
+
+/// Everything the program's exec needs, built before the fork so the child
+/// only makes async-signal-safe calls.
+pub struct Exec {
+    pub path: CString,
+    pub argv: Vec<CString>,
+    pub envp: Vec<CString>,
+    pub cwd: CString,
+    /// The caller's umask, restored for the program.
+    pub umask: Mode,
+}
+
+pub struct Spawned {
+    pub pid: Pid,
+    /// Non-blocking, close-on-exec.
+    pub master: OwnedFd,
+}
+
+/// Open a PTY of `cols`×`rows` and start `exec` on it, in its own session with
+/// the PTY as its controlling terminal. `Ok(Err(errno))` means the exec
+/// itself failed (not found, not executable, ...).
+pub fn spawn(exec: &Exec, cols: u16, rows: u16) -> io::Result<Result<Spawned, Errno>> {
+    let ws = Winsize {
+        ws_row: rows,
+        ws_col: cols,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    let pty = openpty(Some(&ws), None)?;
+    fcntl_setfd(&pty.master, FdFlags::CLOEXEC)?;
+    fcntl_setfd(&pty.slave, FdFlags::CLOEXEC)?;
+    let (mut err_r, err_w) = io::pipe()?;
+
+    let argv = null_terminated(&exec.argv);
+    let envp = null_terminated(&exec.envp);
+
+    // Safety: the supervisor is single-threaded when it forks, and the child
+    // only calls async-signal-safe functions before exec or _exit.
+    match unsafe { fork() }? {
+        ForkResult::Child => {
+            child_exec(exec, &argv, &envp, pty.slave.as_raw_fd(), err_w.as_raw_fd())
+        }
+        ForkResult::Parent { child } => {
+            drop(pty.slave);
+            drop(err_w);
+            let mut buf = [0u8; 4];
+            let mut got = 0;
+            loop {
+                match err_r.read(&mut buf[got..]) {
+                    Ok(0) => break,
+                    Ok(n) => {
+                        got += n;
+                        if got == 4 {
+                            break;
+                        }
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            if got == 4 {
+                let _ = nix::sys::wait::waitpid(child, None);
+                return Ok(Err(Errno::from_raw(i32::from_ne_bytes(buf))));
+            }
+            let fl = fcntl_getfl(&pty.master)?;
+            fcntl_setfl(&pty.master, fl | OFlags::NONBLOCK)?;
+            Ok(Ok(Spawned {
+                pid: child,
+                master: pty.master,
+            }))
+        }
+    }
+}
+
+fn null_terminated(v: &[CString]) -> Vec<*const c_char> {
+    v.iter()
+        .map(|s| s.as_ptr())
+        .chain(std::iter::once(ptr::null()))
+        .collect()
+}
+
+/// In the forked child: become a session leader on the PTY and exec.
+fn child_exec(
+    exec: &Exec,
+    argv: &[*const c_char],
+    envp: &[*const c_char],
+    slave: i32,
+    err_w: i32,
+) -> ! {
+    let fail = |errno: i32| -> ! {
+        let b = errno.to_ne_bytes();
+        // Safety: write and _exit are async-signal-safe; `b` outlives the call.
+        unsafe {
+            libc::write(err_w, b.as_ptr().cast(), 4);
+            libc::_exit(127)
+        }
+    };
+    // Signals the supervisor ignores or handles must reach the program with
+    // their default meaning; ignored dispositions survive exec otherwise.
+    for sig in [
+        Signal::SIGPIPE,
+        Signal::SIGHUP,
+        Signal::SIGINT,
+        Signal::SIGQUIT,
+        Signal::SIGTERM,
+        Signal::SIGCHLD,
+        Signal::SIGTSTP,
+        Signal::SIGTTIN,
+        Signal::SIGTTOU,
+    ] {
+        // Safety: setting SIG_DFL installs no handler; sigaction is async-signal-safe.
+        let _ = unsafe { signal(sig, SigHandler::SigDfl) };
+    }
+    let _ = sigprocmask(SigmaskHow::SIG_SETMASK, Some(&SigSet::empty()), None);
+    if let Err(e) = nix::unistd::setsid() {
+        fail(e as i32);
+    }
+    // Safety: plain ioctl/dup2/chdir/umask/execve on fds and C strings that
+    // stay alive until exec; all async-signal-safe.
+    unsafe {
+        if libc::ioctl(slave, libc::TIOCSCTTY as _, 0) == -1 {
+            fail(Errno::last_raw());
+        }
+        for fd in 0..3 {
+            if libc::dup2(slave, fd) == -1 {
+                fail(Errno::last_raw());
+            }
+        }
+        if libc::chdir(exec.cwd.as_ptr()) == -1 {
+            fail(Errno::last_raw());
+        }
+        libc::umask(exec.umask.bits() as _);
+        libc::execve(exec.path.as_ptr(), argv.as_ptr(), envp.as_ptr());
+    }
+    fail(Errno::last_raw())
+}
+
+/// Tell the program its window changed (it gets SIGWINCH).
+pub fn resize(master: impl AsFd, cols: u16, rows: u16) -> io::Result<()> {
+    let ws = rustix::termios::Winsize {
+        ws_row: rows,
+        ws_col: cols,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    rustix::termios::tcsetwinsize(master, ws)?;
+    Ok(())
+}

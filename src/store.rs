@@ -1,0 +1,287 @@
+//! The sessions root: where it is, who may use it, which of its folders are
+//! sessions, and whether a session's supervisor is alive.
+//!
+//! The root is shared with Codex (`YYYY/MM/DD/rollout-*.jsonl`): folders that
+//! are not sessions are ignored and never touched. A session folder is one
+//! whose name follows [`check_name`] and that holds a `meta.json`.
+
+use std::fs::{self, DirBuilder, File};
+use std::io;
+use std::os::unix::fs::{DirBuilderExt, MetadataExt};
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, IoContext, Result};
+use crate::meta::{self, Meta};
+use crate::sys;
+
+pub const LOCK: &str = "lock";
+pub const SOCK: &str = "sock";
+pub const LOG: &str = "output.log";
+pub const EVENTS: &str = "events.jsonl";
+
+pub const NAME_RULE: &str = "a session name starts with a letter, then letters, digits, '.', '_' or '-', at most 64 characters";
+
+pub fn check_name(name: &str) -> Result<()> {
+    let ok = name.len() <= 64
+        && name.starts_with(|c: char| c.is_ascii_alphabetic())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::usage(format!(
+            "invalid session name {name:?}: {NAME_RULE}"
+        )))
+    }
+}
+
+pub struct Store {
+    pub root: PathBuf,
+}
+
+/// One session folder as found on disk.
+pub struct Session {
+    pub name: String,
+    pub dir: PathBuf,
+    pub meta: Meta,
+    /// A supervisor holds the lock.
+    pub live: bool,
+}
+
+impl Session {
+    /// The status word `list` shows: `running`, `exited N`, `killed SIG`, `lost`.
+    pub fn status(&self) -> String {
+        if !self.meta.is_ended() && !self.live {
+            "lost".into()
+        } else {
+            self.meta.ended_status()
+        }
+    }
+
+    pub fn is_running(&self) -> bool {
+        self.live && !self.meta.is_ended()
+    }
+
+    /// Output bytes so far: from meta once ended; from the log while running
+    /// (the supervisor does not rewrite meta for every write).
+    pub fn output_bytes(&self) -> u64 {
+        if self.meta.is_ended() {
+            return self.meta.output_bytes;
+        }
+        let on_disk = fs::symlink_metadata(self.dir.join(LOG))
+            .map(|m| m.len())
+            .unwrap_or(0);
+        self.meta.output_bytes.max(on_disk)
+    }
+
+    pub fn path(&self, file: &str) -> PathBuf {
+        self.dir.join(file)
+    }
+}
+
+/// What a scan found in one folder that looks like a session.
+pub enum Entry {
+    Ok(Session),
+    /// The folder is named like a session but its record cannot be used.
+    Damaged {
+        name: String,
+        reason: String,
+    },
+}
+
+impl Store {
+    /// Resolve the root (flag, `CODEX_SESSION_STORE`, `$CODEX_HOME/sessions`),
+    /// create it if needed (0700), and refuse an unsafe one.
+    pub fn open(flag: Option<&Path>) -> Result<Store> {
+        let root = resolve_root(flag)?;
+        if !root.exists() {
+            DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(&root)
+                .ctx("creating the sessions folder", &root)?;
+        }
+        check_owned_dir(&root, "sessions folder")?;
+        Ok(Store { root })
+    }
+
+    pub fn dir(&self, name: &str) -> PathBuf {
+        self.root.join(name)
+    }
+
+    /// Find one session by name, or `no session named X`.
+    pub fn get(&self, name: &str) -> Result<Session> {
+        check_name(name)?;
+        let dir = self.dir(name);
+        match fs::symlink_metadata(dir.join(meta::FILE)) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                return Err(Error::new(format!("no session named {name}"))
+                    .hint("`codex-session list` shows the sessions there are"));
+            }
+            _ => {}
+        }
+        match self.load(name, dir) {
+            Entry::Ok(s) => Ok(s),
+            Entry::Damaged { reason, .. } => Err(Error::new(format!("session {name}: {reason}"))),
+        }
+    }
+
+    fn load(&self, name: &str, dir: PathBuf) -> Entry {
+        let damaged = |reason: String| Entry::Damaged {
+            name: name.to_string(),
+            reason,
+        };
+        if let Err(e) = check_owned_dir(&dir, "session folder") {
+            return damaged(e.message().to_string());
+        }
+        let meta = match Meta::read(&dir) {
+            Ok(m) => m,
+            Err(e) => return damaged(e.message().to_string()),
+        };
+        let live = !meta.is_ended() && is_locked(&dir);
+        Entry::Ok(Session {
+            name: name.to_string(),
+            dir,
+            meta,
+            live,
+        })
+    }
+
+    /// Every session folder, sorted by creation time then name. Everything
+    /// else in the root is ignored.
+    pub fn scan(&self) -> Result<Vec<Entry>> {
+        let rd = fs::read_dir(&self.root).ctx("reading", &self.root)?;
+        let mut out = Vec::new();
+        for ent in rd {
+            let ent = ent.ctx("reading", &self.root)?;
+            let Some(name) = ent.file_name().to_str().map(str::to_string) else {
+                continue;
+            };
+            if check_name(&name).is_err() {
+                continue;
+            }
+            let dir = ent.path();
+            // Only folders holding a meta.json are sessions.
+            if fs::symlink_metadata(dir.join(meta::FILE)).is_err() {
+                continue;
+            }
+            out.push(self.load(&name, dir));
+        }
+        out.sort_by(|a, b| sort_key(a).cmp(&sort_key(b)));
+        Ok(out)
+    }
+
+    /// The sessions that loaded, ignoring damaged ones.
+    pub fn sessions(&self) -> Result<Vec<Session>> {
+        Ok(self
+            .scan()?
+            .into_iter()
+            .filter_map(|e| match e {
+                Entry::Ok(s) => Some(s),
+                Entry::Damaged { .. } => None,
+            })
+            .collect())
+    }
+}
+
+fn sort_key(e: &Entry) -> (String, String) {
+    match e {
+        Entry::Ok(s) => (s.meta.created.clone(), s.name.clone()),
+        Entry::Damaged { name, .. } => (String::new(), name.clone()),
+    }
+}
+
+fn resolve_root(flag: Option<&Path>) -> Result<PathBuf> {
+    if let Some(p) = flag {
+        return absolute(p);
+    }
+    if let Some(p) = std::env::var_os("CODEX_SESSION_STORE").filter(|v| !v.is_empty()) {
+        return absolute(Path::new(&p));
+    }
+    Ok(codex_home()?.join("sessions"))
+}
+
+/// `$CODEX_HOME` (which must be an existing folder, as Codex requires), else
+/// `~/.codex`.
+pub fn codex_home() -> Result<PathBuf> {
+    if let Some(h) = std::env::var_os("CODEX_HOME").filter(|v| !v.is_empty()) {
+        let p = absolute(Path::new(&h))?;
+        if !p.is_dir() {
+            return Err(Error::new(format!(
+                "CODEX_HOME is {}, which is not an existing folder",
+                p.display()
+            ))
+            .hint("create it, or unset CODEX_HOME to use ~/.codex"));
+        }
+        return Ok(p);
+    }
+    let home = std::env::var_os("HOME")
+        .filter(|v| !v.is_empty())
+        .ok_or_else(|| {
+            Error::new("cannot find the sessions folder: HOME is not set")
+                .hint("set HOME, CODEX_HOME or CODEX_SESSION_STORE, or pass --store DIR")
+        })?;
+    Ok(PathBuf::from(home).join(".codex"))
+}
+
+fn absolute(p: &Path) -> Result<PathBuf> {
+    std::path::absolute(p).ctx("resolving", p)
+}
+
+/// Refuse a folder that another user owns or that group/others can write
+/// (ssh StrictModes style), or that is not a folder at all.
+pub fn check_owned_dir(dir: &Path, what: &str) -> Result<()> {
+    let md = if what == "session folder" {
+        fs::symlink_metadata(dir)
+    } else {
+        fs::metadata(dir)
+    }
+    .ctx(&format!("checking the {what}"), dir)?;
+    if !md.is_dir() {
+        return Err(Error::new(format!(
+            "refusing the {what} {}: it is not a folder",
+            dir.display()
+        )));
+    }
+    let me = sys::euid();
+    if md.uid() != me {
+        return Err(Error::new(format!(
+            "refusing the {what} {}: it is owned by uid {}, not by you (uid {me})",
+            dir.display(),
+            md.uid()
+        )));
+    }
+    let mode = md.mode() & 0o7777;
+    if mode & 0o022 != 0 {
+        return Err(Error::new(format!(
+            "refusing the {what} {}: it is writable by group or others (mode {mode:04o})",
+            dir.display()
+        ))
+        .hint(format!("run `chmod go-w {}`", dir.display())));
+    }
+    Ok(())
+}
+
+/// Whether a supervisor holds the session's lock.
+pub fn is_locked(dir: &Path) -> bool {
+    let Ok(f) = sys::open_nofollow(&dir.join(LOCK)) else {
+        return false;
+    };
+    match f.try_lock_shared() {
+        Ok(()) => false,
+        Err(std::fs::TryLockError::WouldBlock) => true,
+        Err(std::fs::TryLockError::Error(_)) => false,
+    }
+}
+
+/// Create the lock file and take it; the supervisor inherits the locked
+/// descriptor across its forks, so the session is never seen unlocked
+/// between creation and the supervisor's end.
+pub fn take_lock(dir: &Path) -> Result<File> {
+    let path = dir.join(LOCK);
+    let f = sys::create_nofollow(&path).ctx("creating", &path)?;
+    f.try_lock()
+        .map_err(|e| Error::new(format!("locking {}: {e}", path.display())))?;
+    Ok(f)
+}

@@ -1,0 +1,598 @@
+//! The per-session supervisor: one thread, one `poll` over the PTY master,
+//! the listening socket, each client, and a signal pipe. One handler per
+//! kind of fd, as in dtach's `master.c`:
+//!
+//! - [`Supervisor::on_signal`]: SIGCHLD (reap the program), SIGTERM/SIGINT
+//!   (stop the program as `stop` would);
+//! - [`Supervisor::accept_clients`]: check the peer's uid, then keep it;
+//! - [`Supervisor::pump_pty`]: program output to the log and the clients;
+//! - [`Supervisor::client_activity`]: frames from a client; queued output to it.
+//!
+//! The PTY is read whatever the clients do: a client's queue is bounded, and
+//! one that falls behind is dropped from the stream (see `clients.rs`).
+
+mod launch;
+
+use std::fs::File;
+use std::io::{self, Read, Write};
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{SigHandler, Signal, killpg, signal};
+use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
+use nix::unistd::Pid;
+use rustix::event::{PollFd, PollFlags, poll};
+use serde_json::json;
+
+use launch::ReadyPipe;
+pub use launch::{Init, Ready, start};
+
+use crate::events::Events;
+use crate::meta::{self, Meta, Status};
+use crate::proto::{self, Decoder, Kind, Role};
+use crate::store::{LOG, SOCK};
+use crate::{pty, sys};
+
+const READ_BUF: usize = 64 * 1024;
+/// After the program is reaped, how long to keep reading output that its
+/// descendants may still hold the terminal open for.
+const DRAIN_AFTER_EXIT: Duration = Duration::from_millis(500);
+/// How long the final exit notice may take to reach clients.
+const FAREWELL: Duration = Duration::from_secs(1);
+
+struct Client {
+    stream: UnixStream,
+    dec: Decoder,
+    out: Vec<u8>,
+    out_pos: usize,
+    /// None until its Hello arrived.
+    role: Option<Role>,
+    uid: u32,
+    pid: Option<i32>,
+    /// Close once `out` is flushed.
+    closing: bool,
+    dead: bool,
+}
+
+struct Supervisor {
+    meta: Meta,
+    master: Option<OwnedFd>,
+    listener: UnixListener,
+    signals: UnixStream,
+    /// Set by SIGTERM/SIGINT.
+    term: Arc<AtomicBool>,
+    clients: Vec<Client>,
+    log: File,
+    events: Events,
+    /// The program, until it is reaped.
+    child: Option<Pid>,
+    pgid: Pid,
+    /// When to send SIGKILL after a stop.
+    kill_at: Option<Instant>,
+    /// Reaped: keep reading the PTY until EOF or this deadline.
+    drain_until: Option<Instant>,
+    uid: u32,
+    buf: Vec<u8>,
+    _lock: File,
+}
+
+/// The supervisor process's whole life. Never returns.
+pub fn run(init: Init, ready: ReadyPipe) -> ! {
+    let code = match setup(init, ready) {
+        Some(mut sup) => {
+            sup.main_loop();
+            sup.finish();
+            0
+        }
+        None => 1,
+    };
+    std::process::exit(code)
+}
+
+/// Daemon hygiene, the socket, the log, then the program. Reports on the
+/// ready pipe; `None` when the session could not start.
+fn setup(init: Init, ready: ReadyPipe) -> Option<Supervisor> {
+    macro_rules! try_or_report {
+        ($e:expr, $what:expr) => {
+            match $e {
+                Ok(v) => v,
+                Err(e) => {
+                    ready.report(Ready::Failed(format!("{}: {}", $what, e)));
+                    return None;
+                }
+            }
+        };
+    }
+    let Init {
+        dir,
+        mut meta,
+        exec,
+        lock,
+    } = init;
+    try_or_report!(
+        std::env::set_current_dir(&dir),
+        format!("entering {}", dir.display())
+    );
+    try_or_report!(detach_stdio(), "redirecting standard streams to /dev/null");
+    close_stray_fds(&[lock.as_raw_fd(), ready.raw_fd()]);
+    // Safety: SIG_IGN installs no handler.
+    unsafe {
+        let _ = signal(Signal::SIGHUP, SigHandler::SigIgn);
+        let _ = signal(Signal::SIGPIPE, SigHandler::SigIgn);
+    }
+    nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(0o077));
+
+    let (signals, sig_w) = try_or_report!(UnixStream::pair(), "creating the signal pipe");
+    try_or_report!(signals.set_nonblocking(true), "creating the signal pipe");
+    let term = Arc::new(AtomicBool::new(false));
+    for sig in [Signal::SIGCHLD, Signal::SIGTERM, Signal::SIGINT] {
+        if sig != Signal::SIGCHLD {
+            try_or_report!(
+                signal_hook::flag::register(sig as i32, term.clone()),
+                format!("handling {sig}")
+            );
+        }
+        let w = try_or_report!(sig_w.try_clone(), "creating the signal pipe");
+        try_or_report!(
+            signal_hook::low_level::pipe::register(sig as i32, w),
+            format!("handling {sig}")
+        );
+    }
+    drop(sig_w);
+
+    // Bound relative to the session folder, so any store path length works.
+    let listener = try_or_report!(
+        UnixListener::bind(SOCK),
+        format!("binding {}", dir.join(SOCK).display())
+    );
+    try_or_report!(
+        std::fs::set_permissions(SOCK, std::fs::Permissions::from_mode(0o600)),
+        "securing the socket"
+    );
+    try_or_report!(listener.set_nonblocking(true), "configuring the socket");
+    let log = try_or_report!(
+        sys::append_nofollow(std::path::Path::new(LOG)),
+        format!("opening {}", dir.join(LOG).display())
+    );
+    let mut events = Events::open(std::path::Path::new("."));
+
+    let spawned = match pty::spawn(&exec, meta.cols, meta.rows) {
+        Ok(Ok(s)) => s,
+        Ok(Err(errno)) => {
+            ready.report(Ready::ExecFailed(errno));
+            return None;
+        }
+        Err(e) => {
+            ready.report(Ready::Failed(format!("starting the program: {e}")));
+            return None;
+        }
+    };
+    let pid = spawned.pid;
+    meta.status = Status::Running;
+    meta.started = Some(meta::now());
+    meta.pid = Some(pid.as_raw());
+    meta.supervisor_pid = Some(std::process::id() as i32);
+    try_or_report!(meta.write(std::path::Path::new(".")), "writing meta.json");
+    events.emit(
+        "started",
+        json!({"pid": pid.as_raw(), "supervisor_pid": std::process::id(), "command": meta.command}),
+    );
+    ready.report(Ready::Running { pid: pid.as_raw() });
+    drop(dir);
+
+    Some(Supervisor {
+        meta,
+        master: Some(spawned.master),
+        listener,
+        signals,
+        term,
+        clients: Vec::new(),
+        log,
+        events,
+        child: Some(pid),
+        pgid: pid,
+        kill_at: None,
+        drain_until: None,
+        uid: sys::euid(),
+        buf: vec![0u8; READ_BUF],
+        _lock: lock,
+    })
+}
+
+fn detach_stdio() -> io::Result<()> {
+    let null = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/null")?;
+    rustix::stdio::dup2_stdin(&null)?;
+    rustix::stdio::dup2_stdout(&null)?;
+    rustix::stdio::dup2_stderr(&null)?;
+    Ok(())
+}
+
+/// Close descriptors inherited from whoever ran `run --bg` (a pipe a caller
+/// waits on for EOF must not be held open by a daemon).
+fn close_stray_fds(keep: &[i32]) {
+    let Ok(rd) = std::fs::read_dir("/dev/fd") else {
+        return;
+    };
+    let fds: Vec<i32> = rd
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+        .collect();
+    for fd in fds {
+        if fd > 2 && !keep.contains(&fd) {
+            // The read_dir handle is gone by now; closing an fd number that
+            // is no longer open just fails with EBADF.
+            let _ = nix::unistd::close(fd);
+        }
+    }
+}
+
+/// Which fd a poll slot belongs to.
+#[derive(Clone, Copy)]
+enum Slot {
+    Signals,
+    Listener,
+    Pty,
+    Client(usize),
+}
+
+impl Supervisor {
+    fn main_loop(&mut self) {
+        let mut slots = Vec::new();
+        let mut ready = Vec::new();
+        while !self.done() {
+            let timeout = self.next_deadline().map(|d| {
+                let t = d.saturating_duration_since(Instant::now());
+                rustix::event::Timespec {
+                    tv_sec: t.as_secs() as _,
+                    tv_nsec: t.subsec_nanos() as _,
+                }
+            });
+            slots.clear();
+            ready.clear();
+            {
+                let mut fds = Vec::with_capacity(3 + self.clients.len());
+                fds.push(PollFd::new(&self.signals, PollFlags::IN));
+                slots.push(Slot::Signals);
+                fds.push(PollFd::new(&self.listener, PollFlags::IN));
+                slots.push(Slot::Listener);
+                if let Some(m) = &self.master {
+                    fds.push(PollFd::new(m, PollFlags::IN));
+                    slots.push(Slot::Pty);
+                }
+                for (i, c) in self.clients.iter().enumerate() {
+                    let mut ev = PollFlags::IN;
+                    if c.out_pos < c.out.len() {
+                        ev |= PollFlags::OUT;
+                    }
+                    fds.push(PollFd::new(&c.stream, ev));
+                    slots.push(Slot::Client(i));
+                }
+                match poll(&mut fds, timeout.as_ref()) {
+                    Ok(_) => {}
+                    Err(rustix::io::Errno::INTR) => continue,
+                    Err(_) => {
+                        // Nothing sensible is left to do but end cleanly.
+                        break;
+                    }
+                }
+                ready.extend(fds.iter().map(|f| f.revents()));
+            }
+            for (slot, rev) in slots.iter().zip(&ready) {
+                if rev.is_empty() {
+                    continue;
+                }
+                match *slot {
+                    Slot::Signals => self.on_signal(),
+                    Slot::Listener => self.accept_clients(),
+                    Slot::Pty => self.pump_pty(),
+                    Slot::Client(i) => self.client_activity(i, *rev),
+                }
+            }
+            self.clients.retain(|c| !c.dead);
+            self.on_timers();
+        }
+    }
+
+    fn done(&self) -> bool {
+        self.child.is_none()
+            && (self.master.is_none() || self.drain_until.is_some_and(|d| Instant::now() >= d))
+    }
+
+    fn next_deadline(&self) -> Option<Instant> {
+        [self.kill_at, self.drain_until].into_iter().flatten().min()
+    }
+
+    fn on_timers(&mut self) {
+        if self.kill_at.is_some_and(|t| Instant::now() >= t) {
+            self.kill_at = None;
+            if self.child.is_some() {
+                let _ = killpg(self.pgid, Signal::SIGKILL);
+            }
+        }
+    }
+
+    // --- signals -------------------------------------------------------
+
+    fn on_signal(&mut self) {
+        let mut b = [0u8; 64];
+        while matches!((&self.signals).read(&mut b), Ok(n) if n > 0) {}
+        self.reap();
+        if self.term.swap(false, Ordering::Relaxed) {
+            self.stop_program(
+                Signal::SIGTERM,
+                Duration::from_secs(10),
+                "supervisor terminated",
+            );
+        }
+    }
+
+    fn reap(&mut self) {
+        let Some(pid) = self.child else { return };
+        loop {
+            match waitpid(Pid::from_raw(-1), Some(WaitPidFlag::WNOHANG)) {
+                Ok(WaitStatus::Exited(p, code)) if p == pid => {
+                    self.meta.status = Status::Exited;
+                    self.meta.exit_code = Some(code);
+                    self.program_ended();
+                }
+                Ok(WaitStatus::Signaled(p, sig, _)) if p == pid => {
+                    self.meta.status = Status::Killed;
+                    self.meta.signal = Some(sig.as_str().to_string());
+                    self.program_ended();
+                }
+                Ok(WaitStatus::StillAlive) | Err(_) => break,
+                Ok(_) => {}
+            }
+        }
+    }
+
+    fn program_ended(&mut self) {
+        self.child = None;
+        self.kill_at = None;
+        self.drain_until = Some(Instant::now() + DRAIN_AFTER_EXIT);
+    }
+
+    fn stop_program(&mut self, sig: Signal, grace: Duration, reason: &str) {
+        if self.child.is_none() {
+            return;
+        }
+        if self.meta.end_reason.is_none() {
+            self.meta.end_reason = Some(reason.to_string());
+        }
+        let _ = killpg(self.pgid, sig);
+        if sig != Signal::SIGKILL {
+            let at = Instant::now() + grace;
+            self.kill_at = Some(self.kill_at.map_or(at, |t| t.min(at)));
+        }
+    }
+
+    // --- the program's output ------------------------------------------
+
+    fn pump_pty(&mut self) {
+        let Some(m) = &self.master else { return };
+        match rustix::io::read(m, &mut self.buf[..]) {
+            Ok(0) | Err(rustix::io::Errno::IO) => {
+                // EIO: nobody holds the terminal open any more; end of output.
+                self.master = None;
+            }
+            Ok(n) => self.output(n),
+            Err(rustix::io::Errno::AGAIN | rustix::io::Errno::INTR) => {}
+            Err(_) => self.master = None,
+        }
+    }
+
+    fn output(&mut self, n: usize) {
+        let data = &self.buf[..n];
+        self.meta.output_bytes += n as u64;
+        if let Err(e) = self.log.write_all(data) {
+            self.meta.dropped_bytes += n as u64;
+            let first = self.meta.log_error.is_none();
+            self.meta.log_error = Some(format!("writing {LOG}: {}", crate::error::describe_io(&e)));
+            if first {
+                self.events
+                    .emit("dropped", json!({"bytes": n, "error": self.meta.log_error}));
+                let _ = self.meta.write(std::path::Path::new("."));
+            }
+        }
+        for c in &mut self.clients {
+            if c.role == Some(Role::Attach) {
+                proto::encode(Kind::Output, data, &mut c.out);
+            }
+        }
+    }
+
+    // --- clients -------------------------------------------------------
+
+    fn accept_clients(&mut self) {
+        loop {
+            let stream = match self.listener.accept() {
+                Ok((s, _)) => s,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(_) => return,
+            };
+            let (uid, pid) = match sys::peer_cred(&stream) {
+                Ok(c) => c,
+                Err(_) => continue,
+            };
+            if uid != self.uid {
+                self.events.emit(
+                    "refused",
+                    json!({"uid": uid, "pid": pid, "reason": "peer uid differs"}),
+                );
+                continue;
+            }
+            if stream.set_nonblocking(true).is_err() {
+                continue;
+            }
+            self.clients.push(Client {
+                stream,
+                dec: Decoder::default(),
+                out: Vec::new(),
+                out_pos: 0,
+                role: None,
+                uid,
+                pid,
+                closing: false,
+                dead: false,
+            });
+        }
+    }
+
+    fn client_activity(&mut self, i: usize, rev: PollFlags) {
+        if rev.contains(PollFlags::OUT) {
+            flush(&mut self.clients[i]);
+        }
+        if rev.intersects(PollFlags::IN | PollFlags::HUP | PollFlags::ERR) {
+            let mut b = [0u8; 16 * 1024];
+            match (&self.clients[i].stream).read(&mut b) {
+                Ok(0) => {
+                    self.clients[i].dead = true;
+                    return;
+                }
+                Ok(n) => self.clients[i].dec.push(&b[..n]),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(_) => {
+                    self.clients[i].dead = true;
+                    return;
+                }
+            }
+            loop {
+                match self.clients[i].dec.next_frame() {
+                    Ok(Some((kind, payload))) => self.on_frame(i, kind, &payload),
+                    Ok(None) => break,
+                    Err(e) => {
+                        self.events.emit(
+                            "malformed",
+                            json!({"uid": self.clients[i].uid, "pid": self.clients[i].pid, "error": e.to_string()}),
+                        );
+                        self.clients[i].dead = true;
+                        return;
+                    }
+                }
+                if self.clients[i].dead || self.clients[i].closing {
+                    break;
+                }
+            }
+        }
+        let c = &mut self.clients[i];
+        flush(c);
+        if c.closing && c.out_pos >= c.out.len() {
+            c.dead = true;
+        }
+    }
+
+    fn on_frame(&mut self, i: usize, kind: Kind, payload: &[u8]) {
+        if self.clients[i].role.is_none() && kind != Kind::Hello {
+            return self.refuse(i, "expected a Hello frame first");
+        }
+        match kind {
+            Kind::Hello => {
+                let hello: proto::Hello = match proto::parse_json(kind, payload) {
+                    Ok(h) => h,
+                    Err(e) => return self.refuse(i, &e.to_string()),
+                };
+                if hello.version != proto::VERSION {
+                    return self.refuse(
+                        i,
+                        &format!(
+                            "this session's supervisor speaks protocol {}, the client {}; use the codex-session that started it",
+                            proto::VERSION,
+                            hello.version
+                        ),
+                    );
+                }
+                let c = &mut self.clients[i];
+                c.role = Some(hello.role);
+                let welcome = proto::Welcome {
+                    version: proto::VERSION,
+                    name: self.meta.name.clone(),
+                    pid: self.pgid.as_raw(),
+                };
+                proto::encode_json(Kind::Welcome, &welcome, &mut c.out);
+            }
+            Kind::Stop => {
+                let req: proto::StopReq = match proto::parse_json(kind, payload) {
+                    Ok(r) => r,
+                    Err(e) => return self.refuse(i, &e.to_string()),
+                };
+                let sig = Signal::try_from(req.signal).unwrap_or(Signal::SIGTERM);
+                self.stop_program(sig, Duration::from_millis(req.grace_ms), "stopped");
+                proto::encode(Kind::Ok, &[], &mut self.clients[i].out);
+            }
+            _ => self.refuse(i, &format!("unexpected {kind:?} frame")),
+        }
+    }
+
+    /// Answer with an error and close this connection only.
+    fn refuse(&mut self, i: usize, msg: &str) {
+        let c = &mut self.clients[i];
+        proto::encode_json(
+            Kind::Error,
+            &proto::ErrorMsg {
+                message: msg.to_string(),
+            },
+            &mut c.out,
+        );
+        c.closing = true;
+    }
+
+    // --- the end ---------------------------------------------------------
+
+    fn finish(&mut self) {
+        self.meta.ended = Some(meta::now());
+        self.meta.clients = 0;
+        if self.meta.status == Status::Running {
+            // The poll loop broke without the program being reaped.
+            self.meta.status = Status::Exited;
+        }
+        let _ = self.meta.write(std::path::Path::new("."));
+        self.events.emit(
+            "exited",
+            json!({"code": self.meta.exit_code, "signal": self.meta.signal, "reason": self.meta.end_reason}),
+        );
+        let _ = std::fs::remove_file(SOCK);
+        let info = proto::ExitInfo {
+            code: self.meta.exit_code,
+            signal: self.meta.signal.clone(),
+        };
+        let deadline = Instant::now() + FAREWELL;
+        for c in &mut self.clients {
+            proto::encode_json(Kind::Exit, &info, &mut c.out);
+            let _ = c.stream.set_nonblocking(false);
+            let _ = c.stream.set_write_timeout(Some(
+                deadline
+                    .saturating_duration_since(Instant::now())
+                    .max(Duration::from_millis(1)),
+            ));
+            let _ = c.stream.write_all(&c.out[c.out_pos..]);
+        }
+    }
+}
+
+/// Write as much queued output as the socket takes now.
+fn flush(c: &mut Client) {
+    while c.out_pos < c.out.len() {
+        match (&c.stream).write(&c.out[c.out_pos..]) {
+            Ok(0) => break,
+            Ok(n) => c.out_pos += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+            Err(_) => {
+                c.dead = true;
+                break;
+            }
+        }
+    }
+    if c.out_pos == c.out.len() {
+        c.out.clear();
+        c.out_pos = 0;
+    }
+}
