@@ -1,0 +1,6 @@
+//! One integration test binary: the real `codex-session`, a private store
+//! per test, deadlines instead of sleeps.
+
+mod support;
+
+mod basics;
