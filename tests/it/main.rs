@@ -4,3 +4,8 @@
 mod support;
 
 mod basics;
+mod lifecycle;
+mod list;
+mod logs;
+mod run;
+mod security;

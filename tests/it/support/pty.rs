@@ -40,6 +40,11 @@ impl Term {
             ws_ypixel: 0,
         };
         let pty = openpty(Some(&ws), None).expect("openpty");
+        // openpty's descriptors are inherited across exec unless marked: a
+        // program holding the master keeps the terminal from ever hanging up.
+        for fd in [&pty.master, &pty.slave] {
+            rustix::io::fcntl_setfd(fd, rustix::io::FdFlags::CLOEXEC).expect("FD_CLOEXEC");
+        }
         let slave: OwnedFd = pty.slave;
         let slave_fd = slave.as_raw_fd();
         cmd.stdin(Stdio::from(slave.try_clone().unwrap()))

@@ -1,0 +1,87 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_codex_session_global_optspecs
+    string join \n store= h/help V/version
+end
+
+function __fish_codex_session_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_codex_session_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_codex_session_using_subcommand
+    set -l cmd (__fish_codex_session_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c codex-session -n "__fish_codex_session_needs_command" -l store -d 'The sessions folder [default: $CODEX_SESSION_STORE, else $CODEX_HOME/sessions]' -r -F
+complete -c codex-session -n "__fish_codex_session_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c codex-session -n "__fish_codex_session_needs_command" -s V -l version -d 'Print version'
+complete -c codex-session -n "__fish_codex_session_needs_command" -f -a "run" -d 'Start a program as a session (in the background with --bg)'
+complete -c codex-session -n "__fish_codex_session_needs_command" -f -a "list" -d 'List sessions, running and ended'
+complete -c codex-session -n "__fish_codex_session_needs_command" -f -a "ls" -d 'List sessions, running and ended'
+complete -c codex-session -n "__fish_codex_session_needs_command" -f -a "inspect" -d 'Show everything known about one session'
+complete -c codex-session -n "__fish_codex_session_needs_command" -f -a "logs" -d 'Print a session\'s output, also after it ended'
+complete -c codex-session -n "__fish_codex_session_needs_command" -f -a "ps" -d 'Show each running session\'s command and last lines of output'
+complete -c codex-session -n "__fish_codex_session_needs_command" -f -a "stop" -d 'Stop sessions: SIGTERM to the program\'s process group, SIGKILL later'
+complete -c codex-session -n "__fish_codex_session_needs_command" -f -a "rm" -d 'Remove ended sessions\' folders (their logs and records)'
+complete -c codex-session -n "__fish_codex_session_needs_command" -f -a "delete" -d 'Remove ended sessions\' folders (their logs and records)'
+complete -c codex-session -n "__fish_codex_session_using_subcommand run" -s n -l name -d 'The session\'s name [default: a generated one, like brisk-otter-4821]' -r
+complete -c codex-session -n "__fish_codex_session_using_subcommand run" -l cwd -d 'The program\'s working directory [default: the current one]' -r -F
+complete -c codex-session -n "__fish_codex_session_using_subcommand run" -s e -l env -d 'Set an environment variable for the program (repeatable)' -r
+complete -c codex-session -n "__fish_codex_session_using_subcommand run" -l label -d 'A free-text description, shown by `list` instead of the command' -r
+complete -c codex-session -n "__fish_codex_session_using_subcommand run" -l size -d 'The window size before any client attaches' -r
+complete -c codex-session -n "__fish_codex_session_using_subcommand run" -l store -d 'The sessions folder [default: $CODEX_SESSION_STORE, else $CODEX_HOME/sessions]' -r -F
+complete -c codex-session -n "__fish_codex_session_using_subcommand run" -s d -l bg -l detach -d 'Start in the background and return at once'
+complete -c codex-session -n "__fish_codex_session_using_subcommand run" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c codex-session -n "__fish_codex_session_using_subcommand run" -s V -l version -d 'Print version'
+complete -c codex-session -n "__fish_codex_session_using_subcommand list" -l store -d 'The sessions folder [default: $CODEX_SESSION_STORE, else $CODEX_HOME/sessions]' -r -F
+complete -c codex-session -n "__fish_codex_session_using_subcommand list" -l json -d 'Print a JSON array of session objects'
+complete -c codex-session -n "__fish_codex_session_using_subcommand list" -s q -l quiet -d 'Print names only'
+complete -c codex-session -n "__fish_codex_session_using_subcommand list" -s h -l help -d 'Print help'
+complete -c codex-session -n "__fish_codex_session_using_subcommand list" -s V -l version -d 'Print version'
+complete -c codex-session -n "__fish_codex_session_using_subcommand ls" -l store -d 'The sessions folder [default: $CODEX_SESSION_STORE, else $CODEX_HOME/sessions]' -r -F
+complete -c codex-session -n "__fish_codex_session_using_subcommand ls" -l json -d 'Print a JSON array of session objects'
+complete -c codex-session -n "__fish_codex_session_using_subcommand ls" -s q -l quiet -d 'Print names only'
+complete -c codex-session -n "__fish_codex_session_using_subcommand ls" -s h -l help -d 'Print help'
+complete -c codex-session -n "__fish_codex_session_using_subcommand ls" -s V -l version -d 'Print version'
+complete -c codex-session -n "__fish_codex_session_using_subcommand inspect" -l store -d 'The sessions folder [default: $CODEX_SESSION_STORE, else $CODEX_HOME/sessions]' -r -F
+complete -c codex-session -n "__fish_codex_session_using_subcommand inspect" -l json -d 'Print one JSON object'
+complete -c codex-session -n "__fish_codex_session_using_subcommand inspect" -s h -l help -d 'Print help'
+complete -c codex-session -n "__fish_codex_session_using_subcommand inspect" -s V -l version -d 'Print version'
+complete -c codex-session -n "__fish_codex_session_using_subcommand logs" -s n -l tail -d 'Start with the last N lines' -r
+complete -c codex-session -n "__fish_codex_session_using_subcommand logs" -l color -d 'When to keep escape sequences' -r -f -a "auto\t'Raw bytes to a terminal (unless NO_COLOR is set), plain text otherwise'
+always\t'Always the raw bytes, escape sequences and all'
+never\t'Always plain text'"
+complete -c codex-session -n "__fish_codex_session_using_subcommand logs" -l store -d 'The sessions folder [default: $CODEX_SESSION_STORE, else $CODEX_HOME/sessions]' -r -F
+complete -c codex-session -n "__fish_codex_session_using_subcommand logs" -s f -l follow -d 'Keep printing new output until the session ends'
+complete -c codex-session -n "__fish_codex_session_using_subcommand logs" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c codex-session -n "__fish_codex_session_using_subcommand logs" -s V -l version -d 'Print version'
+complete -c codex-session -n "__fish_codex_session_using_subcommand ps" -s n -l lines -d 'Output lines to show per session' -r
+complete -c codex-session -n "__fish_codex_session_using_subcommand ps" -l store -d 'The sessions folder [default: $CODEX_SESSION_STORE, else $CODEX_HOME/sessions]' -r -F
+complete -c codex-session -n "__fish_codex_session_using_subcommand ps" -s h -l help -d 'Print help'
+complete -c codex-session -n "__fish_codex_session_using_subcommand ps" -s V -l version -d 'Print version'
+complete -c codex-session -n "__fish_codex_session_using_subcommand stop" -s s -l signal -d 'The first signal to send (name or number)' -r
+complete -c codex-session -n "__fish_codex_session_using_subcommand stop" -s t -l timeout -d 'How long to wait before SIGKILL' -r
+complete -c codex-session -n "__fish_codex_session_using_subcommand stop" -l store -d 'The sessions folder [default: $CODEX_SESSION_STORE, else $CODEX_HOME/sessions]' -r -F
+complete -c codex-session -n "__fish_codex_session_using_subcommand stop" -s a -l all -d 'Stop every running session'
+complete -c codex-session -n "__fish_codex_session_using_subcommand stop" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c codex-session -n "__fish_codex_session_using_subcommand stop" -s V -l version -d 'Print version'
+complete -c codex-session -n "__fish_codex_session_using_subcommand rm" -l store -d 'The sessions folder [default: $CODEX_SESSION_STORE, else $CODEX_HOME/sessions]' -r -F
+complete -c codex-session -n "__fish_codex_session_using_subcommand rm" -s f -l force -d 'Stop running sessions first instead of refusing'
+complete -c codex-session -n "__fish_codex_session_using_subcommand rm" -s h -l help -d 'Print help'
+complete -c codex-session -n "__fish_codex_session_using_subcommand rm" -s V -l version -d 'Print version'
+complete -c codex-session -n "__fish_codex_session_using_subcommand delete" -l store -d 'The sessions folder [default: $CODEX_SESSION_STORE, else $CODEX_HOME/sessions]' -r -F
+complete -c codex-session -n "__fish_codex_session_using_subcommand delete" -s f -l force -d 'Stop running sessions first instead of refusing'
+complete -c codex-session -n "__fish_codex_session_using_subcommand delete" -s h -l help -d 'Print help'
+complete -c codex-session -n "__fish_codex_session_using_subcommand delete" -s V -l version -d 'Print version'
