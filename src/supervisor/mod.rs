@@ -12,6 +12,7 @@
 //! one that falls behind is dropped from the stream (see `clients.rs`).
 
 mod launch;
+mod screen;
 
 use std::fs::File;
 use std::io::{self, Read, Write};
