@@ -38,7 +38,10 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Start a program as a session (in the background with --bg)
+    /// Start a program as a session and attach to it (or not, with --bg)
+    ///
+    /// Without --bg, the terminal attaches at once (like `dtach -A`); detach
+    /// with Ctrl-\ and the program keeps running in the background.
     ///
     /// With one argument after `--` that contains spaces, the program runs
     /// through `sh -c` (so `-- "pnpm dev"` works); with several, they are
@@ -51,6 +54,28 @@ pub enum Command {
         codex-session run --bg -- \"make -j8 2>&1 | tee build.txt\"\n  \
         codex-session run --bg --cwd ~/src/app --env PORT=4000 --label 'staging api' -- npm start")]
     Run(RunArgs),
+
+    /// Attach the terminal to a running session
+    ///
+    /// The program's current screen is painted at once (text, colours,
+    /// cursor and modes), then output streams live and keystrokes go to the
+    /// program. The window follows the size of the client that attached or
+    /// typed last. Detach with Ctrl-\ (see --detach-key); the program keeps
+    /// running. When the program ends, attach exits with its exit code.
+    #[command(after_help = "Examples:\n  \
+        codex-session attach api\n  \
+        codex-session attach --read-only api        watch without typing\n  \
+        codex-session attach --detach-key ^Q api")]
+    Attach(AttachArgs),
+
+    /// Detach every client attached to a session
+    Detach(DetachArgs),
+
+    /// Print a session's current screen as text
+    ///
+    /// Trailing blanks are trimmed. After the session ended, the last screen
+    /// it showed is printed.
+    Capture(CaptureArgs),
 
     /// List sessions, running and ended
     #[command(visible_alias = "ls")]
@@ -108,9 +133,43 @@ pub struct RunArgs {
     #[arg(long, value_name = "COLSxROWS", default_value = "80x24")]
     pub size: String,
 
+    /// The key that detaches (without --bg), in ^X notation, or none
+    #[arg(long, value_name = "KEY", default_value = "^\\")]
+    pub detach_key: String,
+
     /// The program and its arguments
     #[arg(last = true, value_name = "COMMAND")]
     pub command: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct AttachArgs {
+    /// The session
+    pub name: String,
+
+    /// Watch only: keystrokes are not sent and the window is not resized
+    #[arg(long, short = 'r')]
+    pub read_only: bool,
+
+    /// The key that detaches, in ^X notation (^\\, ^Q, C-a), or none
+    #[arg(long, value_name = "KEY", default_value = "^\\")]
+    pub detach_key: String,
+}
+
+#[derive(Debug, Args)]
+pub struct DetachArgs {
+    /// The session
+    pub name: String,
+}
+
+#[derive(Debug, Args)]
+pub struct CaptureArgs {
+    /// The session
+    pub name: String,
+
+    /// Keep colours and attributes as escape sequences
+    #[arg(long)]
+    pub ansi: bool,
 }
 
 #[derive(Debug, Args)]

@@ -3,6 +3,7 @@
 //! error prints once as `codex-session: <what failed>: <why>` and exits 1
 //! (2 for usage), or with the code the error carries (126/127 from `run`).
 
+mod attach;
 mod cli;
 mod client;
 mod cmd;

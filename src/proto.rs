@@ -43,8 +43,13 @@ pub enum Kind {
     Detach = 8,
     /// supervisor → client, JSON [`ExitInfo`]: the program ended.
     Exit = 9,
-    /// supervisor → client, empty: the request was carried out.
+    /// supervisor → client, empty: the request was carried out (after a
+    /// Capture, it ends the Screen frames).
     Ok = 10,
+    /// client → supervisor, JSON [`CaptureReq`]: the screen, please.
+    Capture = 11,
+    /// supervisor → client: a piece of the captured screen.
+    Screen = 12,
 }
 
 impl Kind {
@@ -61,6 +66,8 @@ impl Kind {
             8 => Detach,
             9 => Exit,
             10 => Ok,
+            11 => Capture,
+            12 => Screen,
             _ => return None,
         })
     }
@@ -102,6 +109,13 @@ pub struct Size {
 pub struct StopReq {
     pub signal: i32,
     pub grace_ms: u64,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct CaptureReq {
+    /// Keep colours and attributes as escape sequences.
+    #[serde(default)]
+    pub ansi: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

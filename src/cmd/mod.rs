@@ -1,5 +1,8 @@
 //! One file per verb, each with `pub fn run(args, &Ctx) -> Result<ExitCode>`.
 
+mod attach;
+mod capture;
+mod detach;
 mod inspect;
 mod list;
 mod logs;
@@ -32,6 +35,9 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     };
     match cli.command {
         Command::Run(a) => run::run(a, &ctx),
+        Command::Attach(a) => attach::run(a, &ctx),
+        Command::Detach(a) => detach::run(a, &ctx),
+        Command::Capture(a) => capture::run(a, &ctx),
         Command::List(a) => list::run(a, &ctx),
         Command::Inspect(a) => inspect::run(a, &ctx),
         Command::Logs(a) => logs::run(a, &ctx),

@@ -19,16 +19,15 @@ use crate::meta::{self, Meta, Status};
 use crate::pty::Exec;
 use crate::store::{self, check_name};
 use crate::supervisor::{self, Init, Ready};
-use crate::{fmt, names};
+use crate::{attach, fmt, names};
 
 const DEFAULT_TERM: &str = "xterm-256color";
 
 pub fn run(a: RunArgs, ctx: &Ctx) -> Result<ExitCode> {
+    let detach_key = attach::parse_key(&a.detach_key)?;
     if !a.bg {
-        return Err(
-            Error::usage("run without --bg (start and attach) is not available yet")
-                .hint("add --bg to start the session in the background"),
-        );
+        attach::require_terminal()
+            .map_err(|e| e.hint("add --bg to start the session in the background"))?;
     }
     let (name, explicit) = match &a.name {
         Some(n) => {
@@ -104,8 +103,18 @@ pub fn run(a: RunArgs, ctx: &Ctx) -> Result<ExitCode> {
     })? {
         Ready::Running { .. } => {
             guard.0 = None;
-            writeln!(io::stdout(), "{name}").map_err(stdout_error)?;
-            Ok(ExitCode::SUCCESS)
+            if a.bg {
+                writeln!(io::stdout(), "{name}").map_err(stdout_error)?;
+                return Ok(ExitCode::SUCCESS);
+            }
+            let s = store.get(&name)?;
+            attach::attach(
+                &s,
+                &attach::Options {
+                    read_only: false,
+                    detach_key,
+                },
+            )
         }
         Ready::ExecFailed(errno) => {
             let code = if errno == Errno::ENOENT { 127 } else { 126 };

@@ -9,8 +9,10 @@
 //! - [`Supervisor::client_activity`]: frames from a client; queued output to it.
 //!
 //! The PTY is read whatever the clients do: a client's queue is bounded, and
-//! one that falls behind is dropped from the stream (see `clients.rs`).
+//! one that falls behind gets a repaint instead of the stream (`clients.rs`).
+//! The screen model (`screen.rs`) sees every byte the log does.
 
+mod clients;
 mod launch;
 mod screen;
 
@@ -32,10 +34,13 @@ use serde_json::json;
 use launch::ReadyPipe;
 pub use launch::{Init, Ready, start};
 
+use clients::Client;
+use screen::Screen;
+
 use crate::events::Events;
 use crate::meta::{self, Meta, Status};
-use crate::proto::{self, Decoder, Kind, Role};
-use crate::store::{LOG, SOCK};
+use crate::proto::{self, Kind, Role, Size};
+use crate::store::{LOG, SCREEN_ANSI, SCREEN_TXT, SOCK};
 use crate::{pty, sys};
 
 const READ_BUF: usize = 64 * 1024;
@@ -45,20 +50,6 @@ const DRAIN_AFTER_EXIT: Duration = Duration::from_millis(500);
 /// How long the final exit notice may take to reach clients.
 const FAREWELL: Duration = Duration::from_secs(1);
 
-struct Client {
-    stream: UnixStream,
-    dec: Decoder,
-    out: Vec<u8>,
-    out_pos: usize,
-    /// None until its Hello arrived.
-    role: Option<Role>,
-    uid: u32,
-    pid: Option<i32>,
-    /// Close once `out` is flushed.
-    closing: bool,
-    dead: bool,
-}
-
 struct Supervisor {
     meta: Meta,
     master: Option<OwnedFd>,
@@ -67,6 +58,12 @@ struct Supervisor {
     /// Set by SIGTERM/SIGINT.
     term: Arc<AtomicBool>,
     clients: Vec<Client>,
+    next_client_id: u64,
+    /// The client whose size the window follows (last to attach or type).
+    active: Option<u64>,
+    screen: Screen,
+    /// Input for the program that the PTY has not taken yet.
+    pty_in: Vec<u8>,
     log: File,
     events: Events,
     /// The program, until it is reaped.
@@ -185,6 +182,7 @@ fn setup(init: Init, ready: ReadyPipe) -> Option<Supervisor> {
     ready.report(Ready::Running { pid: pid.as_raw() });
     drop(dir);
 
+    let screen = Screen::new(meta.cols, meta.rows);
     Some(Supervisor {
         meta,
         master: Some(spawned.master),
@@ -192,6 +190,10 @@ fn setup(init: Init, ready: ReadyPipe) -> Option<Supervisor> {
         signals,
         term,
         clients: Vec::new(),
+        next_client_id: 1,
+        active: None,
+        screen,
+        pty_in: Vec::new(),
         log,
         events,
         child: Some(pid),
@@ -263,12 +265,16 @@ impl Supervisor {
                 fds.push(PollFd::new(&self.listener, PollFlags::IN));
                 slots.push(Slot::Listener);
                 if let Some(m) = &self.master {
-                    fds.push(PollFd::new(m, PollFlags::IN));
+                    let mut ev = PollFlags::IN;
+                    if !self.pty_in.is_empty() {
+                        ev |= PollFlags::OUT;
+                    }
+                    fds.push(PollFd::new(m, ev));
                     slots.push(Slot::Pty);
                 }
                 for (i, c) in self.clients.iter().enumerate() {
                     let mut ev = PollFlags::IN;
-                    if c.out_pos < c.out.len() {
+                    if c.wants_write() {
                         ev |= PollFlags::OUT;
                     }
                     fds.push(PollFd::new(&c.stream, ev));
@@ -291,11 +297,18 @@ impl Supervisor {
                 match *slot {
                     Slot::Signals => self.on_signal(),
                     Slot::Listener => self.accept_clients(),
-                    Slot::Pty => self.pump_pty(),
+                    Slot::Pty => {
+                        if rev.contains(PollFlags::OUT) {
+                            self.write_pty(&[]);
+                        }
+                        if rev.intersects(PollFlags::IN | PollFlags::HUP | PollFlags::ERR) {
+                            self.pump_pty();
+                        }
+                    }
                     Slot::Client(i) => self.client_activity(i, *rev),
                 }
             }
-            self.clients.retain(|c| !c.dead);
+            self.forget_dead_clients();
             self.on_timers();
         }
     }
@@ -373,7 +386,7 @@ impl Supervisor {
         }
     }
 
-    // --- the program's output ------------------------------------------
+    // --- the program's output and input ---------------------------------
 
     fn pump_pty(&mut self) {
         let Some(m) = &self.master else { return };
@@ -388,8 +401,10 @@ impl Supervisor {
         }
     }
 
+    /// Log first, then the screen, then each attached client.
     fn output(&mut self, n: usize) {
-        let data = &self.buf[..n];
+        let buf = std::mem::take(&mut self.buf);
+        let data = &buf[..n];
         self.meta.output_bytes += n as u64;
         if let Err(e) = self.log.write_all(data) {
             self.meta.dropped_bytes += n as u64;
@@ -398,14 +413,70 @@ impl Supervisor {
             if first {
                 self.events
                     .emit("dropped", json!({"bytes": n, "error": self.meta.log_error}));
-                let _ = self.meta.write(std::path::Path::new("."));
+                self.save_meta();
             }
         }
-        for c in &mut self.clients {
-            if c.role == Some(Role::Attach) {
-                proto::encode(Kind::Output, data, &mut c.out);
+        self.screen.feed(data);
+        for i in 0..self.clients.len() {
+            if self.clients[i].is_attached() {
+                self.clients[i].send_output(data);
+                self.flush_client(i);
             }
         }
+        self.buf = buf;
+    }
+
+    /// Queue input for the program and write what the PTY takes now.
+    fn write_pty(&mut self, data: &[u8]) {
+        self.pty_in.extend_from_slice(data);
+        let Some(m) = &self.master else {
+            self.pty_in.clear();
+            return;
+        };
+        while !self.pty_in.is_empty() {
+            match rustix::io::write(m, &self.pty_in) {
+                Ok(n) => {
+                    self.pty_in.drain(..n);
+                }
+                Err(rustix::io::Errno::INTR) => {}
+                Err(_) => break,
+            }
+        }
+    }
+
+    fn apply_size(&mut self, size: Size) {
+        if (size.cols, size.rows) == (self.meta.cols, self.meta.rows)
+            || size.cols == 0
+            || size.rows == 0
+        {
+            return;
+        }
+        if let Some(m) = &self.master {
+            let _ = pty::resize(m, size.cols, size.rows);
+        }
+        self.screen.resize(size.cols, size.rows);
+        self.meta.cols = size.cols;
+        self.meta.rows = size.rows;
+        self.events
+            .emit("resized", json!({"cols": size.cols, "rows": size.rows}));
+        self.save_meta();
+    }
+
+    /// The window follows the client that attached or typed last.
+    fn make_active(&mut self, i: usize) {
+        let c = &self.clients[i];
+        if c.read_only {
+            return;
+        }
+        self.active = Some(c.id);
+        if let Some(size) = c.size {
+            self.apply_size(size);
+        }
+    }
+
+    fn save_meta(&mut self) {
+        self.meta.clients = self.clients.iter().filter(|c| c.is_attached()).count() as u32;
+        let _ = self.meta.write(std::path::Path::new("."));
     }
 
     // --- clients -------------------------------------------------------
@@ -432,23 +503,15 @@ impl Supervisor {
             if stream.set_nonblocking(true).is_err() {
                 continue;
             }
-            self.clients.push(Client {
-                stream,
-                dec: Decoder::default(),
-                out: Vec::new(),
-                out_pos: 0,
-                role: None,
-                uid,
-                pid,
-                closing: false,
-                dead: false,
-            });
+            let id = self.next_client_id;
+            self.next_client_id += 1;
+            self.clients.push(Client::new(stream, uid, pid, id));
         }
     }
 
     fn client_activity(&mut self, i: usize, rev: PollFlags) {
         if rev.contains(PollFlags::OUT) {
-            flush(&mut self.clients[i]);
+            self.flush_client(i);
         }
         if rev.intersects(PollFlags::IN | PollFlags::HUP | PollFlags::ERR) {
             let mut b = [0u8; 16 * 1024];
@@ -470,9 +533,10 @@ impl Supervisor {
                     Ok(Some((kind, payload))) => self.on_frame(i, kind, &payload),
                     Ok(None) => break,
                     Err(e) => {
+                        let c = &self.clients[i];
                         self.events.emit(
                             "malformed",
-                            json!({"uid": self.clients[i].uid, "pid": self.clients[i].pid, "error": e.to_string()}),
+                            json!({"uid": c.uid, "pid": c.pid, "error": e.to_string()}),
                         );
                         self.clients[i].dead = true;
                         return;
@@ -483,64 +547,155 @@ impl Supervisor {
                 }
             }
         }
+        self.flush_client(i);
+    }
+
+    /// Write what the client takes; a client that caught up after falling
+    /// behind gets a fresh repaint.
+    fn flush_client(&mut self, i: usize) {
         let c = &mut self.clients[i];
-        flush(c);
-        if c.closing && c.out_pos >= c.out.len() {
+        c.flush();
+        if c.is_flushed() && c.resync && !c.dead {
+            c.resync = false;
+            let paint = self.screen.repaint();
+            let c = &mut self.clients[i];
+            c.send_output_all(&paint);
+            c.flush();
+        }
+        let c = &mut self.clients[i];
+        if c.closing && c.is_flushed() {
             c.dead = true;
         }
     }
 
+    fn forget_dead_clients(&mut self) {
+        if !self.clients.iter().any(|c| c.dead) {
+            return;
+        }
+        let mut left = false;
+        for c in self
+            .clients
+            .iter()
+            .filter(|c| c.dead && c.role == Some(Role::Attach))
+        {
+            left = true;
+            self.events.emit("detached", json!({"client_pid": c.pid}));
+            if self.active == Some(c.id) {
+                self.active = None;
+            }
+        }
+        self.clients.retain(|c| !c.dead);
+        if left {
+            self.save_meta();
+        }
+    }
+
     fn on_frame(&mut self, i: usize, kind: Kind, payload: &[u8]) {
-        if self.clients[i].role.is_none() && kind != Kind::Hello {
+        let role = self.clients[i].role;
+        if role.is_none() && kind != Kind::Hello {
             return self.refuse(i, "expected a Hello frame first");
         }
-        match kind {
-            Kind::Hello => {
-                let hello: proto::Hello = match proto::parse_json(kind, payload) {
-                    Ok(h) => h,
+        match (kind, role) {
+            (Kind::Hello, None) => self.on_hello(i, payload),
+            (Kind::Input, Some(Role::Attach)) => {
+                if self.clients[i].read_only {
+                    return;
+                }
+                if self.active != Some(self.clients[i].id) {
+                    self.make_active(i);
+                }
+                self.write_pty(payload);
+            }
+            (Kind::Resize, Some(Role::Attach)) => {
+                let size: Size = match proto::parse_json(kind, payload) {
+                    Ok(s) => s,
                     Err(e) => return self.refuse(i, &e.to_string()),
                 };
-                if hello.version != proto::VERSION {
-                    return self.refuse(
-                        i,
-                        &format!(
-                            "this session's supervisor speaks protocol {}, the client {}; use the codex-session that started it",
-                            proto::VERSION,
-                            hello.version
-                        ),
-                    );
+                self.clients[i].size = Some(size);
+                if self.active == Some(self.clients[i].id) {
+                    self.apply_size(size);
                 }
-                let c = &mut self.clients[i];
-                c.role = Some(hello.role);
-                let welcome = proto::Welcome {
-                    version: proto::VERSION,
-                    name: self.meta.name.clone(),
-                    pid: self.pgid.as_raw(),
-                };
-                proto::encode_json(Kind::Welcome, &welcome, &mut c.out);
             }
-            Kind::Stop => {
+            (Kind::Stop, _) => {
                 let req: proto::StopReq = match proto::parse_json(kind, payload) {
                     Ok(r) => r,
                     Err(e) => return self.refuse(i, &e.to_string()),
                 };
                 let sig = Signal::try_from(req.signal).unwrap_or(Signal::SIGTERM);
                 self.stop_program(sig, Duration::from_millis(req.grace_ms), "stopped");
-                proto::encode(Kind::Ok, &[], &mut self.clients[i].out);
+                self.clients[i].send(Kind::Ok, &[]);
+            }
+            (Kind::Detach, Some(Role::Control)) => {
+                for c in self.clients.iter_mut().filter(|c| c.is_attached()) {
+                    c.send(Kind::Detach, &[]);
+                    c.closing = true;
+                }
+                self.clients[i].send(Kind::Ok, &[]);
+            }
+            (Kind::Capture, _) => {
+                let req: proto::CaptureReq = match proto::parse_json(kind, payload) {
+                    Ok(r) => r,
+                    Err(e) => return self.refuse(i, &e.to_string()),
+                };
+                let text = if req.ansi {
+                    self.screen.ansi()
+                } else {
+                    self.screen.text()
+                };
+                let c = &mut self.clients[i];
+                for chunk in text.as_bytes().chunks(clients::CHUNK) {
+                    c.send(Kind::Screen, chunk);
+                }
+                c.send(Kind::Ok, &[]);
             }
             _ => self.refuse(i, &format!("unexpected {kind:?} frame")),
+        }
+    }
+
+    fn on_hello(&mut self, i: usize, payload: &[u8]) {
+        let hello: proto::Hello = match proto::parse_json(Kind::Hello, payload) {
+            Ok(h) => h,
+            Err(e) => return self.refuse(i, &e.to_string()),
+        };
+        if hello.version != proto::VERSION {
+            return self.refuse(
+                i,
+                &format!(
+                    "this session's supervisor speaks protocol {}, the client {}; use the codex-session that started it",
+                    proto::VERSION,
+                    hello.version
+                ),
+            );
+        }
+        let welcome = proto::Welcome {
+            version: proto::VERSION,
+            name: self.meta.name.clone(),
+            pid: self.pgid.as_raw(),
+        };
+        let c = &mut self.clients[i];
+        c.role = Some(hello.role);
+        c.read_only = hello.read_only;
+        c.size = hello.size;
+        c.send_json(Kind::Welcome, &welcome);
+        if hello.role == Role::Attach {
+            let (pid, ro) = (c.pid, c.read_only);
+            self.make_active(i);
+            let paint = self.screen.repaint();
+            self.clients[i].send_output_all(&paint);
+            self.events
+                .emit("attached", json!({"client_pid": pid, "read_only": ro}));
+            self.save_meta();
         }
     }
 
     /// Answer with an error and close this connection only.
     fn refuse(&mut self, i: usize, msg: &str) {
         let c = &mut self.clients[i];
-        proto::encode_json(
+        c.send_json(
             Kind::Error,
             &proto::ErrorMsg {
                 message: msg.to_string(),
             },
-            &mut c.out,
         );
         c.closing = true;
     }
@@ -549,11 +704,14 @@ impl Supervisor {
 
     fn finish(&mut self) {
         self.meta.ended = Some(meta::now());
-        self.meta.clients = 0;
         if self.meta.status == Status::Running {
             // The poll loop broke without the program being reaped.
             self.meta.status = Status::Exited;
         }
+        // The last screen stays next to meta.json, for `capture` afterwards.
+        let _ = std::fs::write(SCREEN_TXT, self.screen.text());
+        let _ = std::fs::write(SCREEN_ANSI, self.screen.ansi());
+        self.meta.clients = 0;
         let _ = self.meta.write(std::path::Path::new("."));
         self.events.emit(
             "exited",
@@ -566,34 +724,17 @@ impl Supervisor {
         };
         let deadline = Instant::now() + FAREWELL;
         for c in &mut self.clients {
-            proto::encode_json(Kind::Exit, &info, &mut c.out);
-            let _ = c.stream.set_nonblocking(false);
-            let _ = c.stream.set_write_timeout(Some(
+            if c.resync {
+                c.resync = false;
+                let paint = self.screen.repaint();
+                c.send_output_all(&paint);
+            }
+            c.send_json(Kind::Exit, &info);
+            c.flush_blocking(
                 deadline
                     .saturating_duration_since(Instant::now())
                     .max(Duration::from_millis(1)),
-            ));
-            let _ = c.stream.write_all(&c.out[c.out_pos..]);
+            );
         }
-    }
-}
-
-/// Write as much queued output as the socket takes now.
-fn flush(c: &mut Client) {
-    while c.out_pos < c.out.len() {
-        match (&c.stream).write(&c.out[c.out_pos..]) {
-            Ok(0) => break,
-            Ok(n) => c.out_pos += n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-            Err(_) => {
-                c.dead = true;
-                break;
-            }
-        }
-    }
-    if c.out_pos == c.out.len() {
-        c.out.clear();
-        c.out_pos = 0;
     }
 }

@@ -424,17 +424,24 @@ impl Tracker {
             .map(|p| {
                 p.iter()
                     .take_while(|c| c.is_ascii_digit())
-                    .fold(0u16, |v, &d| v.saturating_mul(10).saturating_add(u16::from(d - b'0')))
+                    .fold(0u16, |v, &d| {
+                        v.saturating_mul(10).saturating_add(u16::from(d - b'0'))
+                    })
             })
             .collect();
         let whole = |p: &[u8]| !p.contains(&b':');
         match (private, inter, fin) {
             (None, false, b'r') => {
                 let top = params.first().copied().filter(|&v| v > 0).unwrap_or(1);
-                let bottom = params.get(1).copied().filter(|&v| v > 0).unwrap_or(self.rows);
+                let bottom = params
+                    .get(1)
+                    .copied()
+                    .filter(|&v| v > 0)
+                    .unwrap_or(self.rows);
                 let bottom = (bottom - 1).min(self.rows - 1);
                 let top = top - 1;
-                self.region_default[self.alt as usize] = top >= bottom || (top == 0 && bottom == self.rows - 1);
+                self.region_default[self.alt as usize] =
+                    top >= bottom || (top == 0 && bottom == self.rows - 1);
             }
             (Some(b'?'), false, b'h' | b'l') => {
                 for (p, v) in rest.split(|&c| c == b';').zip(&params) {
@@ -476,20 +483,84 @@ mod tests {
     }
 
     const WORDS: &[&str] = &[
-        "a", "hello", "world", " ", "  ", "\t", "\x08", "\r", "\n", "\r\n", "\r\n", "\r\n", "\n\n",
-        "é", "日本語", "🦀", "ｗｉｄｅ", "x\u{301}", "0123456789abcdef",
+        "a",
+        "hello",
+        "world",
+        " ",
+        "  ",
+        "\t",
+        "\x08",
+        "\r",
+        "\n",
+        "\r\n",
+        "\r\n",
+        "\r\n",
+        "\n\n",
+        "é",
+        "日本語",
+        "🦀",
+        "ｗｉｄｅ",
+        "x\u{301}",
+        "0123456789abcdef",
         "The quick brown fox jumps over the lazy dog. ",
     ];
 
     const ESCAPES: &[&[u8]] = &[
-        b"\x1b[31m", b"\x1b[1;38;5;196m", b"\x1b[38;2;10;200;30m", b"\x1b[0m", b"\x1b[K", b"\x1b[2J",
-        b"\x1b[H", b"\x1b[5;10H", b"\x1b[3A", b"\x1b[2B", b"\x1b[4C", b"\x1b[1D", b"\x1b[3;8r", b"\x1b[r",
-        b"\x1b[4h", b"\x1b[4l", b"\x1b[?1049h", b"\x1b[?1049l", b"\x1b[?25l", b"\x1b[?25h",
-        b"\x1b[?2004h", b"\x1b[?1h", b"\x1b]0;title\x07", b"\x1b]2;t\x1b\\", b"\x1b7", b"\x1b8",
-        b"\x1bM", b"\x1bD", b"\x1bE", b"\x1b(0", b"\x1b(B", b"\x1b[!p", b"\x1b[2L", b"\x1b[3M",
-        b"\x1b[2@", b"\x1b[4P", b"\x1b[S", b"\x1b[2T", b"\x1bc", b"\x1b[?7l", b"\x1b[?7h", b"\x1b[?6h",
-        b"\x1b[?6l", b"\x07", b"\x0e", b"\x0f", b"\x0b", b"\x0c", b"\x18", b"\xff", b"\xe2\x82",
-        b"\x1bP1$r\x1b\\", b"\x1b[1;24r", b"\x1b[20h", b"\x1b[20l",
+        b"\x1b[31m",
+        b"\x1b[1;38;5;196m",
+        b"\x1b[38;2;10;200;30m",
+        b"\x1b[0m",
+        b"\x1b[K",
+        b"\x1b[2J",
+        b"\x1b[H",
+        b"\x1b[5;10H",
+        b"\x1b[3A",
+        b"\x1b[2B",
+        b"\x1b[4C",
+        b"\x1b[1D",
+        b"\x1b[3;8r",
+        b"\x1b[r",
+        b"\x1b[4h",
+        b"\x1b[4l",
+        b"\x1b[?1049h",
+        b"\x1b[?1049l",
+        b"\x1b[?25l",
+        b"\x1b[?25h",
+        b"\x1b[?2004h",
+        b"\x1b[?1h",
+        b"\x1b]0;title\x07",
+        b"\x1b]2;t\x1b\\",
+        b"\x1b7",
+        b"\x1b8",
+        b"\x1bM",
+        b"\x1bD",
+        b"\x1bE",
+        b"\x1b(0",
+        b"\x1b(B",
+        b"\x1b[!p",
+        b"\x1b[2L",
+        b"\x1b[3M",
+        b"\x1b[2@",
+        b"\x1b[4P",
+        b"\x1b[S",
+        b"\x1b[2T",
+        b"\x1bc",
+        b"\x1b[?7l",
+        b"\x1b[?7h",
+        b"\x1b[?6h",
+        b"\x1b[?6l",
+        b"\x07",
+        b"\x0e",
+        b"\x0f",
+        b"\x0b",
+        b"\x0c",
+        b"\x18",
+        b"\xff",
+        b"\xe2\x82",
+        b"\x1bP1$r\x1b\\",
+        b"\x1b[1;24r",
+        b"\x1b[20h",
+        b"\x1b[20l",
     ];
 
     fn gen_chunk(r: &mut Rng, plain_bias: bool) -> Vec<u8> {
@@ -517,7 +588,10 @@ mod tests {
 
     /// SCREEN_CASES=N runs more generated cases than the default.
     fn cases_to_run() -> u64 {
-        std::env::var("SCREEN_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(1500)
+        std::env::var("SCREEN_CASES")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(1500)
     }
 
     /// The shortcut gives the same screen as feeding every byte, over many
@@ -630,26 +704,43 @@ mod tests {
         while i < ops.len() {
             let mut t = ops.clone();
             t.remove(i);
-            if !replay(cols, rows, &t) { ops = t; } else { i += 1; }
+            if !replay(cols, rows, &t) {
+                ops = t;
+            } else {
+                i += 1;
+            }
         }
         // Shrink each feed from both ends.
         for i in 0..ops.len() {
             loop {
                 let Op::Feed(d) = &ops[i] else { break };
-                if d.len() <= 1 { break; }
+                if d.len() <= 1 {
+                    break;
+                }
                 let mut changed = false;
-                for cand in [d[1..].to_vec(), d[..d.len()-1].to_vec()] {
+                for cand in [d[1..].to_vec(), d[..d.len() - 1].to_vec()] {
                     let mut t = ops.clone();
                     t[i] = Op::Feed(cand);
-                    if !replay(cols, rows, &t) { ops = t; changed = true; break; }
+                    if !replay(cols, rows, &t) {
+                        ops = t;
+                        changed = true;
+                        break;
+                    }
                 }
-                if !changed { break; }
+                if !changed {
+                    break;
+                }
             }
         }
         eprintln!("size {cols}x{rows}");
         for op in &ops {
             match op {
-                Op::Feed(d) => eprintln!("feed {:?} {:x?} (plain={})", String::from_utf8_lossy(d), d, is_plain(d)),
+                Op::Feed(d) => eprintln!(
+                    "feed {:?} {:x?} (plain={})",
+                    String::from_utf8_lossy(d),
+                    d,
+                    is_plain(d)
+                ),
                 Op::Resize(c, r) => eprintln!("resize {c}x{r}"),
             }
         }

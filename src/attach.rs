@@ -1,0 +1,475 @@
+//! The interactive client: the local terminal in raw mode, keystrokes to the
+//! session, its output to the terminal, the window size on attach and on
+//! every SIGWINCH, and the terminal restored on every way out (detach, the
+//! program's end, a signal, an error, a panic).
+
+use std::io::{self, Write};
+use std::os::fd::BorrowedFd;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use rustix::event::{PollFd, PollFlags, poll};
+use rustix::termios::{OptionalActions, Termios, tcgetattr, tcgetwinsize, tcsetattr};
+use signal_hook::consts::{SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGWINCH};
+
+use crate::client::{Conn, io_err};
+use crate::error::{Error, Result};
+use crate::proto::{self, Decoder, Kind, Role, Size};
+use crate::store::Session;
+use crate::sys;
+
+/// Ctrl-\, as in dtach and abduco.
+pub const DEFAULT_DETACH_KEY: u8 = 0x1c;
+
+pub struct Options {
+    pub read_only: bool,
+    /// None: no detach key.
+    pub detach_key: Option<u8>,
+}
+
+/// Parse `^\`, `^Q`, `C-q` or `none`.
+pub fn parse_key(s: &str) -> Result<Option<u8>> {
+    let bad = || {
+        Error::usage(format!(
+            "invalid detach key {s:?}: use ^X or C-x notation (like ^\\ or ^Q), or none"
+        ))
+    };
+    if s.eq_ignore_ascii_case("none") {
+        return Ok(None);
+    }
+    let c = s
+        .strip_prefix('^')
+        .or_else(|| s.strip_prefix("C-"))
+        .or_else(|| s.strip_prefix("c-"))
+        .ok_or_else(bad)?;
+    let mut chars = c.chars();
+    let (Some(ch), None) = (chars.next(), chars.next()) else {
+        return Err(bad());
+    };
+    match ch {
+        '?' => Ok(Some(0x7f)),
+        '@'..='_' => Ok(Some(ch as u8 - 0x40)),
+        'a'..='z' => Ok(Some(ch as u8 - 0x60)),
+        _ => Err(bad()),
+    }
+}
+
+/// How a key byte is written for people: ^\ for 0x1c.
+pub fn key_name(k: u8) -> String {
+    match k {
+        0x7f => "^?".into(),
+        0..=0x1f => format!("^{}", (k + 0x40) as char),
+        _ => (k as char).to_string(),
+    }
+}
+
+/// Fail early (before creating anything) when there is no terminal.
+pub fn require_terminal() -> Result<()> {
+    if sys::isatty(io::stdin()) {
+        Ok(())
+    } else {
+        Err(Error::new("attaching needs a terminal, and standard input is not one").hint(
+            "run it from an interactive shell; `codex-session logs -f NAME` follows output without one",
+        ))
+    }
+}
+
+fn window_size() -> Option<Size> {
+    let ws = tcgetwinsize(io::stdin()).ok()?;
+    (ws.ws_col > 0 && ws.ws_row > 0).then_some(Size {
+        cols: ws.ws_col,
+        rows: ws.ws_row,
+    })
+}
+
+/// Attach to a running session until detach or the program's end.
+pub fn attach(s: &Session, opts: &Options) -> Result<ExitCode> {
+    require_terminal()?;
+    if !s.is_running() {
+        return Err(Error::new(format!(
+            "session {} is not running ({})",
+            s.name,
+            s.status()
+        ))
+        .hint(format!("`codex-session logs {}` shows its output", s.name)));
+    }
+    let mut conn = Conn::open(s, Role::Attach, window_size(), opts.read_only)?;
+    let winch = Arc::new(AtomicBool::new(false));
+    let quit = Arc::new(AtomicBool::new(false));
+    let (sig_r, sig_w) = std::os::unix::net::UnixStream::pair()
+        .map_err(|e| Error::new(format!("creating a signal pipe: {e}")))?;
+    sig_r
+        .set_nonblocking(true)
+        .map_err(|e| Error::new(format!("creating a signal pipe: {e}")))?;
+    let mut ids = Vec::new();
+    for (sig, flag) in [
+        (SIGWINCH, &winch),
+        (SIGTERM, &quit),
+        (SIGHUP, &quit),
+        (SIGINT, &quit),
+        (SIGQUIT, &quit),
+    ] {
+        let reg = signal_hook::flag::register(sig, flag.clone()).and_then(|a| {
+            let w = sig_w.try_clone()?;
+            Ok((a, signal_hook::low_level::pipe::register(sig, w)?))
+        });
+        let (a, b) = reg.map_err(|e| Error::new(format!("handling signal {sig}: {e}")))?;
+        ids.push(a);
+        ids.push(b);
+    }
+
+    let raw = RawMode::enter()
+        .map_err(|e| Error::new(format!("putting the terminal in raw mode: {e}")))?;
+    let mut modes = Modes::default();
+    let outcome = pump(&mut conn, s, opts, &winch, &quit, &sig_r, &mut modes);
+    // Restore the terminal before saying anything.
+    let mut out = io::stdout().lock();
+    let _ = out.write_all(modes.restore().as_bytes());
+    let _ = out.flush();
+    drop(raw);
+    for id in ids {
+        signal_hook::low_level::unregister(id);
+    }
+    let end = outcome?;
+    let msg = match &end {
+        End::Detached | End::Signal => format!("[detached from {}]", s.name),
+        End::Exited(info) => match (&info.signal, info.code) {
+            (Some(sig), _) => format!("[{} killed by {sig}]", s.name),
+            (None, Some(c)) => format!("[{} exited with code {c}]", s.name),
+            _ => format!("[{} ended]", s.name),
+        },
+    };
+    let _ = writeln!(out, "\n{msg}");
+    let _ = out.flush();
+    Ok(match end {
+        End::Detached => ExitCode::SUCCESS,
+        End::Signal => ExitCode::from(129),
+        End::Exited(info) => ExitCode::from(exit_status(&info)),
+    })
+}
+
+/// The program's status as a shell reports it: its code, or 128 + signal.
+pub fn exit_status(info: &proto::ExitInfo) -> u8 {
+    match (&info.signal, info.code) {
+        (Some(sig), _) => sys::parse_signal(sig).map_or(1, |s| 128u8.wrapping_add(s as u8)),
+        (None, Some(c)) => c as u8,
+        _ => 1,
+    }
+}
+
+enum End {
+    Detached,
+    Signal,
+    Exited(proto::ExitInfo),
+}
+
+fn pump(
+    conn: &mut Conn,
+    s: &Session,
+    opts: &Options,
+    winch: &AtomicBool,
+    quit: &AtomicBool,
+    sig_r: &std::os::unix::net::UnixStream,
+    modes: &mut Modes,
+) -> Result<End> {
+    let stdin = io::stdin();
+    let mut out = io::stdout().lock();
+    let mut dec = Decoder::default();
+    let mut inbuf = vec![0u8; 4096];
+    let mut sockbuf = vec![0u8; 256 * 1024];
+    let mut pending_out = Vec::with_capacity(256 * 1024);
+    let mut frame = Vec::with_capacity(4096 + 5);
+    let mut stdin_open = true;
+    loop {
+        let (rin, rsock, rsig) = {
+            let mut fds = vec![
+                PollFd::new(&conn.stream, PollFlags::IN),
+                PollFd::new(sig_r, PollFlags::IN),
+            ];
+            if stdin_open {
+                fds.push(PollFd::new(&stdin, PollFlags::IN));
+            }
+            match poll(&mut fds, None) {
+                Ok(_) => {}
+                Err(rustix::io::Errno::INTR) => continue,
+                Err(e) => return Err(Error::new(format!("waiting for input: {e}"))),
+            }
+            (
+                fds.get(2)
+                    .map(|f| f.revents())
+                    .unwrap_or(PollFlags::empty()),
+                fds[0].revents(),
+                fds[1].revents(),
+            )
+        };
+        if !rsig.is_empty() {
+            let mut b = [0u8; 64];
+            while matches!(rustix::io::read(sig_r, &mut b), Ok(n) if n > 0) {}
+        }
+        if quit.swap(false, Ordering::Relaxed) {
+            return Ok(End::Signal);
+        }
+        if winch.swap(false, Ordering::Relaxed)
+            && !opts.read_only
+            && let Some(size) = window_size()
+        {
+            frame.clear();
+            proto::encode_json(Kind::Resize, &size, &mut frame);
+            conn.stream.write_all(&frame).map_err(|e| io_err(s, e))?;
+        }
+        if !rin.is_empty() {
+            match rustix::io::read(&stdin, &mut inbuf) {
+                Ok(0) => stdin_open = false,
+                Ok(n) => {
+                    let data = &inbuf[..n];
+                    let (keys, detach) = match opts
+                        .detach_key
+                        .and_then(|k| data.iter().position(|&b| b == k))
+                    {
+                        Some(p) => (&data[..p], true),
+                        None => (data, false),
+                    };
+                    if !keys.is_empty() && !opts.read_only {
+                        frame.clear();
+                        proto::encode(Kind::Input, keys, &mut frame);
+                        conn.stream.write_all(&frame).map_err(|e| io_err(s, e))?;
+                    }
+                    if detach {
+                        return Ok(End::Detached);
+                    }
+                }
+                Err(rustix::io::Errno::INTR | rustix::io::Errno::AGAIN) => {}
+                Err(_) => stdin_open = false,
+            }
+        }
+        if !rsock.is_empty() {
+            let n = match io::Read::read(&mut conn.stream, &mut sockbuf) {
+                Ok(0) => {
+                    return Err(Error::new(format!(
+                        "session {}: the supervisor closed the connection",
+                        s.name
+                    )));
+                }
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(io_err(s, e)),
+            };
+            dec.push(&sockbuf[..n]);
+            pending_out.clear();
+            let mut end = None;
+            loop {
+                match dec.next_frame() {
+                    Ok(Some((Kind::Output, p))) => pending_out.extend_from_slice(&p),
+                    Ok(Some((Kind::Exit, p))) => {
+                        end = Some(End::Exited(
+                            proto::parse_json(Kind::Exit, &p)
+                                .map_err(|e| Error::new(format!("session {}: {e}", s.name)))?,
+                        ));
+                        break;
+                    }
+                    Ok(Some((Kind::Detach, _))) => {
+                        end = Some(End::Detached);
+                        break;
+                    }
+                    Ok(Some((Kind::Error, p))) => return Err(crate::client::remote_error(s, &p)),
+                    Ok(Some(_)) => {}
+                    Ok(None) => break,
+                    Err(e) => return Err(Error::new(format!("session {}: {e}", s.name))),
+                }
+            }
+            if !pending_out.is_empty() {
+                modes.feed(&pending_out);
+                out.write_all(&pending_out)
+                    .and_then(|()| out.flush())
+                    .map_err(|e| Error::new(format!("writing to the terminal: {e}")))?;
+            }
+            if let Some(end) = end {
+                return Ok(end);
+            }
+        }
+    }
+}
+
+/// The terminal's settings before raw mode, for the panic hook.
+static SAVED: Mutex<Option<Termios>> = Mutex::new(None);
+
+/// Raw mode on standard input, undone on drop (and by a panic hook).
+struct RawMode;
+
+impl RawMode {
+    fn enter() -> io::Result<RawMode> {
+        let fd = stdin_fd();
+        let saved = tcgetattr(fd)?;
+        let mut raw = saved.clone();
+        raw.make_raw();
+        *SAVED.lock().unwrap_or_else(|p| p.into_inner()) = Some(saved);
+        let prev = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            restore_saved();
+            prev(info);
+        }));
+        tcsetattr(fd, OptionalActions::Now, &raw)?;
+        Ok(RawMode)
+    }
+}
+
+fn stdin_fd() -> BorrowedFd<'static> {
+    rustix::stdio::stdin()
+}
+
+fn restore_saved() {
+    if let Some(t) = SAVED.lock().unwrap_or_else(|p| p.into_inner()).take() {
+        let _ = tcsetattr(stdin_fd(), OptionalActions::Now, &t);
+    }
+}
+
+impl Drop for RawMode {
+    fn drop(&mut self) {
+        restore_saved();
+    }
+}
+
+/// The terminal modes the program turned on, so that leaving undoes them:
+/// alternate screen, mouse reporting, bracketed paste, application cursor
+/// keys and keypad, focus events, a hidden cursor.
+#[derive(Default)]
+pub struct Modes {
+    alt: bool,
+    mouse: bool,
+    paste: bool,
+    app_cursor: bool,
+    keypad: bool,
+    focus: bool,
+    /// Bytes of an escape sequence cut by a read.
+    partial: Vec<u8>,
+}
+
+impl Modes {
+    pub fn feed(&mut self, data: &[u8]) {
+        let mut i = 0;
+        if !self.partial.is_empty() {
+            // Finish the cut sequence with a few more bytes.
+            let mut seq = std::mem::take(&mut self.partial);
+            let take = data.len().min(32);
+            seq.extend_from_slice(&data[..take]);
+            let used = self.sequence(&seq);
+            match used {
+                Some(n) if n > seq.len() - take => i = n - (seq.len() - take),
+                Some(_) => {}
+                None if seq.len() < 32 => {
+                    self.partial = seq;
+                    return;
+                }
+                None => {}
+            }
+        }
+        while let Some(p) = data[i..].iter().position(|&b| b == 0x1b) {
+            let start = i + p;
+            match self.sequence(&data[start..]) {
+                Some(n) => i = start + n,
+                None => {
+                    if data.len() - start < 32 {
+                        self.partial = data[start..].to_vec();
+                    }
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Look at one sequence starting with ESC; its length, or None when cut.
+    fn sequence(&mut self, s: &[u8]) -> Option<usize> {
+        match s.get(1)? {
+            b'=' => {
+                self.keypad = true;
+                Some(2)
+            }
+            b'>' => {
+                self.keypad = false;
+                Some(2)
+            }
+            b'[' => {
+                let end = s[2..].iter().position(|b| (0x40..=0x7e).contains(b))? + 2;
+                let body = &s[2..end];
+                if let (Some(b'?'), b'h' | b'l') = (body.first(), s[end]) {
+                    let on = s[end] == b'h';
+                    for p in body[1..].split(|&c| c == b';') {
+                        match p {
+                            b"1049" | b"47" | b"1047" => self.alt = on,
+                            b"9" | b"1000" | b"1002" | b"1003" | b"1005" | b"1006" | b"1015" => {
+                                self.mouse |= on
+                            }
+                            b"2004" => self.paste = on,
+                            b"1" => self.app_cursor = on,
+                            b"1004" => self.focus = on,
+                            _ => {}
+                        }
+                    }
+                }
+                Some(end + 1)
+            }
+            _ => Some(1),
+        }
+    }
+
+    /// What puts the terminal back the way a shell expects it.
+    pub fn restore(&self) -> String {
+        let mut s = String::new();
+        if self.mouse {
+            s.push_str("\x1b[?1000l\x1b[?1002l\x1b[?1003l\x1b[?1005l\x1b[?1006l\x1b[?1015l");
+        }
+        if self.paste {
+            s.push_str("\x1b[?2004l");
+        }
+        if self.app_cursor {
+            s.push_str("\x1b[?1l");
+        }
+        if self.keypad {
+            s.push_str("\x1b>");
+        }
+        if self.focus {
+            s.push_str("\x1b[?1004l");
+        }
+        if self.alt {
+            s.push_str("\x1b[?1049l");
+        }
+        s.push_str("\x1b[0m\x1b[?25h");
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys() {
+        assert_eq!(parse_key("^\\").unwrap(), Some(0x1c));
+        assert_eq!(parse_key("^Q").unwrap(), Some(0x11));
+        assert_eq!(parse_key("C-a").unwrap(), Some(0x01));
+        assert_eq!(parse_key("^?").unwrap(), Some(0x7f));
+        assert_eq!(parse_key("none").unwrap(), None);
+        assert!(parse_key("x").is_err());
+        assert_eq!(key_name(0x1c), "^\\");
+    }
+
+    #[test]
+    fn modes_survive_cut_sequences() {
+        let input = b"a\x1b[?1049h\x1b[?2004hb\x1b[?1000;1006hc\x1b=\x1b[?1h";
+        for cut in 0..input.len() {
+            let mut m = Modes::default();
+            m.feed(&input[..cut]);
+            m.feed(&input[cut..]);
+            assert!(
+                m.alt && m.paste && m.mouse && m.keypad && m.app_cursor,
+                "cut {cut}"
+            );
+        }
+        let mut m = Modes::default();
+        m.feed(b"\x1b[?1049h\x1b[?1049l");
+        assert!(!m.alt);
+        assert_eq!(m.restore(), "\x1b[0m\x1b[?25h");
+    }
+}

@@ -1,0 +1,21 @@
+//! `attach`: the terminal joins a running session.
+
+use std::process::ExitCode;
+
+use super::Ctx;
+use crate::attach::{self, Options};
+use crate::cli::AttachArgs;
+use crate::error::Result;
+
+pub fn run(a: AttachArgs, ctx: &Ctx) -> Result<ExitCode> {
+    let detach_key = attach::parse_key(&a.detach_key)?;
+    let store = ctx.store()?;
+    let s = store.get(&a.name)?;
+    attach::attach(
+        &s,
+        &Options {
+            read_only: a.read_only,
+            detach_key,
+        },
+    )
+}
