@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_codex_session_global_optspecs
-    string join \n store= h/help V/version
+    string join \n store= config= h/help V/version
 end
 
 function __fish_codex_session_needs_command
@@ -25,9 +25,13 @@ function __fish_codex_session_using_subcommand
 end
 
 complete -c codex-session -n "__fish_codex_session_needs_command" -l store -d 'The sessions folder [default: $CODEX_SESSION_STORE, else $CODEX_HOME/sessions]' -r -F
+complete -c codex-session -n "__fish_codex_session_needs_command" -l config -d 'The configuration file [default: $CODEX_SESSION_CONFIG, else $CODEX_HOME/sessions.toml]' -r -F
 complete -c codex-session -n "__fish_codex_session_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c codex-session -n "__fish_codex_session_needs_command" -s V -l version -d 'Print version'
-complete -c codex-session -n "__fish_codex_session_needs_command" -f -a "run" -d 'Start a program as a session (in the background with --bg)'
+complete -c codex-session -n "__fish_codex_session_needs_command" -f -a "run" -d 'Start a program as a session and attach to it (or not, with --bg)'
+complete -c codex-session -n "__fish_codex_session_needs_command" -f -a "attach" -d 'Attach the terminal to a running session'
+complete -c codex-session -n "__fish_codex_session_needs_command" -f -a "detach" -d 'Detach every client attached to a session'
+complete -c codex-session -n "__fish_codex_session_needs_command" -f -a "capture" -d 'Print a session\'s current screen as text'
 complete -c codex-session -n "__fish_codex_session_needs_command" -f -a "list" -d 'List sessions, running and ended'
 complete -c codex-session -n "__fish_codex_session_needs_command" -f -a "ls" -d 'List sessions, running and ended'
 complete -c codex-session -n "__fish_codex_session_needs_command" -f -a "inspect" -d 'Show everything known about one session'
@@ -36,26 +40,52 @@ complete -c codex-session -n "__fish_codex_session_needs_command" -f -a "ps" -d 
 complete -c codex-session -n "__fish_codex_session_needs_command" -f -a "stop" -d 'Stop sessions: SIGTERM to the program\'s process group, SIGKILL later'
 complete -c codex-session -n "__fish_codex_session_needs_command" -f -a "rm" -d 'Remove ended sessions\' folders (their logs and records)'
 complete -c codex-session -n "__fish_codex_session_needs_command" -f -a "delete" -d 'Remove ended sessions\' folders (their logs and records)'
+complete -c codex-session -n "__fish_codex_session_needs_command" -f -a "prune" -d 'Remove ended sessions older than the retention period'
+complete -c codex-session -n "__fish_codex_session_needs_command" -f -a "config" -d 'Print the effective configuration and where each value came from'
 complete -c codex-session -n "__fish_codex_session_using_subcommand run" -s n -l name -d 'The session\'s name [default: a generated one, like brisk-otter-4821]' -r
 complete -c codex-session -n "__fish_codex_session_using_subcommand run" -l cwd -d 'The program\'s working directory [default: the current one]' -r -F
 complete -c codex-session -n "__fish_codex_session_using_subcommand run" -s e -l env -d 'Set an environment variable for the program (repeatable)' -r
 complete -c codex-session -n "__fish_codex_session_using_subcommand run" -l label -d 'A free-text description, shown by `list` instead of the command' -r
 complete -c codex-session -n "__fish_codex_session_using_subcommand run" -l size -d 'The window size before any client attaches' -r
+complete -c codex-session -n "__fish_codex_session_using_subcommand run" -l detach-key -d 'The key that detaches (without --bg), in ^X notation, or none [default: ^\\\\, or detach_key]' -r
+complete -c codex-session -n "__fish_codex_session_using_subcommand run" -l idle-timeout -d 'Stop the session after this long with no output and no input [default: idle_timeout, off]' -r
+complete -c codex-session -n "__fish_codex_session_using_subcommand run" -l ttl -d 'Stop the session this long after it started [default: ttl, off]' -r
 complete -c codex-session -n "__fish_codex_session_using_subcommand run" -l store -d 'The sessions folder [default: $CODEX_SESSION_STORE, else $CODEX_HOME/sessions]' -r -F
+complete -c codex-session -n "__fish_codex_session_using_subcommand run" -l config -d 'The configuration file [default: $CODEX_SESSION_CONFIG, else $CODEX_HOME/sessions.toml]' -r -F
 complete -c codex-session -n "__fish_codex_session_using_subcommand run" -s d -l bg -l detach -d 'Start in the background and return at once'
+complete -c codex-session -n "__fish_codex_session_using_subcommand run" -l if-absent -d 'Do nothing (exit 0) if a session of this name is running; for cron'
+complete -c codex-session -n "__fish_codex_session_using_subcommand run" -l replace -d 'Stop and remove a session of the same name first'
 complete -c codex-session -n "__fish_codex_session_using_subcommand run" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c codex-session -n "__fish_codex_session_using_subcommand run" -s V -l version -d 'Print version'
+complete -c codex-session -n "__fish_codex_session_using_subcommand attach" -l detach-key -d 'The key that detaches, in ^X notation (^\\\\, ^Q, C-a), or none [default: ^\\\\, or detach_key]' -r
+complete -c codex-session -n "__fish_codex_session_using_subcommand attach" -l store -d 'The sessions folder [default: $CODEX_SESSION_STORE, else $CODEX_HOME/sessions]' -r -F
+complete -c codex-session -n "__fish_codex_session_using_subcommand attach" -l config -d 'The configuration file [default: $CODEX_SESSION_CONFIG, else $CODEX_HOME/sessions.toml]' -r -F
+complete -c codex-session -n "__fish_codex_session_using_subcommand attach" -s r -l read-only -d 'Watch only: keystrokes are not sent and the window is not resized'
+complete -c codex-session -n "__fish_codex_session_using_subcommand attach" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c codex-session -n "__fish_codex_session_using_subcommand attach" -s V -l version -d 'Print version'
+complete -c codex-session -n "__fish_codex_session_using_subcommand detach" -l store -d 'The sessions folder [default: $CODEX_SESSION_STORE, else $CODEX_HOME/sessions]' -r -F
+complete -c codex-session -n "__fish_codex_session_using_subcommand detach" -l config -d 'The configuration file [default: $CODEX_SESSION_CONFIG, else $CODEX_HOME/sessions.toml]' -r -F
+complete -c codex-session -n "__fish_codex_session_using_subcommand detach" -s h -l help -d 'Print help'
+complete -c codex-session -n "__fish_codex_session_using_subcommand detach" -s V -l version -d 'Print version'
+complete -c codex-session -n "__fish_codex_session_using_subcommand capture" -l store -d 'The sessions folder [default: $CODEX_SESSION_STORE, else $CODEX_HOME/sessions]' -r -F
+complete -c codex-session -n "__fish_codex_session_using_subcommand capture" -l config -d 'The configuration file [default: $CODEX_SESSION_CONFIG, else $CODEX_HOME/sessions.toml]' -r -F
+complete -c codex-session -n "__fish_codex_session_using_subcommand capture" -l ansi -d 'Keep colours and attributes as escape sequences'
+complete -c codex-session -n "__fish_codex_session_using_subcommand capture" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c codex-session -n "__fish_codex_session_using_subcommand capture" -s V -l version -d 'Print version'
 complete -c codex-session -n "__fish_codex_session_using_subcommand list" -l store -d 'The sessions folder [default: $CODEX_SESSION_STORE, else $CODEX_HOME/sessions]' -r -F
+complete -c codex-session -n "__fish_codex_session_using_subcommand list" -l config -d 'The configuration file [default: $CODEX_SESSION_CONFIG, else $CODEX_HOME/sessions.toml]' -r -F
 complete -c codex-session -n "__fish_codex_session_using_subcommand list" -l json -d 'Print a JSON array of session objects'
 complete -c codex-session -n "__fish_codex_session_using_subcommand list" -s q -l quiet -d 'Print names only'
 complete -c codex-session -n "__fish_codex_session_using_subcommand list" -s h -l help -d 'Print help'
 complete -c codex-session -n "__fish_codex_session_using_subcommand list" -s V -l version -d 'Print version'
 complete -c codex-session -n "__fish_codex_session_using_subcommand ls" -l store -d 'The sessions folder [default: $CODEX_SESSION_STORE, else $CODEX_HOME/sessions]' -r -F
+complete -c codex-session -n "__fish_codex_session_using_subcommand ls" -l config -d 'The configuration file [default: $CODEX_SESSION_CONFIG, else $CODEX_HOME/sessions.toml]' -r -F
 complete -c codex-session -n "__fish_codex_session_using_subcommand ls" -l json -d 'Print a JSON array of session objects'
 complete -c codex-session -n "__fish_codex_session_using_subcommand ls" -s q -l quiet -d 'Print names only'
 complete -c codex-session -n "__fish_codex_session_using_subcommand ls" -s h -l help -d 'Print help'
 complete -c codex-session -n "__fish_codex_session_using_subcommand ls" -s V -l version -d 'Print version'
 complete -c codex-session -n "__fish_codex_session_using_subcommand inspect" -l store -d 'The sessions folder [default: $CODEX_SESSION_STORE, else $CODEX_HOME/sessions]' -r -F
+complete -c codex-session -n "__fish_codex_session_using_subcommand inspect" -l config -d 'The configuration file [default: $CODEX_SESSION_CONFIG, else $CODEX_HOME/sessions.toml]' -r -F
 complete -c codex-session -n "__fish_codex_session_using_subcommand inspect" -l json -d 'Print one JSON object'
 complete -c codex-session -n "__fish_codex_session_using_subcommand inspect" -s h -l help -d 'Print help'
 complete -c codex-session -n "__fish_codex_session_using_subcommand inspect" -s V -l version -d 'Print version'
@@ -64,24 +94,39 @@ complete -c codex-session -n "__fish_codex_session_using_subcommand logs" -l col
 always\t'Always the raw bytes, escape sequences and all'
 never\t'Always plain text'"
 complete -c codex-session -n "__fish_codex_session_using_subcommand logs" -l store -d 'The sessions folder [default: $CODEX_SESSION_STORE, else $CODEX_HOME/sessions]' -r -F
+complete -c codex-session -n "__fish_codex_session_using_subcommand logs" -l config -d 'The configuration file [default: $CODEX_SESSION_CONFIG, else $CODEX_HOME/sessions.toml]' -r -F
 complete -c codex-session -n "__fish_codex_session_using_subcommand logs" -s f -l follow -d 'Keep printing new output until the session ends'
 complete -c codex-session -n "__fish_codex_session_using_subcommand logs" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c codex-session -n "__fish_codex_session_using_subcommand logs" -s V -l version -d 'Print version'
 complete -c codex-session -n "__fish_codex_session_using_subcommand ps" -s n -l lines -d 'Output lines to show per session' -r
 complete -c codex-session -n "__fish_codex_session_using_subcommand ps" -l store -d 'The sessions folder [default: $CODEX_SESSION_STORE, else $CODEX_HOME/sessions]' -r -F
+complete -c codex-session -n "__fish_codex_session_using_subcommand ps" -l config -d 'The configuration file [default: $CODEX_SESSION_CONFIG, else $CODEX_HOME/sessions.toml]' -r -F
 complete -c codex-session -n "__fish_codex_session_using_subcommand ps" -s h -l help -d 'Print help'
 complete -c codex-session -n "__fish_codex_session_using_subcommand ps" -s V -l version -d 'Print version'
 complete -c codex-session -n "__fish_codex_session_using_subcommand stop" -s s -l signal -d 'The first signal to send (name or number)' -r
 complete -c codex-session -n "__fish_codex_session_using_subcommand stop" -s t -l timeout -d 'How long to wait before SIGKILL' -r
 complete -c codex-session -n "__fish_codex_session_using_subcommand stop" -l store -d 'The sessions folder [default: $CODEX_SESSION_STORE, else $CODEX_HOME/sessions]' -r -F
+complete -c codex-session -n "__fish_codex_session_using_subcommand stop" -l config -d 'The configuration file [default: $CODEX_SESSION_CONFIG, else $CODEX_HOME/sessions.toml]' -r -F
 complete -c codex-session -n "__fish_codex_session_using_subcommand stop" -s a -l all -d 'Stop every running session'
 complete -c codex-session -n "__fish_codex_session_using_subcommand stop" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c codex-session -n "__fish_codex_session_using_subcommand stop" -s V -l version -d 'Print version'
 complete -c codex-session -n "__fish_codex_session_using_subcommand rm" -l store -d 'The sessions folder [default: $CODEX_SESSION_STORE, else $CODEX_HOME/sessions]' -r -F
+complete -c codex-session -n "__fish_codex_session_using_subcommand rm" -l config -d 'The configuration file [default: $CODEX_SESSION_CONFIG, else $CODEX_HOME/sessions.toml]' -r -F
 complete -c codex-session -n "__fish_codex_session_using_subcommand rm" -s f -l force -d 'Stop running sessions first instead of refusing'
 complete -c codex-session -n "__fish_codex_session_using_subcommand rm" -s h -l help -d 'Print help'
 complete -c codex-session -n "__fish_codex_session_using_subcommand rm" -s V -l version -d 'Print version'
 complete -c codex-session -n "__fish_codex_session_using_subcommand delete" -l store -d 'The sessions folder [default: $CODEX_SESSION_STORE, else $CODEX_HOME/sessions]' -r -F
+complete -c codex-session -n "__fish_codex_session_using_subcommand delete" -l config -d 'The configuration file [default: $CODEX_SESSION_CONFIG, else $CODEX_HOME/sessions.toml]' -r -F
 complete -c codex-session -n "__fish_codex_session_using_subcommand delete" -s f -l force -d 'Stop running sessions first instead of refusing'
 complete -c codex-session -n "__fish_codex_session_using_subcommand delete" -s h -l help -d 'Print help'
 complete -c codex-session -n "__fish_codex_session_using_subcommand delete" -s V -l version -d 'Print version'
+complete -c codex-session -n "__fish_codex_session_using_subcommand prune" -l older-than -d 'Remove ended sessions that ended longer ago than this [default: retain_exited, 7d]' -r
+complete -c codex-session -n "__fish_codex_session_using_subcommand prune" -l store -d 'The sessions folder [default: $CODEX_SESSION_STORE, else $CODEX_HOME/sessions]' -r -F
+complete -c codex-session -n "__fish_codex_session_using_subcommand prune" -l config -d 'The configuration file [default: $CODEX_SESSION_CONFIG, else $CODEX_HOME/sessions.toml]' -r -F
+complete -c codex-session -n "__fish_codex_session_using_subcommand prune" -s n -l dry-run -d 'Say what would be removed, remove nothing'
+complete -c codex-session -n "__fish_codex_session_using_subcommand prune" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c codex-session -n "__fish_codex_session_using_subcommand prune" -s V -l version -d 'Print version'
+complete -c codex-session -n "__fish_codex_session_using_subcommand config" -l store -d 'The sessions folder [default: $CODEX_SESSION_STORE, else $CODEX_HOME/sessions]' -r -F
+complete -c codex-session -n "__fish_codex_session_using_subcommand config" -l config -d 'The configuration file [default: $CODEX_SESSION_CONFIG, else $CODEX_HOME/sessions.toml]' -r -F
+complete -c codex-session -n "__fish_codex_session_using_subcommand config" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c codex-session -n "__fish_codex_session_using_subcommand config" -s V -l version -d 'Print version'

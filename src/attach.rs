@@ -20,9 +20,6 @@ use crate::proto::{self, Decoder, Kind, Role, Size};
 use crate::store::Session;
 use crate::sys;
 
-/// Ctrl-\, as in dtach and abduco.
-pub const DEFAULT_DETACH_KEY: u8 = 0x1c;
-
 pub struct Options {
     pub read_only: bool,
     /// None: no detach key.
@@ -53,15 +50,6 @@ pub fn parse_key(s: &str) -> Result<Option<u8>> {
         '@'..='_' => Ok(Some(ch as u8 - 0x40)),
         'a'..='z' => Ok(Some(ch as u8 - 0x60)),
         _ => Err(bad()),
-    }
-}
-
-/// How a key byte is written for people: ^\ for 0x1c.
-pub fn key_name(k: u8) -> String {
-    match k {
-        0x7f => "^?".into(),
-        0..=0x1f => format!("^{}", (k + 0x40) as char),
-        _ => (k as char).to_string(),
     }
 }
 
@@ -452,7 +440,6 @@ mod tests {
         assert_eq!(parse_key("^?").unwrap(), Some(0x7f));
         assert_eq!(parse_key("none").unwrap(), None);
         assert!(parse_key("x").is_err());
-        assert_eq!(key_name(0x1c), "^\\");
     }
 
     #[test]

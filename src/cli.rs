@@ -32,6 +32,10 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "DIR")]
     pub store: Option<PathBuf>,
 
+    /// The configuration file [default: $CODEX_SESSION_CONFIG, else $CODEX_HOME/sessions.toml]
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
     #[command(subcommand)]
     pub command: Command,
 }
@@ -103,6 +107,30 @@ pub enum Command {
     /// Remove ended sessions' folders (their logs and records)
     #[command(visible_alias = "delete")]
     Rm(RmArgs),
+
+    /// Remove ended sessions older than the retention period
+    ///
+    /// `run` and `list` do this on their own for sessions older than
+    /// `retain_exited` (default 7d); running sessions are never removed.
+    Prune(PruneArgs),
+
+    /// Print the effective configuration and where each value came from
+    ///
+    /// The file is $CODEX_HOME/sessions.toml (or --config FILE, or
+    /// $CODEX_SESSION_CONFIG). Every key is optional:
+    ///
+    ///   store = "DIR"              the sessions folder [$CODEX_HOME/sessions]
+    ///   max_sessions = 64          how many sessions may run at once
+    ///   detach_key = "^\\"          the key that detaches (^X notation, or "none")
+    ///   term = "xterm-256color"    TERM for programs (unless run --env TERM=...)
+    ///   retain_exited = "7d"       ended sessions older than this are removed ("off" keeps them)
+    ///   idle_timeout = "off"       stop a session after this long with no output or input
+    ///   ttl = "off"                stop a session this long after it started
+    ///
+    ///   [logs]
+    ///   max_size = "64MiB"         rotate output.log at this size (KiB, MiB, GiB; KB, MB, GB)
+    ///   keep = 3                   rotated logs to keep (output.log.1, ...)
+    Config(ConfigArgs),
 }
 
 #[derive(Debug, Args)]
@@ -133,9 +161,27 @@ pub struct RunArgs {
     #[arg(long, value_name = "COLSxROWS", default_value = "80x24")]
     pub size: String,
 
-    /// The key that detaches (without --bg), in ^X notation, or none
-    #[arg(long, value_name = "KEY", default_value = "^\\")]
-    pub detach_key: String,
+    /// The key that detaches (without --bg), in ^X notation, or none [default: ^\\, or detach_key]
+    #[arg(long, value_name = "KEY")]
+    pub detach_key: Option<String>,
+
+    /// Stop the session after this long with no output and no input [default: idle_timeout, off]
+    #[arg(long, value_name = "DUR")]
+    pub idle_timeout: Option<String>,
+
+    /// Stop the session this long after it started [default: ttl, off]
+    #[arg(long, value_name = "DUR")]
+    pub ttl: Option<String>,
+
+    /// Do nothing (exit 0) if a session of this name is running; for cron
+    ///
+    /// An ended session of the same name is removed and started anew.
+    #[arg(long, requires = "name", conflicts_with = "replace")]
+    pub if_absent: bool,
+
+    /// Stop and remove a session of the same name first
+    #[arg(long, requires = "name")]
+    pub replace: bool,
 
     /// The program and its arguments
     #[arg(last = true, value_name = "COMMAND")]
@@ -151,9 +197,9 @@ pub struct AttachArgs {
     #[arg(long, short = 'r')]
     pub read_only: bool,
 
-    /// The key that detaches, in ^X notation (^\\, ^Q, C-a), or none
-    #[arg(long, value_name = "KEY", default_value = "^\\")]
-    pub detach_key: String,
+    /// The key that detaches, in ^X notation (^\\, ^Q, C-a), or none [default: ^\\, or detach_key]
+    #[arg(long, value_name = "KEY")]
+    pub detach_key: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -257,3 +303,17 @@ pub struct RmArgs {
     #[arg(long, short = 'f')]
     pub force: bool,
 }
+
+#[derive(Debug, Args)]
+pub struct PruneArgs {
+    /// Remove ended sessions that ended longer ago than this [default: retain_exited, 7d]
+    #[arg(long, value_name = "DUR")]
+    pub older_than: Option<String>,
+
+    /// Say what would be removed, remove nothing
+    #[arg(long, short = 'n')]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ConfigArgs {}

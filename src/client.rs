@@ -11,7 +11,6 @@ use crate::sys;
 
 pub struct Conn {
     pub stream: UnixStream,
-    pub welcome: proto::Welcome,
 }
 
 impl Conn {
@@ -42,7 +41,7 @@ impl Conn {
         };
         proto::write_json(&mut stream, Kind::Hello, &hello).map_err(|e| io_err(s, e))?;
         let (kind, payload) = proto::read_frame(&mut stream).map_err(|e| io_err(s, e))?;
-        let welcome: proto::Welcome = match kind {
+        let _welcome: proto::Welcome = match kind {
             Kind::Welcome => proto::parse_json(kind, &payload)
                 .map_err(|e| Error::new(format!("session {}: {e}", s.name)))?,
             Kind::Error => return Err(remote_error(s, &payload)),
@@ -54,7 +53,7 @@ impl Conn {
             }
         };
         stream.set_read_timeout(None).map_err(|e| io_err(s, e))?;
-        Ok(Conn { stream, welcome })
+        Ok(Conn { stream })
     }
 }
 

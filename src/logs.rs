@@ -1,9 +1,176 @@
-//! Reading session output: plain-text rendering (escape sequences removed,
-//! carriage-return rewrites resolved as a terminal would show each line
-//! finally), tail offsets counted as tail(1) does, and the last lines for `ps`.
+//! Reading session output: across rotated logs ([`LogReader`]), plain-text
+//! rendering (escape sequences removed, carriage-return rewrites resolved as
+//! a terminal would show each line finally), tail offsets counted as tail(1)
+//! does, and the last lines for `ps`.
 
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+
+use crate::store::LOG;
+use crate::sys;
+
+/// The logs of a session, oldest first: output.log.N … output.log.1,
+/// output.log, each with its (dev, inode).
+fn chain(dir: &Path) -> Vec<(PathBuf, (u64, u64))> {
+    loop {
+        let head = ino(&dir.join(LOG));
+        let mut files = Vec::new();
+        let mut k = 1;
+        loop {
+            let p = dir.join(format!("{LOG}.{k}"));
+            match ino(&p) {
+                Some(i) => files.push((p, i)),
+                None => break,
+            }
+            k += 1;
+        }
+        files.reverse();
+        if let Some(h) = head {
+            files.push((dir.join(LOG), h));
+        }
+        // A rotation while we looked shifts every name: look again.
+        if ino(&dir.join(LOG)) == head {
+            return files;
+        }
+    }
+}
+
+fn ino(p: &Path) -> Option<(u64, u64)> {
+    std::fs::symlink_metadata(p)
+        .ok()
+        .map(|m| (m.dev(), m.ino()))
+}
+
+fn file_ino(f: &File) -> io::Result<(u64, u64)> {
+    let m = f.metadata()?;
+    Ok((m.dev(), m.ino()))
+}
+
+/// Reads a session's output across rotations. It holds one log open and,
+/// at its end, moves to the next one in the chain by inode, so a reader
+/// neither loses nor repeats a byte while the rotated logs still exist.
+pub struct LogReader {
+    dir: PathBuf,
+    cur: File,
+    cur_ino: (u64, u64),
+}
+
+impl LogReader {
+    /// From the oldest log kept; None while there is no log yet.
+    pub fn open_start(dir: &Path) -> io::Result<Option<LogReader>> {
+        Self::open_nth(dir, |files| files.first().cloned())
+    }
+
+    /// From where the last `n` lines begin (tail(1)'s count), across logs.
+    pub fn open_tail(dir: &Path, n: u64) -> io::Result<Option<LogReader>> {
+        let files = chain(dir);
+        let mut left = n;
+        for (i, (path, id)) in files.iter().enumerate().rev() {
+            let mut f = sys::open_nofollow(path)?;
+            if file_ino(&f)? != *id {
+                // Rotated under us: start over.
+                return Self::open_tail(dir, n);
+            }
+            let (off, found) = tail_offset_count(&mut f, left, i + 1 == files.len())?;
+            if found >= left || i == 0 {
+                f.seek(SeekFrom::Start(off))?;
+                return Ok(Some(LogReader {
+                    dir: dir.to_path_buf(),
+                    cur: f,
+                    cur_ino: *id,
+                }));
+            }
+            left -= found;
+        }
+        Ok(None)
+    }
+
+    fn open_nth(
+        dir: &Path,
+        pick: impl Fn(&[(PathBuf, (u64, u64))]) -> Option<(PathBuf, (u64, u64))>,
+    ) -> io::Result<Option<LogReader>> {
+        loop {
+            let files = chain(dir);
+            let Some((path, id)) = pick(&files) else {
+                return Ok(None);
+            };
+            let f = match sys::open_nofollow(&path) {
+                Ok(f) => f,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(e),
+            };
+            if file_ino(&f)? == id {
+                return Ok(Some(LogReader {
+                    dir: dir.to_path_buf(),
+                    cur: f,
+                    cur_ino: id,
+                }));
+            }
+        }
+    }
+
+    /// Read what is there; 0 at the end of the live output.log.
+    pub fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        loop {
+            let n = self.cur.read(buf)?;
+            if n > 0 {
+                return Ok(n);
+            }
+            let files = chain(&self.dir);
+            if files.last().map(|f| f.1) == Some(self.cur_ino) || files.is_empty() {
+                return Ok(0);
+            }
+            // Ours was rotated away; the supervisor wrote everything to it
+            // before renaming it, so one more read finishes it.
+            let n = self.cur.read(buf)?;
+            if n > 0 {
+                return Ok(n);
+            }
+            let at = files.iter().position(|f| f.1 == self.cur_ino);
+            let next = match at {
+                Some(i) => files[i + 1].clone(),
+                // Ours is gone (more rotations than are kept): the oldest left.
+                None => files[0].clone(),
+            };
+            match sys::open_nofollow(&next.0) {
+                Ok(f) if file_ino(&f)? == next.1 => {
+                    self.cur = f;
+                    self.cur_ino = next.1;
+                }
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+}
+
+/// The newest bytes of a session's output, up to `max`, across logs.
+pub fn tail_bytes(dir: &Path, max: u64) -> io::Result<Vec<u8>> {
+    let mut parts = Vec::new();
+    let mut left = max;
+    for (path, _) in chain(dir).iter().rev() {
+        if left == 0 {
+            break;
+        }
+        let mut f = match sys::open_nofollow(path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(e),
+        };
+        let len = f.seek(SeekFrom::End(0))?;
+        let take = len.min(left);
+        f.seek(SeekFrom::Start(len - take))?;
+        let mut v = Vec::new();
+        f.take(take).read_to_end(&mut v)?;
+        left -= take;
+        parts.push(v);
+    }
+    parts.reverse();
+    Ok(parts.concat())
+}
 
 /// A streaming renderer of terminal output to plain lines.
 ///
@@ -219,14 +386,22 @@ pub fn plain(data: &[u8]) -> String {
 
 /// The offset where the last `n` lines of `f` start, counting lines as
 /// tail(1) does (a final line without a newline counts as a line).
+#[cfg(test)]
 pub fn tail_offset(f: &mut File, n: u64) -> io::Result<u64> {
+    tail_offset_count(f, n, true).map(|(off, _)| off)
+}
+
+/// Like [`tail_offset`], also saying how many line starts were found (fewer
+/// than `n` means the file holds fewer lines, and the offset is 0). `last`:
+/// this file ends the output (its final newline does not start a line).
+fn tail_offset_count(f: &mut File, n: u64, last: bool) -> io::Result<(u64, u64)> {
     let len = f.seek(SeekFrom::End(0))?;
     if n == 0 {
-        return Ok(len);
+        return Ok((len, 0));
     }
     let mut pos = len;
     let mut seen = 0u64;
-    let mut first = true;
+    let mut first = last;
     let mut buf = vec![0u8; 64 * 1024];
     while pos > 0 {
         let step = (buf.len() as u64).min(pos);
@@ -236,7 +411,6 @@ pub fn tail_offset(f: &mut File, n: u64) -> io::Result<u64> {
         f.read_exact(chunk)?;
         let mut end = chunk.len();
         if first {
-            first = false;
             // A trailing newline ends the last line; it does not start one.
             if chunk.last() == Some(&b'\n') {
                 end -= 1;
@@ -246,23 +420,20 @@ pub fn tail_offset(f: &mut File, n: u64) -> io::Result<u64> {
             if chunk[i] == b'\n' {
                 seen += 1;
                 if seen == n {
-                    return Ok(pos + i as u64 + 1);
+                    return Ok((pos + i as u64 + 1, seen));
                 }
             }
         }
+        first = false;
     }
-    Ok(0)
+    Ok((0, seen))
 }
 
-/// The last `n` non-empty lines of plain text from the end of a log.
-pub fn last_lines(f: &mut File, n: usize) -> io::Result<Vec<String>> {
+/// The last `n` non-empty lines of plain text from the end of the output.
+pub fn last_lines(dir: &Path, n: usize) -> io::Result<Vec<String>> {
     const WINDOW: u64 = 256 * 1024;
-    let len = f.seek(SeekFrom::End(0))?;
-    let start = len.saturating_sub(WINDOW);
-    f.seek(SeekFrom::Start(start))?;
-    let mut data = Vec::new();
-    f.take(WINDOW).read_to_end(&mut data)?;
-    if start > 0 {
+    let mut data = tail_bytes(dir, WINDOW)?;
+    if data.len() as u64 == WINDOW {
         // Begin at a line boundary, not in the middle of a sequence.
         let skip = data.iter().position(|&b| b == b'\n').map_or(0, |i| i + 1);
         data.drain(..skip);

@@ -7,6 +7,7 @@ mod attach;
 mod cli;
 mod client;
 mod cmd;
+mod config;
 mod error;
 mod events;
 mod fmt;

@@ -75,6 +75,28 @@ pub struct Meta {
     /// The last log write error, if any.
     #[serde(default)]
     pub log_error: Option<String>,
+    /// Output bytes before the current output.log (in rotated or removed logs).
+    #[serde(default)]
+    pub log_base: u64,
+    /// output.log rotates at this size; this many rotated logs are kept.
+    #[serde(default = "default_log_max")]
+    pub log_max_size: u64,
+    #[serde(default = "default_log_keep")]
+    pub log_keep: u32,
+    /// Stop after this long without output or input (milliseconds).
+    #[serde(default)]
+    pub idle_timeout_ms: Option<u64>,
+    /// Stop this long after starting (milliseconds).
+    #[serde(default)]
+    pub ttl_ms: Option<u64>,
+}
+
+fn default_log_max() -> u64 {
+    64 << 20
+}
+
+fn default_log_keep() -> u32 {
+    3
 }
 
 pub fn now() -> String {
@@ -104,6 +126,12 @@ impl Meta {
 
     /// How the session ended, as `list` shows it ("exited 0", "killed SIGTERM").
     pub fn ended_status(&self) -> String {
+        if let Some(r) = self.end_reason.as_deref()
+            && r.starts_with("timed out")
+            && self.is_ended()
+        {
+            return r.to_string();
+        }
         match (self.status, self.exit_code, &self.signal) {
             (Status::Killed, _, Some(sig)) => format!("killed {sig}"),
             (_, Some(code), _) => format!("exited {code}"),

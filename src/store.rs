@@ -7,7 +7,7 @@
 
 use std::fs::{self, DirBuilder, File};
 use std::io;
-use std::os::unix::fs::{DirBuilderExt, MetadataExt};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, IoContext, Result};
@@ -75,7 +75,7 @@ impl Session {
         let on_disk = fs::symlink_metadata(self.dir.join(LOG))
             .map(|m| m.len())
             .unwrap_or(0);
-        self.meta.output_bytes.max(on_disk)
+        self.meta.output_bytes.max(self.meta.log_base + on_disk)
     }
 
     pub fn path(&self, file: &str) -> PathBuf {
@@ -85,7 +85,7 @@ impl Session {
 
 /// What a scan found in one folder that looks like a session.
 pub enum Entry {
-    Ok(Session),
+    Ok(Box<Session>),
     /// The folder is named like a session but its record cannot be used.
     Damaged {
         name: String,
@@ -96,8 +96,8 @@ pub enum Entry {
 impl Store {
     /// Resolve the root (flag, `CODEX_SESSION_STORE`, `$CODEX_HOME/sessions`),
     /// create it if needed (0700), and refuse an unsafe one.
-    pub fn open(flag: Option<&Path>) -> Result<Store> {
-        let root = resolve_root(flag)?;
+    pub fn open(flag: Option<&Path>, configured: Option<&Path>) -> Result<Store> {
+        let root = resolve_root(flag, configured)?;
         if !root.exists() {
             DirBuilder::new()
                 .recursive(true)
@@ -125,7 +125,7 @@ impl Store {
             _ => {}
         }
         match self.load(name, dir) {
-            Entry::Ok(s) => Ok(s),
+            Entry::Ok(s) => Ok(*s),
             Entry::Damaged { reason, .. } => Err(Error::new(format!("session {name}: {reason}"))),
         }
     }
@@ -143,12 +143,12 @@ impl Store {
             Err(e) => return damaged(e.message().to_string()),
         };
         let live = !meta.is_ended() && is_locked(&dir);
-        Entry::Ok(Session {
+        Entry::Ok(Box::new(Session {
             name: name.to_string(),
             dir,
             meta,
             live,
-        })
+        }))
     }
 
     /// Every session folder, sorted by creation time then name. Everything
@@ -171,7 +171,7 @@ impl Store {
             }
             out.push(self.load(&name, dir));
         }
-        out.sort_by(|a, b| sort_key(a).cmp(&sort_key(b)));
+        out.sort_by_key(sort_key);
         Ok(out)
     }
 
@@ -181,7 +181,7 @@ impl Store {
             .scan()?
             .into_iter()
             .filter_map(|e| match e {
-                Entry::Ok(s) => Some(s),
+                Entry::Ok(s) => Some(*s),
                 Entry::Damaged { .. } => None,
             })
             .collect())
@@ -195,12 +195,15 @@ fn sort_key(e: &Entry) -> (String, String) {
     }
 }
 
-fn resolve_root(flag: Option<&Path>) -> Result<PathBuf> {
+fn resolve_root(flag: Option<&Path>, configured: Option<&Path>) -> Result<PathBuf> {
     if let Some(p) = flag {
         return absolute(p);
     }
     if let Some(p) = std::env::var_os("CODEX_SESSION_STORE").filter(|v| !v.is_empty()) {
         return absolute(Path::new(&p));
+    }
+    if let Some(p) = configured {
+        return absolute(p);
     }
     Ok(codex_home()?.join("sessions"))
 }
@@ -264,6 +267,50 @@ pub fn check_owned_dir(dir: &Path, what: &str) -> Result<()> {
         .hint(format!("run `chmod go-w {}`", dir.display())));
     }
     Ok(())
+}
+
+impl Store {
+    /// Serialize session creation (the running-session limit is checked
+    /// under this lock). Released on drop.
+    pub fn lock_root(&self) -> Result<File> {
+        let path = self.root.join(".codex-session.lock");
+        let f = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .custom_flags(nix::fcntl::OFlag::O_NOFOLLOW.bits())
+            .open(&path)
+            .ctx("opening", &path)?;
+        f.lock().ctx("locking", &path)?;
+        Ok(f)
+    }
+
+    /// Remove ended sessions that ended before `before`; running and lost
+    /// ones are never touched. Returns what was (or would be) removed.
+    pub fn prune(&self, older_than: std::time::Duration, dry_run: bool) -> Result<Vec<Session>> {
+        let now = std::time::SystemTime::now();
+        let mut removed = Vec::new();
+        for s in self.sessions()? {
+            let Some(ended) = s
+                .meta
+                .ended
+                .as_deref()
+                .and_then(|t| humantime::parse_rfc3339(t).ok())
+            else {
+                continue;
+            };
+            if !s.meta.is_ended() || now.duration_since(ended).unwrap_or_default() < older_than {
+                continue;
+            }
+            if !dry_run {
+                std::fs::remove_dir_all(&s.dir).ctx("removing", &s.dir)?;
+            }
+            removed.push(s);
+        }
+        Ok(removed)
+    }
 }
 
 /// Whether a supervisor holds the session's lock.

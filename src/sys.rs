@@ -118,12 +118,6 @@ pub fn parse_signal(s: &str) -> Option<Signal> {
     full.parse().ok()
 }
 
-pub fn signal_name(n: i32) -> String {
-    Signal::try_from(n)
-        .map(|s| s.as_str().to_string())
-        .unwrap_or_else(|_| format!("SIG{n}"))
-}
-
 /// Whether `fd` is a terminal.
 pub fn isatty(fd: impl AsFd) -> bool {
     rustix::termios::isatty(fd)

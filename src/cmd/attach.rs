@@ -8,7 +8,7 @@ use crate::cli::AttachArgs;
 use crate::error::Result;
 
 pub fn run(a: AttachArgs, ctx: &Ctx) -> Result<ExitCode> {
-    let detach_key = attach::parse_key(&a.detach_key)?;
+    let detach_key = ctx.detach_key(a.detach_key.as_deref())?;
     let store = ctx.store()?;
     let s = store.get(&a.name)?;
     attach::attach(

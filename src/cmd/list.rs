@@ -108,6 +108,7 @@ impl SessionJson {
 
 pub fn run(a: ListArgs, ctx: &Ctx) -> Result<ExitCode> {
     let store = ctx.store()?;
+    super::prune::auto(ctx, &store);
     let entries = store.scan()?;
     let mut out = io::BufWriter::new(io::stdout().lock());
     if a.json {

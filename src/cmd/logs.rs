@@ -1,16 +1,15 @@
 //! `logs`: the session's output so far (`-n` lines from the end), then with
 //! `-f` whatever comes until the session ends.
 
-use std::fs::File;
-use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::io::{self, Write};
 use std::process::ExitCode;
 use std::time::Duration;
 
 use super::{Ctx, stdout_error};
 use crate::cli::{ColorChoice, LogsArgs};
-use crate::error::{IoContext, Result};
-use crate::logs::{Plain, tail_offset};
-use crate::store::{self, LOG};
+use crate::error::Result;
+use crate::logs::{LogReader, Plain};
+use crate::store;
 use crate::sys;
 
 /// How often `-f` looks for new output.
@@ -27,48 +26,43 @@ pub fn run(a: LogsArgs, ctx: &Ctx) -> Result<ExitCode> {
                 || std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty())
         }
     };
-    let path = s.path(LOG);
-    let mut f = match sys::open_nofollow(&path) {
-        Ok(f) => f,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(ExitCode::SUCCESS),
-        Err(e) => return Err(crate::error::Error::io("opening", &path, e)),
+    let open = |dir: &std::path::Path| match a.tail {
+        Some(n) => LogReader::open_tail(dir, n),
+        None => LogReader::open_start(dir),
     };
-    if let Some(n) = a.tail {
-        let off = tail_offset(&mut f, n).ctx("reading", &path)?;
-        f.seek(SeekFrom::Start(off)).ctx("reading", &path)?;
-    }
+    let read_err = |e| crate::error::Error::io("reading the output of", &s.dir, e);
     let mut out = Sink {
         out: io::stdout().lock(),
         plain: plain.then(Plain::new),
         buf: Vec::new(),
     };
     let mut buf = vec![0u8; 256 * 1024];
-    let copy = |f: &mut File, out: &mut Sink<'_>, buf: &mut [u8]| -> Result<usize> {
-        let mut total = 0;
-        loop {
-            let n = f.read(buf).ctx("reading", &path)?;
-            if n == 0 {
-                return Ok(total);
-            }
-            total += n;
-            out.write(&buf[..n])?;
+    let mut reader = open(&s.dir).map_err(read_err)?;
+    loop {
+        // Look at liveness before reading: the supervisor writes all
+        // output before it lets go of the lock, so one more read after
+        // seeing it gone gets everything.
+        let live = a.follow && !s.meta.is_ended() && store::is_locked(&s.dir);
+        if reader.is_none() {
+            reader = open(&s.dir).map_err(read_err)?;
         }
-    };
-    copy(&mut f, &mut out, &mut buf)?;
-    if a.follow {
-        loop {
-            // Look at liveness before reading: the supervisor writes all
-            // output before it lets go of the lock, so one more read after
-            // seeing it gone gets everything.
-            let live = !s.meta.is_ended() && store::is_locked(&s.dir);
-            let n = copy(&mut f, &mut out, &mut buf)?;
-            if !live {
-                break;
+        let mut got = 0;
+        if let Some(r) = reader.as_mut() {
+            loop {
+                let n = r.read(&mut buf).map_err(read_err)?;
+                if n == 0 {
+                    break;
+                }
+                got += n;
+                out.write(&buf[..n])?;
             }
-            if n == 0 {
-                out.flush()?;
-                std::thread::sleep(FOLLOW_POLL);
-            }
+        }
+        if !live {
+            break;
+        }
+        if got == 0 {
+            out.flush()?;
+            std::thread::sleep(FOLLOW_POLL);
         }
     }
     out.finish()?;

@@ -2,10 +2,12 @@
 
 mod attach;
 mod capture;
+mod config;
 mod detach;
 mod inspect;
 mod list;
 mod logs;
+mod prune;
 mod ps;
 mod rm;
 mod run;
@@ -14,24 +16,32 @@ mod stop;
 use std::process::ExitCode;
 
 use crate::cli::{Cli, Command};
+use crate::config::Config;
 use crate::error::Result;
 use crate::store::Store;
 
-/// What every verb gets: the global flags, resolved.
+/// What every verb gets: the global flags and the configuration.
 pub struct Ctx {
     store_flag: Option<std::path::PathBuf>,
+    pub config: Config,
 }
 
 impl Ctx {
     /// The store, opened (and created) on first use.
     pub fn store(&self) -> Result<Store> {
-        Store::open(self.store_flag.as_deref())
+        Store::open(self.store_flag.as_deref(), self.config.store.as_deref())
+    }
+
+    /// The detach key from a flag, else the configuration.
+    pub fn detach_key(&self, flag: Option<&str>) -> Result<Option<u8>> {
+        crate::attach::parse_key(flag.unwrap_or(&self.config.detach_key))
     }
 }
 
 pub fn run(cli: Cli) -> Result<ExitCode> {
     let ctx = Ctx {
         store_flag: cli.store,
+        config: Config::load(cli.config.as_deref())?,
     };
     match cli.command {
         Command::Run(a) => run::run(a, &ctx),
@@ -44,6 +54,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Ps(a) => ps::run(a, &ctx),
         Command::Stop(a) => stop::run(a, &ctx),
         Command::Rm(a) => rm::run(a, &ctx),
+        Command::Prune(a) => prune::run(a, &ctx),
+        Command::Config(a) => config::run(a, &ctx),
     }
 }
 

@@ -7,9 +7,9 @@ use std::process::ExitCode;
 use super::{Ctx, stdout_error};
 use crate::cli::PsArgs;
 use crate::error::Result;
+use crate::fmt;
 use crate::logs::last_lines;
-use crate::store::{LOG, Session};
-use crate::{fmt, sys};
+use crate::store::Session;
 
 pub fn run(a: PsArgs, ctx: &Ctx) -> Result<ExitCode> {
     let store = ctx.store()?;
@@ -33,9 +33,7 @@ pub fn run(a: PsArgs, ctx: &Ctx) -> Result<ExitCode> {
             s.meta.display_command()
         )
         .map_err(stdout_error)?;
-        let lines = sys::open_nofollow(&s.path(LOG))
-            .and_then(|mut f| last_lines(&mut f, a.lines))
-            .unwrap_or_default();
+        let lines = last_lines(&s.dir, a.lines).unwrap_or_default();
         for l in lines {
             writeln!(out, "    {l}").map_err(stdout_error)?;
         }

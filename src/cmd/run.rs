@@ -8,6 +8,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Duration;
 
 use nix::errno::Errno;
 use nix::sys::stat::{Mode, umask};
@@ -21,10 +22,8 @@ use crate::store::{self, check_name};
 use crate::supervisor::{self, Init, Ready};
 use crate::{attach, fmt, names};
 
-const DEFAULT_TERM: &str = "xterm-256color";
-
 pub fn run(a: RunArgs, ctx: &Ctx) -> Result<ExitCode> {
-    let detach_key = attach::parse_key(&a.detach_key)?;
+    let detach_key = ctx.detach_key(a.detach_key.as_deref())?;
     if !a.bg {
         attach::require_terminal()
             .map_err(|e| e.hint("add --bg to start the session in the background"))?;
@@ -38,13 +37,31 @@ pub fn run(a: RunArgs, ctx: &Ctx) -> Result<ExitCode> {
     };
     let (cols, rows) = parse_size(&a.size)?;
     let cwd = resolve_cwd(a.cwd.as_deref())?;
-    let env = build_env(&a.env)?;
+    let env = build_env(&a.env, &ctx.config.term)?;
     let (command, command_line) = shape_command(&a.command, &env);
     let path = resolve_program(&command[0], &cwd, &env)?;
 
+    let idle_timeout = timeout(
+        a.idle_timeout.as_deref(),
+        ctx.config.idle_timeout,
+        "--idle-timeout",
+    )?;
+    let ttl = timeout(a.ttl.as_deref(), ctx.config.ttl, "--ttl")?;
+
     let store = ctx.store()?;
+    if explicit
+        && (a.if_absent || a.replace)
+        && let Some(code) = make_room(&store, &name, a.if_absent)?
+    {
+        return Ok(code);
+    }
+    let root_lock = store.lock_root()?;
+    check_limit(&store, ctx)?;
     let (name, dir) = create_dir(&store, name, explicit)?;
     let mut guard = RemoveOnDrop(Some(dir.clone()));
+    let lock = store::take_lock(&dir)?;
+    // The new session holds its lock, so others count it from now on.
+    drop(root_lock);
 
     let mut full_env = env;
     set_var(&mut full_env, "CODEX_SESSION", &name);
@@ -67,7 +84,6 @@ pub fn run(a: RunArgs, ctx: &Ctx) -> Result<ExitCode> {
         umask: current_umask(),
     };
 
-    let lock = store::take_lock(&dir)?;
     let meta = Meta {
         schema: meta::SCHEMA,
         name: name.clone(),
@@ -92,6 +108,11 @@ pub fn run(a: RunArgs, ctx: &Ctx) -> Result<ExitCode> {
         output_bytes: 0,
         dropped_bytes: 0,
         log_error: None,
+        log_base: 0,
+        log_max_size: ctx.config.log_max_size,
+        log_keep: ctx.config.log_keep,
+        idle_timeout_ms: idle_timeout.map(|d| d.as_millis() as u64),
+        ttl_ms: ttl.map(|d| d.as_millis() as u64),
     };
     meta.write(&dir)?;
 
@@ -105,8 +126,10 @@ pub fn run(a: RunArgs, ctx: &Ctx) -> Result<ExitCode> {
             guard.0 = None;
             if a.bg {
                 writeln!(io::stdout(), "{name}").map_err(stdout_error)?;
+                super::prune::auto(ctx, &store);
                 return Ok(ExitCode::SUCCESS);
             }
+            super::prune::auto(ctx, &store);
             let s = store.get(&name)?;
             attach::attach(
                 &s,
@@ -127,6 +150,70 @@ pub fn run(a: RunArgs, ctx: &Ctx) -> Result<ExitCode> {
         }
         Ready::Failed(msg) => Err(Error::new(format!("starting session {name}: {msg}"))),
     }
+}
+
+/// A per-session timeout from its flag ("off" allowed), else the config.
+fn timeout(
+    flag: Option<&str>,
+    configured: Option<Duration>,
+    what: &str,
+) -> Result<Option<Duration>> {
+    match flag {
+        None => Ok(configured),
+        Some("off" | "none" | "never") => Ok(None),
+        Some(s) => match fmt::parse_duration(s) {
+            Ok(d) if !d.is_zero() => Ok(Some(d)),
+            Ok(_) => Err(Error::usage(format!(
+                "{what} must be longer than 0 (or \"off\")"
+            ))),
+            Err(e) => Err(Error::usage(format!("{what}: {e}"))),
+        },
+    }
+}
+
+/// `--if-absent` and `--replace`: deal with a session of the same name.
+/// Returns an exit code when there is nothing more to do.
+fn make_room(store: &store::Store, name: &str, if_absent: bool) -> Result<Option<ExitCode>> {
+    if !store.dir(name).exists() {
+        return Ok(None);
+    }
+    let s = store.get(name)?;
+    if s.is_running() {
+        if if_absent {
+            eprintln!("codex-session: session {name} is already running; nothing to do");
+            return Ok(Some(ExitCode::SUCCESS));
+        }
+        let sig = nix::sys::signal::Signal::SIGTERM as i32;
+        super::stop::stop_all(std::slice::from_ref(&s), sig, Duration::from_secs(10))
+            .pop()
+            .expect("one result")?;
+    }
+    std::fs::remove_dir_all(&s.dir).ctx("removing", &s.dir)?;
+    Ok(None)
+}
+
+/// Refuse to start beyond `max_sessions` running sessions (called with the
+/// store's creation lock held, so racing starts cannot both slip through).
+fn check_limit(store: &store::Store, ctx: &Ctx) -> Result<()> {
+    let max = ctx.config.max_sessions;
+    let running: Vec<String> = store
+        .sessions()?
+        .into_iter()
+        .filter(store::Session::is_running)
+        .map(|s| s.name)
+        .collect();
+    if running.len() < max {
+        return Ok(());
+    }
+    Err(Error::new(format!(
+        "cannot start another session: max_sessions is {max} and {} are running ({})",
+        running.len(),
+        running.join(", ")
+    ))
+    .hint(format!(
+        "stop one (`codex-session stop NAME`), or raise max_sessions in {}",
+        ctx.config.path.display()
+    )))
 }
 
 /// Removes a half-made session folder unless disarmed.
@@ -213,7 +300,7 @@ fn resolve_cwd(flag: Option<&Path>) -> Result<PathBuf> {
 type Env = Vec<(OsString, OsString)>;
 
 /// The caller's environment, then `--env` overrides, then TERM unless given.
-fn build_env(overrides: &[String]) -> Result<Env> {
+fn build_env(overrides: &[String], term: &str) -> Result<Env> {
     let mut env: Env = std::env::vars_os().collect();
     let mut term_given = false;
     for kv in overrides {
@@ -229,7 +316,7 @@ fn build_env(overrides: &[String]) -> Result<Env> {
         set_var(&mut env, k, v);
     }
     if !term_given {
-        set_var(&mut env, "TERM", DEFAULT_TERM);
+        set_var(&mut env, "TERM", term);
     }
     Ok(env)
 }

@@ -47,6 +47,8 @@ const READ_BUF: usize = 64 * 1024;
 /// After the program is reaped, how long to keep reading output that its
 /// descendants may still hold the terminal open for.
 const DRAIN_AFTER_EXIT: Duration = Duration::from_millis(500);
+/// The grace period between TERM and KILL when the supervisor decides.
+const STOP_GRACE: Duration = Duration::from_secs(10);
 /// How long the final exit notice may take to reach clients.
 const FAREWELL: Duration = Duration::from_secs(1);
 
@@ -65,7 +67,14 @@ struct Supervisor {
     /// Input for the program that the PTY has not taken yet.
     pty_in: Vec<u8>,
     log: File,
+    /// Bytes in the current output.log.
+    log_size: u64,
     events: Events,
+    /// Last output or input, for the idle timeout.
+    last_activity: Instant,
+    started_at: Instant,
+    idle_timeout: Option<Duration>,
+    ttl: Option<Duration>,
     /// The program, until it is reaped.
     child: Option<Pid>,
     pgid: Pid,
@@ -183,6 +192,8 @@ fn setup(init: Init, ready: ReadyPipe) -> Option<Supervisor> {
     drop(dir);
 
     let screen = Screen::new(meta.cols, meta.rows);
+    let idle_timeout = meta.idle_timeout_ms.map(Duration::from_millis);
+    let ttl = meta.ttl_ms.map(Duration::from_millis);
     Some(Supervisor {
         meta,
         master: Some(spawned.master),
@@ -195,7 +206,12 @@ fn setup(init: Init, ready: ReadyPipe) -> Option<Supervisor> {
         screen,
         pty_in: Vec::new(),
         log,
+        log_size: 0,
         events,
+        last_activity: Instant::now(),
+        started_at: Instant::now(),
+        idle_timeout,
+        ttl,
         child: Some(pid),
         pgid: pid,
         kill_at: None,
@@ -319,10 +335,48 @@ impl Supervisor {
     }
 
     fn next_deadline(&self) -> Option<Instant> {
-        [self.kill_at, self.drain_until].into_iter().flatten().min()
+        [
+            self.kill_at,
+            self.drain_until,
+            self.idle_deadline(),
+            self.ttl_deadline(),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+    }
+
+    /// Timeouts apply until the program is being stopped for any reason.
+    fn timeouts_armed(&self) -> bool {
+        self.child.is_some() && self.meta.end_reason.is_none()
+    }
+
+    fn idle_deadline(&self) -> Option<Instant> {
+        self.idle_timeout
+            .filter(|_| self.timeouts_armed())
+            .map(|d| self.last_activity + d)
+    }
+
+    fn ttl_deadline(&self) -> Option<Instant> {
+        self.ttl
+            .filter(|_| self.timeouts_armed())
+            .map(|d| self.started_at + d)
     }
 
     fn on_timers(&mut self) {
+        let now = Instant::now();
+        let why = if self.ttl_deadline().is_some_and(|t| now >= t) {
+            Some("ttl")
+        } else if self.idle_deadline().is_some_and(|t| now >= t) {
+            Some("idle")
+        } else {
+            None
+        };
+        if let Some(why) = why {
+            let reason = format!("timed out ({why})");
+            self.events.emit("timeout", json!({"reason": reason}));
+            self.stop_program(Signal::SIGTERM, STOP_GRACE, &reason);
+        }
         if self.kill_at.is_some_and(|t| Instant::now() >= t) {
             self.kill_at = None;
             if self.child.is_some() {
@@ -406,16 +460,8 @@ impl Supervisor {
         let buf = std::mem::take(&mut self.buf);
         let data = &buf[..n];
         self.meta.output_bytes += n as u64;
-        if let Err(e) = self.log.write_all(data) {
-            self.meta.dropped_bytes += n as u64;
-            let first = self.meta.log_error.is_none();
-            self.meta.log_error = Some(format!("writing {LOG}: {}", crate::error::describe_io(&e)));
-            if first {
-                self.events
-                    .emit("dropped", json!({"bytes": n, "error": self.meta.log_error}));
-                self.save_meta();
-            }
-        }
+        self.last_activity = Instant::now();
+        self.log_write(data);
         self.screen.feed(data);
         for i in 0..self.clients.len() {
             if self.clients[i].is_attached() {
@@ -426,8 +472,81 @@ impl Supervisor {
         self.buf = buf;
     }
 
+    /// Append to output.log, rotating exactly at the size limit, so the
+    /// logs kept always hold the newest bytes, in order.
+    fn log_write(&mut self, mut data: &[u8]) {
+        while !data.is_empty() {
+            let room = self.meta.log_max_size.saturating_sub(self.log_size);
+            if room == 0 {
+                self.rotate();
+                continue;
+            }
+            let n = data.len().min(room as usize);
+            if let Err(e) = self.log.write_all(&data[..n]) {
+                self.log_failed(
+                    data.len(),
+                    &format!("writing {LOG}: {}", crate::error::describe_io(&e)),
+                );
+                return;
+            }
+            self.log_size += n as u64;
+            data = &data[n..];
+        }
+    }
+
+    /// Bytes that could not be logged are counted, never silently lost.
+    fn log_failed(&mut self, n: usize, why: &str) {
+        self.meta.dropped_bytes += n as u64;
+        let first = self.meta.log_error.is_none();
+        self.meta.log_error = Some(why.to_string());
+        if first {
+            self.events
+                .emit("dropped", json!({"bytes": n, "error": why}));
+            self.save_meta();
+        }
+    }
+
+    /// output.log → output.log.1 → … → output.log.KEEP (dropped), then a
+    /// fresh output.log.
+    fn rotate(&mut self) {
+        let keep = self.meta.log_keep;
+        let name = |k: u32| format!("{LOG}.{k}");
+        let moved = if keep == 0 {
+            std::fs::remove_file(LOG)
+        } else {
+            let _ = std::fs::remove_file(name(keep));
+            for k in (1..keep).rev() {
+                let _ = std::fs::rename(name(k), name(k + 1));
+            }
+            std::fs::rename(LOG, name(1))
+        };
+        let fresh = moved.and_then(|()| sys::append_nofollow(std::path::Path::new(LOG)));
+        match fresh {
+            Ok(f) => {
+                self.log = f;
+                self.meta.log_base += self.log_size;
+                self.log_size = 0;
+                self.events.emit(
+                    "rotated",
+                    json!({"keep": keep, "log_base": self.meta.log_base}),
+                );
+                self.save_meta();
+            }
+            Err(e) => {
+                // Keep writing where we were rather than lose output.
+                let why = format!("rotating {LOG}: {}", crate::error::describe_io(&e));
+                self.meta.log_error = Some(why);
+                self.meta.log_max_size = u64::MAX;
+                self.save_meta();
+            }
+        }
+    }
+
     /// Queue input for the program and write what the PTY takes now.
     fn write_pty(&mut self, data: &[u8]) {
+        if !data.is_empty() {
+            self.last_activity = Instant::now();
+        }
         self.pty_in.extend_from_slice(data);
         let Some(m) = &self.master else {
             self.pty_in.clear();

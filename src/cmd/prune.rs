@@ -1,0 +1,54 @@
+//! `prune`: remove ended sessions older than the retention period.
+
+use std::io::{self, Write};
+use std::process::ExitCode;
+
+use super::{Ctx, stdout_error};
+use crate::cli::PruneArgs;
+use crate::error::{Error, Result};
+use crate::fmt;
+
+pub fn run(a: PruneArgs, ctx: &Ctx) -> Result<ExitCode> {
+    let older_than = match &a.older_than {
+        Some(s) => {
+            fmt::parse_duration(s).map_err(|e| Error::usage(format!("--older-than: {e}")))?
+        }
+        None => match ctx.config.retain_exited {
+            Some(d) => d,
+            None => {
+                eprintln!(
+                    "codex-session: retain_exited is off; nothing to prune (pass --older-than DUR)"
+                );
+                return Ok(ExitCode::SUCCESS);
+            }
+        },
+    };
+    let store = ctx.store()?;
+    let removed = store.prune(older_than, a.dry_run)?;
+    let mut out = io::stdout().lock();
+    let verb = if a.dry_run { "would remove" } else { "removed" };
+    for s in &removed {
+        writeln!(
+            out,
+            "{verb} {} ({}, ended {})",
+            s.name,
+            s.status(),
+            s.meta.ended.as_deref().map_or("?".into(), fmt::ago)
+        )
+        .map_err(stdout_error)?;
+    }
+    if removed.is_empty() {
+        eprintln!(
+            "codex-session: no ended session is older than {}",
+            humantime::format_duration(older_than)
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Retention, as `run` and `list` apply it: quietly, never failing them.
+pub fn auto(ctx: &Ctx, store: &crate::store::Store) {
+    if let Some(d) = ctx.config.retain_exited {
+        let _ = store.prune(d, false);
+    }
+}

@@ -1,0 +1,427 @@
+//! The configuration file, `$CODEX_HOME/sessions.toml` (or `--config FILE`,
+//! or `$CODEX_SESSION_CONFIG`), with every default in one place: [`KEYS`].
+//!
+//! Every key is optional and the tool runs without the file. A malformed
+//! file, a value of the wrong type or an unknown key is an error naming the
+//! file, the line and the key (with the nearest valid key for a misspelling).
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use toml::de::{DeTable, DeValue};
+
+use crate::error::{Error, Result};
+use crate::store;
+
+/// A key of the file: its name (`logs.max_size` for `[logs] max_size`) and
+/// what it means (the defaults are in [`Config::defaults`]).
+pub struct Key {
+    pub name: &'static str,
+    pub doc: &'static str,
+}
+
+pub const KEYS: &[Key] = &[
+    Key {
+        name: "store",
+        doc: "the sessions folder (--store and $CODEX_SESSION_STORE come first)",
+    },
+    Key {
+        name: "max_sessions",
+        doc: "how many sessions may run at once",
+    },
+    Key {
+        name: "detach_key",
+        doc: "the key that detaches an attached terminal (^X notation, or \"none\")",
+    },
+    Key {
+        name: "term",
+        doc: "TERM for programs, unless run --env TERM=... says otherwise",
+    },
+    Key {
+        name: "retain_exited",
+        doc: "ended sessions older than this are removed by run and list (\"off\" keeps them)",
+    },
+    Key {
+        name: "idle_timeout",
+        doc: "stop a session after this long with no output and no input",
+    },
+    Key {
+        name: "ttl",
+        doc: "stop a session this long after it started",
+    },
+    Key {
+        name: "logs.max_size",
+        doc: "rotate output.log when it reaches this size",
+    },
+    Key {
+        name: "logs.keep",
+        doc: "how many rotated logs (output.log.1, ...) to keep",
+    },
+];
+
+/// Where a value came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    Default,
+    File(PathBuf, usize),
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The file read, or the one that would be read.
+    pub path: PathBuf,
+    pub found: bool,
+    pub store: Option<PathBuf>,
+    pub max_sessions: usize,
+    pub detach_key: String,
+    pub term: String,
+    pub retain_exited: Option<Duration>,
+    pub idle_timeout: Option<Duration>,
+    pub ttl: Option<Duration>,
+    pub log_max_size: u64,
+    pub log_keep: u32,
+    /// Per key name: where its value came from.
+    pub sources: Vec<(&'static str, Source)>,
+}
+
+impl Config {
+    fn defaults(path: PathBuf) -> Config {
+        Config {
+            path,
+            found: false,
+            store: None,
+            max_sessions: 64,
+            detach_key: "^\\".into(),
+            term: "xterm-256color".into(),
+            retain_exited: Some(Duration::from_secs(7 * 86400)),
+            idle_timeout: None,
+            ttl: None,
+            log_max_size: 64 << 20,
+            log_keep: 3,
+            sources: KEYS.iter().map(|k| (k.name, Source::Default)).collect(),
+        }
+    }
+
+    /// Find and read the file: `--config`, then `$CODEX_SESSION_CONFIG`,
+    /// then `$CODEX_HOME/sessions.toml` (which may be absent).
+    pub fn load(flag: Option<&Path>) -> Result<Config> {
+        let (path, required) = match flag {
+            Some(p) => (p.to_path_buf(), true),
+            None => match std::env::var_os("CODEX_SESSION_CONFIG").filter(|v| !v.is_empty()) {
+                Some(p) => (PathBuf::from(p), true),
+                None => (store::codex_home()?.join("sessions.toml"), false),
+            },
+        };
+        let text = match std::fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => {
+                return Ok(Config::defaults(path));
+            }
+            Err(e) => return Err(Error::io("reading the configuration", &path, e)),
+        };
+        let mut c = Config::defaults(path);
+        c.found = true;
+        c.parse(&text)?;
+        Ok(c)
+    }
+
+    fn parse(&mut self, text: &str) -> Result<()> {
+        let path = self.path.clone();
+        let line_of = |offset: usize| text[..offset.min(text.len())].matches('\n').count() + 1;
+        let doc = DeTable::parse(text).map_err(|e| {
+            let line = e.span().map_or(1, |s| line_of(s.start));
+            Error::new(format!(
+                "{}:{line}: malformed TOML: {}",
+                path.display(),
+                e.message().trim()
+            ))
+        })?;
+        let mut flat = Vec::new();
+        for (k, v) in doc.get_ref() {
+            let name = k.get_ref().as_ref().to_string();
+            match v.get_ref() {
+                DeValue::Table(t) if name == "logs" => {
+                    for (k2, v2) in t {
+                        flat.push((
+                            format!("logs.{}", k2.get_ref().as_ref()),
+                            k2.span().start,
+                            v2,
+                        ));
+                    }
+                }
+                _ => flat.push((name, k.span().start, v)),
+            }
+        }
+        for (name, at, v) in flat {
+            let line = line_of(at);
+            let here = |msg: String| Error::new(format!("{}:{line}: {msg}", path.display()));
+            let Some(key) = KEYS.iter().find(|k| k.name == name) else {
+                let mut msg = format!("unknown key `{name}`");
+                if let Some(near) = nearest(&name) {
+                    let _ = write!(msg, " (did you mean `{near}`?)");
+                }
+                return Err(here(msg).hint(format!(
+                    "the keys are: {}",
+                    KEYS.iter().map(|k| k.name).collect::<Vec<_>>().join(", ")
+                )));
+            };
+            let v = v.get_ref();
+            let wrong = |want: &str| here(format!("`{name}` must be {want}, not {}", describe(v)));
+            match key.name {
+                "store" => {
+                    let s = v.as_str().ok_or_else(|| wrong("a path (a string)"))?;
+                    self.store = Some(expand_home(s));
+                }
+                "max_sessions" => {
+                    let n = integer(v)
+                        .filter(|&n| n >= 1)
+                        .ok_or_else(|| wrong("a positive integer"))?;
+                    self.max_sessions = n as usize;
+                }
+                "detach_key" => {
+                    let s = v
+                        .as_str()
+                        .ok_or_else(|| wrong("a key like \"^\\\\\" (a string)"))?;
+                    crate::attach::parse_key(s).map_err(|e| here(format!("`{name}`: {e}")))?;
+                    self.detach_key = s.to_string();
+                }
+                "term" => {
+                    let s = v
+                        .as_str()
+                        .filter(|s| !s.is_empty())
+                        .ok_or_else(|| wrong("a terminal name (a string)"))?;
+                    self.term = s.to_string();
+                }
+                "retain_exited" | "idle_timeout" | "ttl" => {
+                    let d = match v.as_str() {
+                        Some("off" | "never" | "none") => None,
+                        Some(s) => Some(
+                            crate::fmt::parse_duration(s)
+                                .map_err(|e| here(format!("`{name}`: {e}")))?,
+                        ),
+                        None => return Err(wrong("a duration like \"90s\" or \"7d\", or \"off\"")),
+                    };
+                    match key.name {
+                        "retain_exited" => self.retain_exited = d,
+                        "idle_timeout" => self.idle_timeout = d,
+                        _ => self.ttl = d,
+                    }
+                }
+                "logs.max_size" => {
+                    let n = match (v.as_str(), integer(v)) {
+                        (Some(s), _) => {
+                            parse_size(s).map_err(|e| here(format!("`{name}`: {e}")))?
+                        }
+                        (None, Some(n)) if n > 0 => n as u64,
+                        _ => return Err(wrong("a size like \"64MiB\"")),
+                    };
+                    if n < 4096 {
+                        return Err(here(format!("`{name}` must be at least 4KiB")));
+                    }
+                    self.log_max_size = n;
+                }
+                "logs.keep" => {
+                    let n = integer(v)
+                        .filter(|&n| (0..=1000).contains(&n))
+                        .ok_or_else(|| wrong("an integer from 0 to 1000"))?;
+                    self.log_keep = n as u32;
+                }
+                _ => unreachable!("every key in KEYS is handled"),
+            }
+            if let Some(s) = self.sources.iter_mut().find(|(k, _)| *k == key.name) {
+                s.1 = Source::File(path.clone(), line);
+            }
+        }
+        Ok(())
+    }
+
+    /// The value of a key as it would be written in the file.
+    pub fn value(&self, name: &str) -> String {
+        let dur = |d: Option<Duration>| match d {
+            None => "\"off\"".to_string(),
+            Some(d) => format!("\"{}\"", humantime::format_duration(d)),
+        };
+        match name {
+            "store" => self.store.as_ref().map_or_else(
+                || "(not set)".into(),
+                |p| format!("{:?}", p.display().to_string()),
+            ),
+            "max_sessions" => self.max_sessions.to_string(),
+            "detach_key" => format!("{:?}", self.detach_key),
+            "term" => format!("{:?}", self.term),
+            "retain_exited" => dur(self.retain_exited),
+            "idle_timeout" => dur(self.idle_timeout),
+            "ttl" => dur(self.ttl),
+            "logs.max_size" => format!("\"{}\"", format_size(self.log_max_size)),
+            "logs.keep" => self.log_keep.to_string(),
+            _ => String::new(),
+        }
+    }
+
+    pub fn source(&self, name: &str) -> Source {
+        self.sources
+            .iter()
+            .find(|(k, _)| *k == name)
+            .map_or(Source::Default, |(_, s)| s.clone())
+    }
+}
+
+fn integer(v: &DeValue<'_>) -> Option<i64> {
+    let i = v.as_integer()?;
+    i64::from_str_radix(i.as_str(), i.radix()).ok()
+}
+
+fn describe(v: &DeValue<'_>) -> String {
+    match v {
+        DeValue::String(s) => format!("the string {:?}", s.as_ref() as &str),
+        DeValue::Integer(i) => format!("the integer {i}"),
+        other => format!("a {}", other.type_str()),
+    }
+}
+
+fn expand_home(s: &str) -> PathBuf {
+    match (s.strip_prefix("~/"), std::env::var_os("HOME")) {
+        (Some(rest), Some(home)) => PathBuf::from(home).join(rest),
+        _ => PathBuf::from(s),
+    }
+}
+
+/// The valid key closest to a misspelt one, if any is close.
+fn nearest(name: &str) -> Option<&'static str> {
+    let best = KEYS
+        .iter()
+        .map(|k| {
+            (
+                edit_distance(name, k.name)
+                    .min(edit_distance(name, k.name.trim_start_matches("logs."))),
+                k.name,
+            )
+        })
+        .min()?;
+    (best.0 <= 3.max(name.len() / 3)).then_some(best.1)
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            cur[j + 1] = (prev[j] + usize::from(ca != *cb))
+                .min(prev[j + 1] + 1)
+                .min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+/// "64MiB", "1M", "500KB", "4096": K/M/G and KiB/MiB/GiB are powers of
+/// 1024, KB/MB/GB powers of 1000.
+pub fn parse_size(s: &str) -> std::result::Result<u64, String> {
+    let t = s.trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: f64 = num
+        .parse()
+        .map_err(|_| format!("invalid size {s:?} (try \"64MiB\" or \"500KB\")"))?;
+    let mult: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kib" => 1 << 10,
+        "m" | "mib" => 1 << 20,
+        "g" | "gib" => 1 << 30,
+        "kb" => 1000,
+        "mb" => 1_000_000,
+        "gb" => 1_000_000_000,
+        _ => {
+            return Err(format!(
+                "invalid size {s:?}: unknown unit {unit:?} (use KiB, MiB, GiB, KB, MB or GB)"
+            ));
+        }
+    };
+    Ok((n * mult as f64) as u64)
+}
+
+pub fn format_size(n: u64) -> String {
+    for (unit, m) in [("GiB", 1u64 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)] {
+        if n >= m && n.is_multiple_of(m) {
+            return format!("{}{unit}", n / m);
+        }
+    }
+    n.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Config> {
+        let mut c = Config::defaults(PathBuf::from("/x/sessions.toml"));
+        c.parse(text).map(|()| c)
+    }
+
+    #[test]
+    fn every_key_parses() {
+        let c = parse(
+            "store = \"/tmp/s\"\nmax_sessions = 5\ndetach_key = \"^Q\"\nterm = \"screen\"\n\
+             retain_exited = \"off\"\nidle_timeout = \"10m\"\nttl = \"1h\"\n[logs]\nmax_size = \"1MiB\"\nkeep = 2\n",
+        )
+        .unwrap();
+        assert_eq!(c.max_sessions, 5);
+        assert_eq!(c.retain_exited, None);
+        assert_eq!(c.idle_timeout, Some(Duration::from_secs(600)));
+        assert_eq!(c.log_max_size, 1 << 20);
+        assert_eq!(
+            c.source("logs.keep"),
+            Source::File("/x/sessions.toml".into(), 10)
+        );
+        assert_eq!(c.source("term"), Source::File("/x/sessions.toml".into(), 4));
+    }
+
+    #[test]
+    fn errors_name_file_line_and_key() {
+        let e = parse("term = \"x\"\nmax_session = 3\n").unwrap_err();
+        assert_eq!(
+            e.message(),
+            "/x/sessions.toml:2: unknown key `max_session` (did you mean `max_sessions`?)"
+        );
+        let e = parse("\n\nmax_sessions = \"many\"\n").unwrap_err();
+        assert_eq!(
+            e.message(),
+            "/x/sessions.toml:3: `max_sessions` must be a positive integer, not the string \"many\""
+        );
+        let e = parse("[logs]\nmax_sise = \"1MiB\"\n").unwrap_err();
+        assert!(
+            e.message()
+                .contains(":2: unknown key `logs.max_sise` (did you mean `logs.max_size`?)"),
+            "{}",
+            e.message()
+        );
+        let e = parse("a = = 1\n").unwrap_err();
+        assert!(
+            e.message()
+                .starts_with("/x/sessions.toml:1: malformed TOML"),
+            "{}",
+            e.message()
+        );
+        let e = parse("ttl = \"soon\"\n").unwrap_err();
+        assert!(
+            e.message()
+                .starts_with("/x/sessions.toml:1: `ttl`: invalid duration"),
+            "{}",
+            e.message()
+        );
+    }
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("64MiB").unwrap(), 64 << 20);
+        assert_eq!(parse_size("1.5K").unwrap(), 1536);
+        assert_eq!(parse_size("500KB").unwrap(), 500_000);
+        assert!(parse_size("12 parsecs").is_err());
+        assert_eq!(format_size(64 << 20), "64MiB");
+    }
+}
