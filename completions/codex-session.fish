@@ -32,6 +32,10 @@ complete -c codex-session -n "__fish_codex_session_needs_command" -f -a "run" -d
 complete -c codex-session -n "__fish_codex_session_needs_command" -f -a "attach" -d 'Attach the terminal to a running session'
 complete -c codex-session -n "__fish_codex_session_needs_command" -f -a "detach" -d 'Detach every client attached to a session'
 complete -c codex-session -n "__fish_codex_session_needs_command" -f -a "capture" -d 'Print a session\'s current screen as text'
+complete -c codex-session -n "__fish_codex_session_needs_command" -f -a "send" -d 'Send input to a session\'s program, as one unit'
+complete -c codex-session -n "__fish_codex_session_needs_command" -f -a "wait" -d 'Wait until a session ends, goes quiet, or prints something'
+complete -c codex-session -n "__fish_codex_session_needs_command" -f -a "events" -d 'Show a session\'s events: lifecycle, clients, input audit, idle/busy'
+complete -c codex-session -n "__fish_codex_session_needs_command" -f -a "exec" -d 'Start the agent (agent_command, default `codex exec`) with a prompt'
 complete -c codex-session -n "__fish_codex_session_needs_command" -f -a "list" -d 'List sessions, running and ended'
 complete -c codex-session -n "__fish_codex_session_needs_command" -f -a "ls" -d 'List sessions, running and ended'
 complete -c codex-session -n "__fish_codex_session_needs_command" -f -a "inspect" -d 'Show everything known about one session'
@@ -50,6 +54,7 @@ complete -c codex-session -n "__fish_codex_session_using_subcommand run" -l size
 complete -c codex-session -n "__fish_codex_session_using_subcommand run" -l detach-key -d 'The key that detaches (without --bg), in ^X notation, or none [default: ^\\\\, or detach_key]' -r
 complete -c codex-session -n "__fish_codex_session_using_subcommand run" -l idle-timeout -d 'Stop the session after this long with no output and no input [default: idle_timeout, off]' -r
 complete -c codex-session -n "__fish_codex_session_using_subcommand run" -l ttl -d 'Stop the session this long after it started [default: ttl, off]' -r
+complete -c codex-session -n "__fish_codex_session_using_subcommand run" -l wait-idle -d 'With --bg: print the program\'s first output, once quiet this long' -r
 complete -c codex-session -n "__fish_codex_session_using_subcommand run" -l store -d 'The sessions folder [default: $CODEX_SESSION_STORE, else $CODEX_HOME/sessions]' -r -F
 complete -c codex-session -n "__fish_codex_session_using_subcommand run" -l config -d 'The configuration file [default: $CODEX_SESSION_CONFIG, else $CODEX_HOME/sessions.toml]' -r -F
 complete -c codex-session -n "__fish_codex_session_using_subcommand run" -s d -l bg -l detach -d 'Start in the background and return at once'
@@ -72,6 +77,43 @@ complete -c codex-session -n "__fish_codex_session_using_subcommand capture" -l 
 complete -c codex-session -n "__fish_codex_session_using_subcommand capture" -l ansi -d 'Keep colours and attributes as escape sequences'
 complete -c codex-session -n "__fish_codex_session_using_subcommand capture" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c codex-session -n "__fish_codex_session_using_subcommand capture" -s V -l version -d 'Print version'
+complete -c codex-session -n "__fish_codex_session_using_subcommand send" -l keys -d 'Named keys after the text: Enter Tab Escape BSpace Up Down Left Right Home End PageUp PageDown F1-F12 C-x M-x (other words are sent as text)' -r
+complete -c codex-session -n "__fish_codex_session_using_subcommand send" -l timeout -d 'How long to wait for a typing person to pause (and, with --wait-idle, for the output to go quiet)' -r
+complete -c codex-session -n "__fish_codex_session_using_subcommand send" -l as -d 'Who is sending, for the audit record' -r
+complete -c codex-session -n "__fish_codex_session_using_subcommand send" -l id -d 'Deliver at most once: a repeated id is acknowledged, not delivered' -r
+complete -c codex-session -n "__fish_codex_session_using_subcommand send" -l wait-idle -d 'Then print the output that follows, once quiet this long' -r
+complete -c codex-session -n "__fish_codex_session_using_subcommand send" -l store -d 'The sessions folder [default: $CODEX_SESSION_STORE, else $CODEX_HOME/sessions]' -r -F
+complete -c codex-session -n "__fish_codex_session_using_subcommand send" -l config -d 'The configuration file [default: $CODEX_SESSION_CONFIG, else $CODEX_HOME/sessions.toml]' -r -F
+complete -c codex-session -n "__fish_codex_session_using_subcommand send" -l stdin -d 'Read the text from standard input'
+complete -c codex-session -n "__fish_codex_session_using_subcommand send" -l submit -d 'Press Enter after the text'
+complete -c codex-session -n "__fish_codex_session_using_subcommand send" -l paste -d 'Wrap the text in bracketed-paste markers if the program asked for them'
+complete -c codex-session -n "__fish_codex_session_using_subcommand send" -l interrupt -d 'Send SIGINT to the terminal\'s foreground process group'
+complete -c codex-session -n "__fish_codex_session_using_subcommand send" -l eof -d 'Send the terminal\'s end-of-file character (Ctrl-D)'
+complete -c codex-session -n "__fish_codex_session_using_subcommand send" -l force -d 'Deliver even while someone attached is typing a line'
+complete -c codex-session -n "__fish_codex_session_using_subcommand send" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c codex-session -n "__fish_codex_session_using_subcommand send" -s V -l version -d 'Print version'
+complete -c codex-session -n "__fish_codex_session_using_subcommand wait" -l idle -d 'Until there has been no output for DUR' -r
+complete -c codex-session -n "__fish_codex_session_using_subcommand wait" -l output -d 'Until the output (as plain text) matches REGEX; prints the matching line' -r
+complete -c codex-session -n "__fish_codex_session_using_subcommand wait" -l timeout -d 'Give up after DUR (exit 124)' -r
+complete -c codex-session -n "__fish_codex_session_using_subcommand wait" -l store -d 'The sessions folder [default: $CODEX_SESSION_STORE, else $CODEX_HOME/sessions]' -r -F
+complete -c codex-session -n "__fish_codex_session_using_subcommand wait" -l config -d 'The configuration file [default: $CODEX_SESSION_CONFIG, else $CODEX_HOME/sessions.toml]' -r -F
+complete -c codex-session -n "__fish_codex_session_using_subcommand wait" -l exit -d 'Until the program ends; exits with its exit code'
+complete -c codex-session -n "__fish_codex_session_using_subcommand wait" -l from-start -d 'With --output: also search the output from the start'
+complete -c codex-session -n "__fish_codex_session_using_subcommand wait" -l since-input -d 'With --output: also search the output since the last input'
+complete -c codex-session -n "__fish_codex_session_using_subcommand wait" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c codex-session -n "__fish_codex_session_using_subcommand wait" -s V -l version -d 'Print version'
+complete -c codex-session -n "__fish_codex_session_using_subcommand events" -l store -d 'The sessions folder [default: $CODEX_SESSION_STORE, else $CODEX_HOME/sessions]' -r -F
+complete -c codex-session -n "__fish_codex_session_using_subcommand events" -l config -d 'The configuration file [default: $CODEX_SESSION_CONFIG, else $CODEX_HOME/sessions.toml]' -r -F
+complete -c codex-session -n "__fish_codex_session_using_subcommand events" -s f -l follow -d 'Keep printing new events until the session ends'
+complete -c codex-session -n "__fish_codex_session_using_subcommand events" -l json -d 'Print the JSON lines as recorded'
+complete -c codex-session -n "__fish_codex_session_using_subcommand events" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c codex-session -n "__fish_codex_session_using_subcommand events" -s V -l version -d 'Print version'
+complete -c codex-session -n "__fish_codex_session_using_subcommand exec" -s n -l name -d 'The session\'s name [default: a generated one]' -r
+complete -c codex-session -n "__fish_codex_session_using_subcommand exec" -l cwd -d 'The agent\'s working directory [default: the current one]' -r -F
+complete -c codex-session -n "__fish_codex_session_using_subcommand exec" -l store -d 'The sessions folder [default: $CODEX_SESSION_STORE, else $CODEX_HOME/sessions]' -r -F
+complete -c codex-session -n "__fish_codex_session_using_subcommand exec" -l config -d 'The configuration file [default: $CODEX_SESSION_CONFIG, else $CODEX_HOME/sessions.toml]' -r -F
+complete -c codex-session -n "__fish_codex_session_using_subcommand exec" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c codex-session -n "__fish_codex_session_using_subcommand exec" -s V -l version -d 'Print version'
 complete -c codex-session -n "__fish_codex_session_using_subcommand list" -l store -d 'The sessions folder [default: $CODEX_SESSION_STORE, else $CODEX_HOME/sessions]' -r -F
 complete -c codex-session -n "__fish_codex_session_using_subcommand list" -l config -d 'The configuration file [default: $CODEX_SESSION_CONFIG, else $CODEX_HOME/sessions.toml]' -r -F
 complete -c codex-session -n "__fish_codex_session_using_subcommand list" -l json -d 'Print a JSON array of session objects'

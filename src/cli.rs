@@ -81,6 +81,45 @@ pub enum Command {
     /// it showed is printed.
     Capture(CaptureArgs),
 
+    /// Send input to a session's program, as one unit
+    ///
+    /// The input goes through the supervisor, never interleaved with a
+    /// person's keystrokes. While someone attached is typing a line, it waits
+    /// until they pause (draft_quiet, 2s), up to --timeout, unless --force.
+    /// Each send is recorded in the session's events with the sender's uid
+    /// and pid, --as and --id; a repeated --id is not delivered twice.
+    #[command(after_help = "Examples:\n  \
+        codex-session send repl 'print(6*7)' --submit\n  \
+        codex-session send repl --keys Up Enter            run the previous line again\n  \
+        codex-session send build --interrupt                Ctrl-C, as a signal\n  \
+        echo 'SELECT 1;' | codex-session send db --stdin --submit --wait-idle 1s")]
+    Send(SendArgs),
+
+    /// Wait until a session ends, goes quiet, or prints something
+    ///
+    /// Exits 0 when the condition is met (with --exit: the program's exit
+    /// code), 124 on --timeout, 1 if the session ends first.
+    #[command(after_help = "Examples:\n  \
+        codex-session wait api --output 'listening on' --timeout 60s\n  \
+        codex-session wait build --exit\n  \
+        codex-session send repl 'import time' --submit && codex-session wait repl --idle 2s")]
+    Wait(WaitArgs),
+
+    /// Show a session's events: lifecycle, clients, input audit, idle/busy
+    ///
+    /// started, attached, detached, input, resized, idle, busy, bell, title,
+    /// timeout, rotated, dropped, refused, exited.
+    Events(EventsArgs),
+
+    /// Start the agent (agent_command, default `codex exec`) with a prompt
+    ///
+    /// The session runs in the background, labelled with the prompt; follow
+    /// it with list, logs and wait.
+    #[command(after_help = "Examples:\n  \
+        codex-session exec 'fix the failing test in src/parse.rs'\n  \
+        codex-session exec --name docs 'update the README' && codex-session wait docs --exit")]
+    Exec(ExecArgs),
+
     /// List sessions, running and ended
     #[command(visible_alias = "ls")]
     List(ListArgs),
@@ -126,6 +165,9 @@ pub enum Command {
     ///   retain_exited = "7d"       ended sessions older than this are removed ("off" keeps them)
     ///   idle_timeout = "off"       stop a session after this long with no output or input
     ///   ttl = "off"                stop a session this long after it started
+    ///   idle_after = "2s"          no output for this long is an `idle` event
+    ///   draft_quiet = "2s"         send waits until a person typing has paused this long
+    ///   agent_command = ["codex", "exec"]   what `exec PROMPT` runs
     ///
     ///   [logs]
     ///   max_size = "64MiB"         rotate output.log at this size (KiB, MiB, GiB; KB, MB, GB)
@@ -182,6 +224,10 @@ pub struct RunArgs {
     /// Stop and remove a session of the same name first
     #[arg(long, requires = "name")]
     pub replace: bool,
+
+    /// With --bg: print the program's first output, once quiet this long
+    #[arg(long, value_name = "DUR", requires = "bg")]
+    pub wait_idle: Option<String>,
 
     /// The program and its arguments
     #[arg(last = true, value_name = "COMMAND")]
@@ -317,3 +363,118 @@ pub struct PruneArgs {
 
 #[derive(Debug, Args)]
 pub struct ConfigArgs {}
+
+#[derive(Debug, Args)]
+pub struct SendArgs {
+    /// The session
+    pub name: String,
+
+    /// The text to send (as is: add --submit for Enter)
+    #[arg(conflicts_with = "stdin")]
+    pub text: Option<String>,
+
+    /// Read the text from standard input
+    #[arg(long)]
+    pub stdin: bool,
+
+    /// Named keys after the text: Enter Tab Escape BSpace Up Down Left Right
+    /// Home End PageUp PageDown F1-F12 C-x M-x (other words are sent as text)
+    #[arg(long, num_args = 1.., value_name = "KEY")]
+    pub keys: Vec<String>,
+
+    /// Press Enter after the text
+    #[arg(long)]
+    pub submit: bool,
+
+    /// Wrap the text in bracketed-paste markers if the program asked for them
+    #[arg(long)]
+    pub paste: bool,
+
+    /// Send SIGINT to the terminal's foreground process group
+    #[arg(long)]
+    pub interrupt: bool,
+
+    /// Send the terminal's end-of-file character (Ctrl-D)
+    #[arg(long)]
+    pub eof: bool,
+
+    /// Deliver even while someone attached is typing a line
+    #[arg(long)]
+    pub force: bool,
+
+    /// How long to wait for a typing person to pause (and, with
+    /// --wait-idle, for the output to go quiet)
+    #[arg(long, default_value = "10s", value_name = "DUR")]
+    pub timeout: String,
+
+    /// Who is sending, for the audit record
+    #[arg(long = "as", value_name = "LABEL")]
+    pub as_label: Option<String>,
+
+    /// Deliver at most once: a repeated id is acknowledged, not delivered
+    #[arg(long, value_name = "ID")]
+    pub id: Option<String>,
+
+    /// Then print the output that follows, once quiet this long
+    #[arg(long, value_name = "DUR")]
+    pub wait_idle: Option<String>,
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("until").required(true).args(["exit", "idle", "output"])))]
+pub struct WaitArgs {
+    /// The session
+    pub name: String,
+
+    /// Until the program ends; exits with its exit code
+    #[arg(long)]
+    pub exit: bool,
+
+    /// Until there has been no output for DUR
+    #[arg(long, value_name = "DUR")]
+    pub idle: Option<String>,
+
+    /// Until the output (as plain text) matches REGEX; prints the matching line
+    #[arg(long, value_name = "REGEX")]
+    pub output: Option<String>,
+
+    /// With --output: also search the output from the start
+    #[arg(long, requires = "output", conflicts_with = "since_input")]
+    pub from_start: bool,
+
+    /// With --output: also search the output since the last input
+    #[arg(long, requires = "output")]
+    pub since_input: bool,
+
+    /// Give up after DUR (exit 124)
+    #[arg(long, value_name = "DUR")]
+    pub timeout: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct EventsArgs {
+    /// The session
+    pub name: String,
+
+    /// Keep printing new events until the session ends
+    #[arg(long, short = 'f')]
+    pub follow: bool,
+
+    /// Print the JSON lines as recorded
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ExecArgs {
+    /// The session's name [default: a generated one]
+    #[arg(long, short = 'n', value_name = "NAME")]
+    pub name: Option<String>,
+
+    /// The agent's working directory [default: the current one]
+    #[arg(long, value_name = "DIR")]
+    pub cwd: Option<std::path::PathBuf>,
+
+    /// The prompt
+    pub prompt: String,
+}

@@ -51,6 +51,18 @@ pub const KEYS: &[Key] = &[
         doc: "stop a session this long after it started",
     },
     Key {
+        name: "idle_after",
+        doc: "no output for this long is an `idle` event (events, wait --idle)",
+    },
+    Key {
+        name: "draft_quiet",
+        doc: "send waits until a person typing a line has paused this long",
+    },
+    Key {
+        name: "agent_command",
+        doc: "the program `exec PROMPT` runs, the prompt appended",
+    },
+    Key {
         name: "logs.max_size",
         doc: "rotate output.log when it reaches this size",
     },
@@ -81,6 +93,9 @@ pub struct Config {
     pub ttl: Option<Duration>,
     pub log_max_size: u64,
     pub log_keep: u32,
+    pub idle_after: Duration,
+    pub draft_quiet: Duration,
+    pub agent_command: Vec<String>,
     /// Per key name: where its value came from.
     pub sources: Vec<(&'static str, Source)>,
 }
@@ -99,6 +114,9 @@ impl Config {
             ttl: None,
             log_max_size: 64 << 20,
             log_keep: 3,
+            idle_after: Duration::from_secs(2),
+            draft_quiet: Duration::from_secs(2),
+            agent_command: vec!["codex".into(), "exec".into()],
             sources: KEYS.iter().map(|k| (k.name, Source::Default)).collect(),
         }
     }
@@ -208,6 +226,32 @@ impl Config {
                         _ => self.ttl = d,
                     }
                 }
+                "idle_after" | "draft_quiet" => {
+                    let s = v.as_str().ok_or_else(|| wrong("a duration like \"2s\""))?;
+                    let d = crate::fmt::parse_duration(s)
+                        .map_err(|e| here(format!("`{name}`: {e}")))?;
+                    if key.name == "idle_after" {
+                        if d.is_zero() {
+                            return Err(here(format!("`{name}` must be longer than 0")));
+                        }
+                        self.idle_after = d;
+                    } else {
+                        self.draft_quiet = d;
+                    }
+                }
+                "agent_command" => {
+                    let words: Option<Vec<String>> = match v {
+                        DeValue::Array(a) => a
+                            .iter()
+                            .map(|w| w.get_ref().as_str().map(str::to_string))
+                            .collect(),
+                        _ => None,
+                    };
+                    let words = words.filter(|w| !w.is_empty()).ok_or_else(|| {
+                        wrong("a non-empty array of strings, like [\"codex\", \"exec\"]")
+                    })?;
+                    self.agent_command = words;
+                }
                 "logs.max_size" => {
                     let n = match (v.as_str(), integer(v)) {
                         (Some(s), _) => {
@@ -253,6 +297,9 @@ impl Config {
             "retain_exited" => dur(self.retain_exited),
             "idle_timeout" => dur(self.idle_timeout),
             "ttl" => dur(self.ttl),
+            "idle_after" => format!("\"{}\"", humantime::format_duration(self.idle_after)),
+            "draft_quiet" => format!("\"{}\"", humantime::format_duration(self.draft_quiet)),
+            "agent_command" => format!("{:?}", self.agent_command),
             "logs.max_size" => format!("\"{}\"", format_size(self.log_max_size)),
             "logs.keep" => self.log_keep.to_string(),
             _ => String::new(),

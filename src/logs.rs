@@ -111,6 +111,21 @@ impl LogReader {
         }
     }
 
+    /// Bytes in the logs from this reader's file (included) up to the live
+    /// output.log (excluded): where this file starts, counted back from the
+    /// start of output.log.
+    pub fn bytes_before_current(&self) -> io::Result<u64> {
+        let files = chain(&self.dir);
+        let Some(at) = files.iter().position(|f| f.1 == self.cur_ino) else {
+            return Ok(0);
+        };
+        let mut total = 0;
+        for (p, _) in &files[at..files.len().saturating_sub(1)] {
+            total += std::fs::symlink_metadata(p)?.len();
+        }
+        Ok(total)
+    }
+
     /// Read what is there; 0 at the end of the live output.log.
     pub fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         loop {
@@ -216,6 +231,12 @@ impl Plain {
         for &b in data {
             self.byte(b, out);
         }
+    }
+
+    /// The line being written, as it shows now.
+    pub fn current_line(&self) -> String {
+        let s: String = self.line.iter().collect();
+        s.trim_end().to_string()
     }
 
     /// Flush a final line that has no newline yet.

@@ -11,6 +11,7 @@ mod config;
 mod error;
 mod events;
 mod fmt;
+mod keys;
 mod logs;
 mod meta;
 mod names;
@@ -19,6 +20,7 @@ mod pty;
 mod store;
 mod supervisor;
 mod sys;
+mod watch;
 
 use std::io::Write;
 use std::process::ExitCode;

@@ -89,6 +89,16 @@ pub struct Meta {
     /// Stop this long after starting (milliseconds).
     #[serde(default)]
     pub ttl_ms: Option<u64>,
+    /// No output for this long is an `idle` event (milliseconds).
+    #[serde(default = "default_2s")]
+    pub idle_after_ms: u64,
+    /// A person typing holds `send` back until quiet this long (milliseconds).
+    #[serde(default = "default_2s")]
+    pub draft_quiet_ms: u64,
+}
+
+fn default_2s() -> u64 {
+    2000
 }
 
 fn default_log_max() -> u64 {

@@ -50,6 +50,18 @@ pub enum Kind {
     Capture = 11,
     /// supervisor → client: a piece of the captured screen.
     Screen = 12,
+    /// client → supervisor: `u32 LE length | JSON` [`SendReq`] `| raw
+    /// text`: input for the program, delivered as one unit. Answered with
+    /// Ok carrying JSON [`SendResult`] (or Error).
+    Send = 13,
+    /// client → supervisor, JSON [`WatchReq`]: stream me the output from
+    /// now on. Answered with [`Kind::Watching`], then Output frames, then
+    /// Idle (when asked) or Exit.
+    Watch = 14,
+    /// supervisor → client, JSON [`WatchInfo`].
+    Watching = 15,
+    /// supervisor → watcher, empty: the output has been quiet as long as asked.
+    Idle = 16,
 }
 
 impl Kind {
@@ -68,6 +80,10 @@ impl Kind {
             10 => Ok,
             11 => Capture,
             12 => Screen,
+            13 => Send,
+            14 => Watch,
+            15 => Watching,
+            16 => Idle,
             _ => return None,
         })
     }
@@ -116,6 +132,64 @@ pub struct CaptureReq {
     /// Keep colours and attributes as escape sequences.
     #[serde(default)]
     pub ansi: bool,
+}
+
+/// A `send`: raw text (in the frame after the JSON) plus what to add.
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
+pub struct SendReq {
+    /// Named keys (Enter, Up, C-c, ...), encoded by the supervisor for the
+    /// program's current modes; words that are not keys are literal text.
+    #[serde(default)]
+    pub keys: Vec<String>,
+    /// Wrap the text in bracketed-paste markers if the program enabled them.
+    #[serde(default)]
+    pub paste: bool,
+    /// Add Enter after everything else.
+    #[serde(default)]
+    pub submit: bool,
+    /// SIGINT to the terminal's foreground process group.
+    #[serde(default)]
+    pub interrupt: bool,
+    /// The terminal's EOF character.
+    #[serde(default)]
+    pub eof: bool,
+    /// Deliver even while a person is typing.
+    #[serde(default)]
+    pub force: bool,
+    /// How long to wait for a typing person to pause.
+    #[serde(default)]
+    pub timeout_ms: u64,
+    /// The sender's own label, recorded in the audit event.
+    #[serde(default)]
+    pub label: Option<String>,
+    /// Delivered at most once per session.
+    #[serde(default)]
+    pub id: Option<String>,
+    /// After delivery, stream the output until it is quiet this long.
+    #[serde(default)]
+    pub wait_idle_ms: Option<u64>,
+}
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct SendResult {
+    /// The id was delivered before; nothing was written this time.
+    pub duplicate: bool,
+    pub bytes: usize,
+}
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct WatchReq {
+    /// Send Idle once the output has been quiet this long.
+    #[serde(default)]
+    pub idle_ms: Option<u64>,
+}
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct WatchInfo {
+    /// Output bytes so far: Output frames continue from here.
+    pub offset: u64,
+    /// Output bytes when input was last delivered (0 if never).
+    pub input_offset: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -78,6 +78,11 @@ impl Session {
         self.meta.output_bytes.max(self.meta.log_base + on_disk)
     }
 
+    /// A fresh read of meta.json, or None.
+    pub fn load_meta_quiet(dir: &Path) -> Option<Meta> {
+        Meta::read(dir).ok()
+    }
+
     pub fn path(&self, file: &str) -> PathBuf {
         self.dir.join(file)
     }

@@ -4,6 +4,8 @@ mod attach;
 mod capture;
 mod config;
 mod detach;
+mod events;
+mod exec;
 mod inspect;
 mod list;
 mod logs;
@@ -11,7 +13,9 @@ mod prune;
 mod ps;
 mod rm;
 mod run;
+mod send;
 mod stop;
+mod wait;
 
 use std::process::ExitCode;
 
@@ -48,6 +52,10 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Attach(a) => attach::run(a, &ctx),
         Command::Detach(a) => detach::run(a, &ctx),
         Command::Capture(a) => capture::run(a, &ctx),
+        Command::Send(a) => send::run(a, &ctx),
+        Command::Wait(a) => wait::run(a, &ctx),
+        Command::Events(a) => events::run(a, &ctx),
+        Command::Exec(a) => exec::run(a, &ctx),
         Command::List(a) => list::run(a, &ctx),
         Command::Inspect(a) => inspect::run(a, &ctx),
         Command::Logs(a) => logs::run(a, &ctx),

@@ -41,6 +41,11 @@ pub fn run(a: RunArgs, ctx: &Ctx) -> Result<ExitCode> {
     let (command, command_line) = shape_command(&a.command, &env);
     let path = resolve_program(&command[0], &cwd, &env)?;
 
+    let wait_idle = a
+        .wait_idle
+        .as_deref()
+        .map(|d| fmt::parse_duration(d).map_err(|e| Error::usage(format!("--wait-idle: {e}"))))
+        .transpose()?;
     let idle_timeout = timeout(
         a.idle_timeout.as_deref(),
         ctx.config.idle_timeout,
@@ -113,6 +118,8 @@ pub fn run(a: RunArgs, ctx: &Ctx) -> Result<ExitCode> {
         log_keep: ctx.config.log_keep,
         idle_timeout_ms: idle_timeout.map(|d| d.as_millis() as u64),
         ttl_ms: ttl.map(|d| d.as_millis() as u64),
+        idle_after_ms: ctx.config.idle_after.as_millis() as u64,
+        draft_quiet_ms: ctx.config.draft_quiet.as_millis() as u64,
     };
     meta.write(&dir)?;
 
@@ -127,6 +134,9 @@ pub fn run(a: RunArgs, ctx: &Ctx) -> Result<ExitCode> {
             if a.bg {
                 writeln!(io::stdout(), "{name}").map_err(stdout_error)?;
                 super::prune::auto(ctx, &store);
+                if let Some(d) = wait_idle {
+                    return first_output(&store.get(&name)?, d);
+                }
                 return Ok(ExitCode::SUCCESS);
             }
             super::prune::auto(ctx, &store);
@@ -150,6 +160,28 @@ pub fn run(a: RunArgs, ctx: &Ctx) -> Result<ExitCode> {
         }
         Ready::Failed(msg) => Err(Error::new(format!("starting session {name}: {msg}"))),
     }
+}
+
+/// `run --bg --wait-idle`: the program's first output, as plain text, once
+/// it has been quiet for `idle` (at most a minute, then exit 124).
+fn first_output(s: &store::Session, idle: Duration) -> Result<ExitCode> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(60).max(idle * 2);
+    let (mut conn, info) = match crate::watch::open(s, Some(idle.as_millis() as u64)) {
+        Ok(w) => w,
+        // Ended already: everything it printed is in the log.
+        Err(_) => {
+            let out = crate::watch::read_range(s, 0, u64::MAX)?;
+            writeln!(io::stdout(), "{}", crate::logs::plain(&out).trim_end())
+                .map_err(stdout_error)?;
+            return Ok(ExitCode::SUCCESS);
+        }
+    };
+    let before = crate::watch::read_range(s, 0, info.offset)?;
+    let mut p = crate::logs::Plain::new();
+    let mut text = Vec::new();
+    p.feed(&before, &mut text);
+    io::stdout().write_all(&text).map_err(stdout_error)?;
+    super::send::print_until_idle_with(&mut conn, s, deadline, p)
 }
 
 /// A per-session timeout from its flag ("off" allowed), else the config.

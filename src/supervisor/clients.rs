@@ -14,6 +14,17 @@ use crate::proto::{self, Decoder, Kind, Role, Size};
 
 /// Queued output per client before it is dropped in favour of a repaint.
 pub const QUEUE_LIMIT: usize = 1 << 20;
+/// A watcher wants every byte; one this far behind is cut off instead.
+pub const WATCH_LIMIT: usize = 64 << 20;
+
+/// A client that asked for the output as a stream (`send --wait-idle`,
+/// `wait`).
+pub struct Watch {
+    /// Say Idle once the output has been quiet this long...
+    pub idle: Option<std::time::Duration>,
+    /// ...counting from here (None: the input it sent is not written yet).
+    pub armed_at: Option<std::time::Instant>,
+}
 /// Output frames are cut to at most this much payload.
 pub const CHUNK: usize = 64 * 1024;
 
@@ -34,6 +45,7 @@ pub struct Client {
     pub pid: Option<i32>,
     /// A serial number, to know which client was active last.
     pub id: u64,
+    pub watch: Option<Watch>,
     /// Close once the queue is flushed.
     pub closing: bool,
     pub dead: bool,
@@ -54,6 +66,7 @@ impl Client {
             uid,
             pid,
             id,
+            watch: None,
             closing: false,
             dead: false,
         }
@@ -86,6 +99,22 @@ impl Client {
     /// Queue program output, or drop the queue and ask for a resync when
     /// this client has fallen too far behind.
     pub fn send_output(&mut self, data: &[u8]) {
+        if self.watch.is_some() {
+            if self.queued + data.len() > WATCH_LIMIT {
+                self.drop_queue();
+                self.send_json(
+                    Kind::Error,
+                    &proto::ErrorMsg {
+                        message: "this reader fell too far behind the output".into(),
+                    },
+                );
+                self.closing = true;
+                self.watch = None;
+                return;
+            }
+            self.send(Kind::Output, data);
+            return;
+        }
         if self.resync {
             return;
         }

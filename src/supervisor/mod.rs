@@ -16,6 +16,7 @@ mod clients;
 mod launch;
 mod screen;
 
+use std::collections::{HashSet, VecDeque};
 use std::fs::File;
 use std::io::{self, Read, Write};
 use std::os::fd::{AsRawFd, OwnedFd};
@@ -75,6 +76,23 @@ struct Supervisor {
     started_at: Instant,
     idle_timeout: Option<Duration>,
     ttl: Option<Duration>,
+    /// Last output, for idle/busy events and watchers.
+    last_output: Instant,
+    /// An `idle` event was the last of idle/busy.
+    quiet: bool,
+    idle_after: Duration,
+    last_bell: Option<Instant>,
+    /// `send` ids already delivered.
+    delivered: HashSet<String>,
+    /// Sends waiting for a typing person to pause.
+    pending: VecDeque<Pending>,
+    /// A person has typed since their last Enter...
+    draft: bool,
+    /// ...and this is when they last typed.
+    last_keystroke: Option<Instant>,
+    draft_quiet: Duration,
+    /// Output bytes when input was last written.
+    input_offset: u64,
     /// The program, until it is reaped.
     child: Option<Pid>,
     pgid: Pid,
@@ -194,6 +212,8 @@ fn setup(init: Init, ready: ReadyPipe) -> Option<Supervisor> {
     let screen = Screen::new(meta.cols, meta.rows);
     let idle_timeout = meta.idle_timeout_ms.map(Duration::from_millis);
     let ttl = meta.ttl_ms.map(Duration::from_millis);
+    let idle_after = Duration::from_millis(meta.idle_after_ms.max(1));
+    let draft_quiet = Duration::from_millis(meta.draft_quiet_ms);
     Some(Supervisor {
         meta,
         master: Some(spawned.master),
@@ -212,6 +232,16 @@ fn setup(init: Init, ready: ReadyPipe) -> Option<Supervisor> {
         started_at: Instant::now(),
         idle_timeout,
         ttl,
+        last_output: Instant::now(),
+        quiet: false,
+        idle_after,
+        last_bell: None,
+        delivered: HashSet::new(),
+        pending: VecDeque::new(),
+        draft: false,
+        last_keystroke: None,
+        draft_quiet,
+        input_offset: 0,
         child: Some(pid),
         pgid: pid,
         kill_at: None,
@@ -249,6 +279,14 @@ fn close_stray_fds(keep: &[i32]) {
             let _ = nix::unistd::close(fd);
         }
     }
+}
+
+/// A `send` held back while a person types.
+struct Pending {
+    client: u64,
+    req: proto::SendReq,
+    text: Vec<u8>,
+    deadline: Instant,
 }
 
 /// Which fd a poll slot belongs to.
@@ -335,14 +373,27 @@ impl Supervisor {
     }
 
     fn next_deadline(&self) -> Option<Instant> {
+        let pending = self.pending.iter().map(|p| {
+            let quiet_at = self.last_keystroke.map(|t| t + self.draft_quiet);
+            quiet_at.map_or(p.deadline, |q| q.min(p.deadline))
+        });
+        let watchers = self.clients.iter().filter_map(|c| {
+            let w = c.watch.as_ref()?;
+            Some(w.armed_at?.max(self.last_output) + w.idle?)
+        });
+        let quiet_at =
+            (!self.quiet && self.child.is_some()).then(|| self.last_output + self.idle_after);
         [
             self.kill_at,
             self.drain_until,
             self.idle_deadline(),
             self.ttl_deadline(),
+            quiet_at,
         ]
         .into_iter()
         .flatten()
+        .chain(pending)
+        .chain(watchers)
         .min()
     }
 
@@ -365,6 +416,27 @@ impl Supervisor {
 
     fn on_timers(&mut self) {
         let now = Instant::now();
+        if !self.quiet && self.child.is_some() && now >= self.last_output + self.idle_after {
+            self.quiet = true;
+            self.events.emit(
+                "idle",
+                json!({"after_ms": self.idle_after.as_millis() as u64}),
+            );
+        }
+        let last_output = self.last_output;
+        for c in &mut self.clients {
+            let Some(w) = c.watch.as_mut() else { continue };
+            if let (Some(idle), Some(armed)) = (w.idle, w.armed_at)
+                && now >= armed.max(last_output) + idle
+            {
+                w.idle = None;
+                c.send(Kind::Idle, &[]);
+                c.flush();
+            }
+        }
+        if !self.pending.is_empty() {
+            self.try_sends();
+        }
         let why = if self.ttl_deadline().is_some_and(|t| now >= t) {
             Some("ttl")
         } else if self.idle_deadline().is_some_and(|t| now >= t) {
@@ -460,11 +532,30 @@ impl Supervisor {
         let buf = std::mem::take(&mut self.buf);
         let data = &buf[..n];
         self.meta.output_bytes += n as u64;
-        self.last_activity = Instant::now();
+        let now = Instant::now();
+        self.last_activity = now;
+        self.last_output = now;
+        if self.quiet {
+            self.quiet = false;
+            self.events.emit("busy", json!({}));
+        }
         self.log_write(data);
         self.screen.feed(data);
+        let (bells, title) = self.screen.take_hooks();
+        if bells > 0
+            && self
+                .last_bell
+                .is_none_or(|t| now.duration_since(t) >= Duration::from_secs(1))
+        {
+            self.last_bell = Some(now);
+            self.events.emit("bell", json!({}));
+        }
+        if let Some(t) = title {
+            self.events.emit("title", json!({"title": t}));
+        }
         for i in 0..self.clients.len() {
-            if self.clients[i].is_attached() {
+            let c = &self.clients[i];
+            if c.is_attached() || c.watch.is_some() {
                 self.clients[i].send_output(data);
                 self.flush_client(i);
             }
@@ -561,6 +652,131 @@ impl Supervisor {
                 Err(_) => break,
             }
         }
+        if self.pty_in.is_empty() {
+            // Watchers whose input is now written start their quiet clock.
+            let now = Instant::now();
+            for c in &mut self.clients {
+                if let Some(w) = c.watch.as_mut()
+                    && w.armed_at.is_none()
+                {
+                    w.armed_at = Some(now);
+                }
+            }
+        }
+    }
+
+    /// A person's keystrokes: note whether a line is being typed.
+    fn keystrokes(&mut self, data: &[u8]) {
+        self.last_keystroke = Some(Instant::now());
+        for &b in data {
+            // Enter, Ctrl-C, Ctrl-D, Ctrl-U end or drop the line being typed.
+            self.draft = !matches!(b, b'\r' | b'\n' | 0x03 | 0x04 | 0x15);
+        }
+    }
+
+    /// Deliver the sends that may go now; fail those that waited too long.
+    fn try_sends(&mut self) {
+        let now = Instant::now();
+        let typing = self.draft
+            && self
+                .last_keystroke
+                .is_some_and(|t| now < t + self.draft_quiet);
+        let mut keep = VecDeque::new();
+        while let Some(p) = self.pending.pop_front() {
+            let Some(i) = self
+                .clients
+                .iter()
+                .position(|c| c.id == p.client && !c.dead)
+            else {
+                continue;
+            };
+            if !typing || p.req.force {
+                self.deliver(i, p.req, &p.text);
+            } else if now >= p.deadline {
+                let (uid, pid) = (self.clients[i].uid, self.clients[i].pid);
+                self.events.emit(
+                    "input",
+                    json!({"uid": uid, "pid": pid, "as": p.req.label, "id": p.req.id, "delivered": false, "reason": "a person was typing"}),
+                );
+                self.refuse(
+                    i,
+                    &format!(
+                        "not delivered: someone attached to {} is typing a line (no pause of {} in {}); use --force to send anyway",
+                        self.meta.name,
+                        humantime::format_duration(self.draft_quiet),
+                        humantime::format_duration(Duration::from_millis(p.req.timeout_ms))
+                    ),
+                );
+                self.flush_client(i);
+            } else {
+                keep.push_back(p);
+            }
+        }
+        self.pending = keep;
+    }
+
+    /// Write one send to the program as one unit, and record it.
+    fn deliver(&mut self, i: usize, req: proto::SendReq, text: &[u8]) {
+        let mut bytes = Vec::new();
+        if req.interrupt {
+            let pgrp = self
+                .master
+                .as_ref()
+                .and_then(|m| rustix::termios::tcgetpgrp(m).ok())
+                .map_or(self.pgid, |p| Pid::from_raw(p.as_raw_nonzero().get()));
+            let _ = killpg(pgrp, Signal::SIGINT);
+        }
+        if req.paste && self.screen.bracketed_paste() {
+            bytes.extend_from_slice(b"\x1b[200~");
+            bytes.extend_from_slice(text);
+            bytes.extend_from_slice(b"\x1b[201~");
+        } else {
+            bytes.extend_from_slice(text);
+        }
+        bytes.extend(crate::keys::encode_all(
+            &req.keys,
+            self.screen.application_cursor(),
+        ));
+        if req.submit {
+            bytes.push(b'\r');
+        }
+        if req.eof {
+            let eof = self
+                .master
+                .as_ref()
+                .and_then(|m| rustix::termios::tcgetattr(m).ok())
+                .map_or(4, |t| {
+                    t.special_codes[rustix::termios::SpecialCodeIndex::VEOF]
+                });
+            bytes.push(eof);
+        }
+        let c = &mut self.clients[i];
+        if let Some(w) = req.wait_idle_ms {
+            c.watch = Some(clients::Watch {
+                idle: Some(Duration::from_millis(w)),
+                armed_at: None,
+            });
+        }
+        let (uid, pid) = (c.uid, c.pid);
+        c.send_json(
+            Kind::Ok,
+            &proto::SendResult {
+                duplicate: false,
+                bytes: bytes.len(),
+            },
+        );
+        self.input_offset = self.meta.output_bytes;
+        self.write_pty(&bytes);
+        if let Some(id) = &req.id {
+            self.delivered.insert(id.clone());
+        }
+        self.events.emit(
+            "input",
+            json!({"uid": uid, "pid": pid, "as": req.label, "bytes": bytes.len(), "id": req.id,
+                   "keys": req.keys.len(), "submit": req.submit, "paste": req.paste,
+                   "interrupt": req.interrupt, "eof": req.eof, "forced": req.force}),
+        );
+        self.flush_client(i);
     }
 
     fn apply_size(&mut self, size: Size) {
@@ -723,7 +939,12 @@ impl Supervisor {
                 if self.active != Some(self.clients[i].id) {
                     self.make_active(i);
                 }
+                self.keystrokes(payload);
+                self.input_offset = self.meta.output_bytes;
                 self.write_pty(payload);
+                if !self.pending.is_empty() {
+                    self.try_sends();
+                }
             }
             (Kind::Resize, Some(Role::Attach)) => {
                 let size: Size = match proto::parse_json(kind, payload) {
@@ -751,6 +972,23 @@ impl Supervisor {
                 }
                 self.clients[i].send(Kind::Ok, &[]);
             }
+            (Kind::Send, Some(Role::Control)) => self.on_send(i, payload),
+            (Kind::Watch, Some(Role::Control)) => {
+                let req: proto::WatchReq = match proto::parse_json(kind, payload) {
+                    Ok(r) => r,
+                    Err(e) => return self.refuse(i, &e.to_string()),
+                };
+                let info = proto::WatchInfo {
+                    offset: self.meta.output_bytes,
+                    input_offset: self.input_offset,
+                };
+                let c = &mut self.clients[i];
+                c.watch = Some(clients::Watch {
+                    idle: req.idle_ms.map(Duration::from_millis),
+                    armed_at: Some(Instant::now()),
+                });
+                c.send_json(Kind::Watching, &info);
+            }
             (Kind::Capture, _) => {
                 let req: proto::CaptureReq = match proto::parse_json(kind, payload) {
                     Ok(r) => r,
@@ -769,6 +1007,39 @@ impl Supervisor {
             }
             _ => self.refuse(i, &format!("unexpected {kind:?} frame")),
         }
+    }
+
+    fn on_send(&mut self, i: usize, payload: &[u8]) {
+        let Some((req, text)) = split_send(payload) else {
+            return self.refuse(i, "malformed Send frame");
+        };
+        let c = &self.clients[i];
+        if let Some(id) = req.id.as_ref().filter(|id| self.delivered.contains(*id)) {
+            let (uid, pid) = (c.uid, c.pid);
+            self.events.emit(
+                "input",
+                json!({"uid": uid, "pid": pid, "as": req.label, "id": id, "duplicate": true, "delivered": false}),
+            );
+            self.clients[i].send_json(
+                Kind::Ok,
+                &proto::SendResult {
+                    duplicate: true,
+                    bytes: 0,
+                },
+            );
+            return;
+        }
+        if self.child.is_none() {
+            return self.refuse(i, "the program has ended");
+        }
+        let deadline = Instant::now() + Duration::from_millis(req.timeout_ms);
+        self.pending.push_back(Pending {
+            client: c.id,
+            req,
+            text: text.to_vec(),
+            deadline,
+        });
+        self.try_sends();
     }
 
     fn on_hello(&mut self, i: usize, payload: &[u8]) {
@@ -856,4 +1127,12 @@ impl Supervisor {
             );
         }
     }
+}
+
+/// A Send frame's JSON header and raw text.
+fn split_send(payload: &[u8]) -> Option<(proto::SendReq, &[u8])> {
+    let n = u32::from_le_bytes(payload.get(..4)?.try_into().ok()?) as usize;
+    let json = payload.get(4..4 + n)?;
+    let req = serde_json::from_slice(json).ok()?;
+    Some((req, &payload[4 + n..]))
 }

@@ -94,6 +94,22 @@ impl Screen {
         self.vt.screen()
     }
 
+    /// Bells rung and the last title set since the previous call. (Plain
+    /// output held back by the shortcut holds neither.)
+    pub fn take_hooks(&mut self) -> (u32, Option<String>) {
+        let h = self.vt.parser.callbacks_mut();
+        (std::mem::take(&mut h.bells), h.title.take())
+    }
+
+    /// Input modes, which plain output held back cannot change.
+    pub fn bracketed_paste(&self) -> bool {
+        self.vt.screen().bracketed_paste()
+    }
+
+    pub fn application_cursor(&self) -> bool {
+        self.vt.screen().application_cursor()
+    }
+
     pub fn rows(&self) -> u16 {
         self.vt.screen().size().0.get()
     }
@@ -167,14 +183,31 @@ impl Screen {
 ///   lives in the log, and the shortcut skips scrolling, so the count must
 ///   not matter: a window that grows keeps its content at the top.
 struct Vt {
-    parser: vt100::Parser,
+    parser: vt100::Parser<Hooks>,
     carry: Vec<u8>,
+}
+
+/// What the parser reports besides the screen: bells and window titles.
+#[derive(Default)]
+pub struct Hooks {
+    pub bells: u32,
+    pub title: Option<String>,
+}
+
+impl vt100::Callbacks for Hooks {
+    fn audible_bell(&mut self, _: &mut vt100::Screen) {
+        self.bells += 1;
+    }
+
+    fn set_window_title(&mut self, _: &mut vt100::Screen, title: &[u8]) {
+        self.title = Some(String::from_utf8_lossy(title).into_owned());
+    }
 }
 
 impl Vt {
     fn new(cols: u16, rows: u16) -> Vt {
         Vt {
-            parser: vt100::Parser::new(nz(rows), nz(cols), 0),
+            parser: vt100::Parser::new_with_callbacks(nz(rows), nz(cols), 0, Hooks::default()),
             carry: Vec::new(),
         }
     }

@@ -1,0 +1,186 @@
+//! `wait`: until the program ends (`--exit`, with its exit code), the
+//! output goes quiet (`--idle`), or the output matches (`--output`).
+
+use std::io::{self, Write};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use regex::Regex;
+
+use super::{Ctx, stdout_error};
+use crate::cli::WaitArgs;
+use crate::error::{Error, Result};
+use crate::logs::Plain;
+use crate::store::Session;
+use crate::watch::{self, Event};
+use crate::{attach, fmt, proto};
+
+pub fn run(a: WaitArgs, ctx: &Ctx) -> Result<ExitCode> {
+    let parse = |flag: &str, v: &str| {
+        fmt::parse_duration(v).map_err(|e| Error::usage(format!("{flag}: {e}")))
+    };
+    let idle = a.idle.as_deref().map(|d| parse("--idle", d)).transpose()?;
+    let timeout = a
+        .timeout
+        .as_deref()
+        .map(|d| parse("--timeout", d))
+        .transpose()?;
+    let pattern = a
+        .output
+        .as_deref()
+        .map(|r| Regex::new(r).map_err(|e| Error::usage(format!("--output: invalid regex: {e}"))))
+        .transpose()?;
+    let deadline = timeout.map(|t| Instant::now() + t);
+    let store = ctx.store()?;
+    let s = store.get(&a.name)?;
+    let mut m = Matcher::new(pattern);
+
+    if !s.is_running() {
+        // Already over: answer from the record.
+        if a.exit {
+            return Ok(ExitCode::from(exit_code(&s)));
+        }
+        if a.idle.is_some() {
+            return Ok(ExitCode::SUCCESS);
+        }
+        if a.from_start || a.since_input {
+            m.feed(&watch::read_range(&s, 0, u64::MAX)?);
+            if let Some(line) = m.found() {
+                return print_match(&line);
+            }
+        }
+        return Err(ended_before(&s, &a));
+    }
+
+    let (mut conn, info) = watch::open(&s, idle.map(|d| d.as_millis() as u64))?;
+    if m.active() && (a.from_start || a.since_input) {
+        let from = if a.from_start { 0 } else { info.input_offset };
+        m.feed(&watch::read_range(&s, from, info.offset)?);
+        if let Some(line) = m.found() {
+            return print_match(&line);
+        }
+    }
+    loop {
+        match watch::next(&mut conn, &s, deadline)? {
+            Event::Output(p) => {
+                if m.active() {
+                    m.feed(&p);
+                    if let Some(line) = m.found() {
+                        return print_match(&line);
+                    }
+                }
+            }
+            Event::Idle => return Ok(ExitCode::SUCCESS),
+            Event::Exit(info) => {
+                if a.exit {
+                    return Ok(ExitCode::from(attach::exit_status(&info)));
+                }
+                if a.idle.is_some() {
+                    return Ok(ExitCode::SUCCESS);
+                }
+                m.finish();
+                if let Some(line) = m.found() {
+                    return print_match(&line);
+                }
+                let s = store.get(&a.name)?;
+                return Err(ended_before(&s, &a));
+            }
+            Event::Timeout => {
+                let what = if a.exit {
+                    "the program to end".to_string()
+                } else if let Some(d) = idle {
+                    format!("{} of quiet", humantime::format_duration(d))
+                } else {
+                    format!("output matching {:?}", a.output.as_deref().unwrap_or(""))
+                };
+                eprintln!(
+                    "codex-session: timed out after {} waiting for {what} in {}",
+                    humantime::format_duration(timeout.unwrap_or_default()),
+                    s.name
+                );
+                return Ok(ExitCode::from(124));
+            }
+        }
+    }
+}
+
+fn exit_code(s: &Session) -> u8 {
+    attach::exit_status(&proto::ExitInfo {
+        code: s.meta.exit_code,
+        signal: s.meta.signal.clone(),
+    })
+}
+
+fn ended_before(s: &Session, a: &WaitArgs) -> Error {
+    Error::new(format!(
+        "session {} ended ({}) before its output matched {:?}",
+        s.name,
+        s.status(),
+        a.output.as_deref().unwrap_or("")
+    ))
+    .hint("--from-start also searches the output printed before wait started")
+}
+
+fn print_match(line: &str) -> Result<ExitCode> {
+    let mut out = io::stdout().lock();
+    writeln!(out, "{line}").map_err(stdout_error)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Plain-text output, line by line, against a pattern.
+struct Matcher {
+    re: Option<Regex>,
+    plain: Plain,
+    lines: Vec<u8>,
+    hit: Option<String>,
+}
+
+impl Matcher {
+    fn new(re: Option<Regex>) -> Matcher {
+        Matcher {
+            re,
+            plain: Plain::new(),
+            lines: Vec::new(),
+            hit: None,
+        }
+    }
+
+    fn active(&self) -> bool {
+        self.re.is_some()
+    }
+
+    fn feed(&mut self, data: &[u8]) {
+        if self.hit.is_some() {
+            return;
+        }
+        self.lines.clear();
+        self.plain.feed(data, &mut self.lines);
+        self.check(false);
+    }
+
+    fn finish(&mut self) {
+        self.lines.clear();
+        self.plain.finish(&mut self.lines);
+        self.check(true);
+    }
+
+    /// Look at the finished lines, then at the line still being written.
+    fn check(&mut self, last: bool) {
+        let Some(re) = &self.re else { return };
+        let text = String::from_utf8_lossy(&self.lines);
+        if let Some(l) = text.lines().find(|l| re.is_match(l)) {
+            self.hit = Some(l.to_string());
+            return;
+        }
+        if !last {
+            let partial = self.plain.current_line();
+            if re.is_match(&partial) {
+                self.hit = Some(partial);
+            }
+        }
+    }
+
+    fn found(&self) -> Option<String> {
+        self.hit.clone()
+    }
+}
