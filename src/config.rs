@@ -220,6 +220,11 @@ impl Config {
                         ),
                         None => return Err(wrong("a duration like \"90s\" or \"7d\", or \"off\"")),
                     };
+                    // As for --idle-timeout and --ttl: 0 would stop every
+                    // session at once ("off" is how to say never).
+                    if key.name != "retain_exited" && d.is_some_and(|d| d.is_zero()) {
+                        return Err(here(format!("`{name}` must be longer than 0 (or \"off\")")));
+                    }
                     match key.name {
                         "retain_exited" => self.retain_exited = d,
                         "idle_timeout" => self.idle_timeout = d,

@@ -78,6 +78,26 @@ impl Session {
         self.meta.output_bytes.max(self.meta.log_base + on_disk)
     }
 
+    /// After a connection to the supervisor ended unexpectedly: wait (a few
+    /// seconds at most) for the supervisor to let go of the lock, then the
+    /// session as recorded, if it has ended.
+    pub fn settle(&self) -> Option<Session> {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while is_locked(&self.dir) {
+            if std::time::Instant::now() >= deadline {
+                return None;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }
+        let meta = Meta::read(&self.dir).ok()?;
+        meta.is_ended().then(|| Session {
+            name: self.name.clone(),
+            dir: self.dir.clone(),
+            meta,
+            live: false,
+        })
+    }
+
     /// A fresh read of meta.json, or None.
     pub fn load_meta_quiet(dir: &Path) -> Option<Meta> {
         Meta::read(dir).ok()

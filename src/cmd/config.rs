@@ -26,17 +26,14 @@ pub fn run(_a: ConfigArgs, ctx: &Ctx) -> Result<ExitCode> {
             section = sec;
         }
         let (value, from) = if k.name == "store" {
-            // The store has more sources than the file.
+            // The store has more sources than the file, in the order
+            // Store::open takes them: the flag, the environment, the file.
+            let env_set = std::env::var_os("CODEX_SESSION_STORE").is_some_and(|v| !v.is_empty());
             let from = match (&store, c.source("store")) {
                 (Err(_), _) => "unusable".to_string(),
-                (Ok(_), Source::File(p, l))
-                    if std::env::var_os("CODEX_SESSION_STORE").is_none() =>
-                {
-                    format!("{}:{l}", p.display())
-                }
-                _ if std::env::var_os("CODEX_SESSION_STORE").is_some_and(|v| !v.is_empty()) => {
-                    "$CODEX_SESSION_STORE".into()
-                }
+                _ if ctx.store_flag.is_some() => "--store".into(),
+                _ if env_set => "$CODEX_SESSION_STORE".into(),
+                (Ok(_), Source::File(p, l)) => format!("{}:{l}", p.display()),
                 _ => "default: $CODEX_HOME/sessions".into(),
             };
             let v = store

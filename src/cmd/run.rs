@@ -54,19 +54,30 @@ pub fn run(a: RunArgs, ctx: &Ctx) -> Result<ExitCode> {
     let ttl = timeout(a.ttl.as_deref(), ctx.config.ttl, "--ttl")?;
 
     let store = ctx.store()?;
-    if explicit
-        && (a.if_absent || a.replace)
-        && let Some(code) = make_room(&store, &name, a.if_absent)?
-    {
-        return Ok(code);
-    }
-    let root_lock = store.lock_root()?;
+    // Creation is serialized by the store's lock, held until the new
+    // session's meta.json exists (from then on others see and count it).
+    let root_lock = loop {
+        let root_lock = store.lock_root()?;
+        if !(explicit && (a.if_absent || a.replace)) {
+            break root_lock;
+        }
+        match make_room(&store, &name, a.if_absent)? {
+            Room::Made => break root_lock,
+            Room::Done(code) => return Ok(code),
+            Room::Stop(s) => {
+                // Stopping takes a while: not under the lock.
+                drop(root_lock);
+                let sig = nix::sys::signal::Signal::SIGTERM as i32;
+                super::stop::stop_all(std::slice::from_ref(&*s), sig, Duration::from_secs(10))
+                    .pop()
+                    .expect("one result")?;
+            }
+        }
+    };
     check_limit(&store, ctx)?;
     let (name, dir) = create_dir(&store, name, explicit)?;
     let mut guard = RemoveOnDrop(Some(dir.clone()));
     let lock = store::take_lock(&dir)?;
-    // The new session holds its lock, so others count it from now on.
-    drop(root_lock);
 
     let mut full_env = env;
     set_var(&mut full_env, "CODEX_SESSION", &name);
@@ -122,6 +133,7 @@ pub fn run(a: RunArgs, ctx: &Ctx) -> Result<ExitCode> {
         draft_quiet_ms: ctx.config.draft_quiet.as_millis() as u64,
     };
     meta.write(&dir)?;
+    drop(root_lock);
 
     match supervisor::start(Init {
         dir,
@@ -203,25 +215,31 @@ fn timeout(
     }
 }
 
-/// `--if-absent` and `--replace`: deal with a session of the same name.
-/// Returns an exit code when there is nothing more to do.
-fn make_room(store: &store::Store, name: &str, if_absent: bool) -> Result<Option<ExitCode>> {
+enum Room {
+    /// No session of that name is left.
+    Made,
+    /// Nothing more to do (`--if-absent` and it runs).
+    Done(ExitCode),
+    /// It runs and must be stopped first (`--replace`).
+    Stop(Box<store::Session>),
+}
+
+/// `--if-absent` and `--replace`, under the store's lock: remove an ended
+/// session of the same name; say what to do with a running one.
+fn make_room(store: &store::Store, name: &str, if_absent: bool) -> Result<Room> {
     if !store.dir(name).exists() {
-        return Ok(None);
+        return Ok(Room::Made);
     }
     let s = store.get(name)?;
     if s.is_running() {
         if if_absent {
             eprintln!("codex-session: session {name} is already running; nothing to do");
-            return Ok(Some(ExitCode::SUCCESS));
+            return Ok(Room::Done(ExitCode::SUCCESS));
         }
-        let sig = nix::sys::signal::Signal::SIGTERM as i32;
-        super::stop::stop_all(std::slice::from_ref(&s), sig, Duration::from_secs(10))
-            .pop()
-            .expect("one result")?;
+        return Ok(Room::Stop(Box::new(s)));
     }
     std::fs::remove_dir_all(&s.dir).ctx("removing", &s.dir)?;
-    Ok(None)
+    Ok(Room::Made)
 }
 
 /// Refuse to start beyond `max_sessions` running sessions (called with the
