@@ -8,7 +8,7 @@ use std::os::fd::BorrowedFd;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use rustix::event::{PollFd, PollFlags, poll};
 use rustix::termios::{OptionalActions, Termios, tcgetattr, tcgetwinsize, tcsetattr};
@@ -85,21 +85,20 @@ pub fn attach(s: &Session, opts: &Options) -> Result<ExitCode> {
     }
     let mut conn = Conn::open(s, Role::Attach, window_size(), opts.read_only)?;
     let winch = Arc::new(AtomicBool::new(false));
-    let quit = Arc::new(AtomicBool::new(false));
+    let quit = Arc::new(AtomicUsize::new(0));
     let (sig_r, sig_w) = std::os::unix::net::UnixStream::pair()
         .map_err(|e| Error::new(format!("creating a signal pipe: {e}")))?;
     sig_r
         .set_nonblocking(true)
         .map_err(|e| Error::new(format!("creating a signal pipe: {e}")))?;
     let mut ids = Vec::new();
-    for (sig, flag) in [
-        (SIGWINCH, &winch),
-        (SIGTERM, &quit),
-        (SIGHUP, &quit),
-        (SIGINT, &quit),
-        (SIGQUIT, &quit),
-    ] {
-        let reg = signal_hook::flag::register(sig, flag.clone()).and_then(|a| {
+    for sig in [SIGWINCH, SIGTERM, SIGHUP, SIGINT, SIGQUIT] {
+        let reg = if sig == SIGWINCH {
+            signal_hook::flag::register(sig, winch.clone())
+        } else {
+            signal_hook::flag::register_usize(sig, quit.clone(), sig as usize)
+        }
+        .and_then(|a| {
             let w = sig_w.try_clone()?;
             Ok((a, signal_hook::low_level::pipe::register(sig, w)?))
         });
@@ -122,7 +121,7 @@ pub fn attach(s: &Session, opts: &Options) -> Result<ExitCode> {
     }
     let end = outcome?;
     let msg = match &end {
-        End::Detached | End::Signal => format!("[detached from {}]", s.name),
+        End::Detached | End::Signal(_) => format!("[detached from {}]", s.name),
         End::Exited(info) => match (&info.signal, info.code) {
             (Some(sig), _) => format!("[{} killed by {sig}]", s.name),
             (None, Some(c)) => format!("[{} exited with code {c}]", s.name),
@@ -133,7 +132,7 @@ pub fn attach(s: &Session, opts: &Options) -> Result<ExitCode> {
     let _ = out.flush();
     Ok(match end {
         End::Detached => ExitCode::SUCCESS,
-        End::Signal => ExitCode::from(129),
+        End::Signal(sig) => ExitCode::from(128u8.wrapping_add(sig as u8)),
         End::Exited(info) => ExitCode::from(exit_status(&info)),
     })
 }
@@ -149,7 +148,8 @@ pub fn exit_status(info: &proto::ExitInfo) -> u8 {
 
 enum End {
     Detached,
-    Signal,
+    /// The client itself got this signal.
+    Signal(i32),
     Exited(proto::ExitInfo),
 }
 
@@ -158,7 +158,7 @@ fn pump(
     s: &Session,
     opts: &Options,
     winch: &AtomicBool,
-    quit: &AtomicBool,
+    quit: &AtomicUsize,
     sig_r: &std::os::unix::net::UnixStream,
     modes: &mut Modes,
 ) -> Result<End> {
@@ -196,8 +196,9 @@ fn pump(
             let mut b = [0u8; 64];
             while matches!(rustix::io::read(sig_r, &mut b), Ok(n) if n > 0) {}
         }
-        if quit.swap(false, Ordering::Relaxed) {
-            return Ok(End::Signal);
+        let sig = quit.swap(0, Ordering::Relaxed);
+        if sig != 0 {
+            return Ok(End::Signal(sig as i32));
         }
         if winch.swap(false, Ordering::Relaxed)
             && !opts.read_only
@@ -235,10 +236,21 @@ fn pump(
         if !rsock.is_empty() {
             let n = match io::Read::read(&mut conn.stream, &mut sockbuf) {
                 Ok(0) => {
-                    return Err(Error::new(format!(
-                        "session {}: the supervisor closed the connection",
-                        s.name
-                    )));
+                    // No exit notice (it could not reach us in time): the
+                    // record says how the program ended.
+                    return match s.settle() {
+                        Some(ended) => {
+                            paint_last_screen(&ended, &mut out);
+                            Ok(End::Exited(proto::ExitInfo {
+                                code: ended.meta.exit_code,
+                                signal: ended.meta.signal,
+                            }))
+                        }
+                        None => Err(Error::new(format!(
+                            "session {}: the supervisor closed the connection",
+                            s.name
+                        ))),
+                    };
                 }
                 Ok(n) => n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
@@ -278,6 +290,23 @@ fn pump(
             }
         }
     }
+}
+
+/// Paint the screen the program left (saved by its supervisor), for a
+/// client that missed the end of the stream.
+fn paint_last_screen(s: &Session, out: &mut impl Write) {
+    let Ok(saved) = sys::read_nofollow(&s.path(crate::store::SCREEN_ANSI)) else {
+        return;
+    };
+    let mut paint = b"\x18\x1b[0m\x1b[H\x1b[2J".to_vec();
+    for (i, line) in saved.split(|&b| b == b'\n').enumerate() {
+        if i > 0 && !line.is_empty() {
+            paint.extend_from_slice(b"\r\n");
+        }
+        paint.extend_from_slice(line);
+    }
+    let _ = out.write_all(&paint);
+    let _ = out.flush();
 }
 
 /// The terminal's settings before raw mode, for the panic hook.

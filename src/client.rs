@@ -45,6 +45,7 @@ impl Conn {
             Kind::Welcome => proto::parse_json(kind, &payload)
                 .map_err(|e| Error::new(format!("session {}: {e}", s.name)))?,
             Kind::Error => return Err(remote_error(s, &payload)),
+            Kind::Exit => return Err(Error::new(format!("session {} has ended", s.name))),
             other => {
                 return Err(Error::new(format!(
                     "session {}: the supervisor answered {other:?} to Hello",

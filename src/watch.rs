@@ -17,6 +17,9 @@ pub enum Event {
     Exit(proto::ExitInfo),
     /// The deadline passed.
     Timeout,
+    /// The connection ended without an exit notice (the session may have
+    /// ended as we connected): see [`Session::settle`].
+    Lost,
 }
 
 /// The next event on a watching connection.
@@ -51,12 +54,15 @@ pub fn next(c: &mut Conn, s: &Session, deadline: Option<Instant>) -> Result<Even
             {
                 return Ok(Event::Timeout);
             }
-            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
-                // The supervisor went away without an exit notice.
-                return Ok(Event::Exit(proto::ExitInfo {
-                    code: None,
-                    signal: None,
-                }));
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::UnexpectedEof
+                        | io::ErrorKind::ConnectionReset
+                        | io::ErrorKind::BrokenPipe
+                ) =>
+            {
+                return Ok(Event::Lost);
             }
             Err(e) => return Err(io_err(s, e)),
         }
@@ -77,6 +83,7 @@ pub fn open(s: &Session, idle_ms: Option<u64>) -> Result<(Conn, proto::WatchInfo
                 return Ok((c, info));
             }
             (Kind::Error, p) => return Err(remote_error(s, &p)),
+            (Kind::Exit, _) => return Err(Error::new(format!("session {} has ended", s.name))),
             _ => {}
         }
     }

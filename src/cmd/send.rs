@@ -10,11 +10,11 @@ use super::{Ctx, stdout_error};
 use crate::cli::SendArgs;
 use crate::client::{Conn, io_err, remote_error};
 use crate::error::{Error, Result};
+use crate::fmt;
 use crate::logs::Plain;
 use crate::proto::{self, Kind, Role};
 use crate::store::Session;
 use crate::watch::{self, Event};
-use crate::{attach, fmt};
 
 pub fn run(a: SendArgs, ctx: &Ctx) -> Result<ExitCode> {
     let timeout =
@@ -134,11 +134,8 @@ pub fn print_until_idle_with(
                 out.write_all(&buf).map_err(stdout_error)?;
             }
             Event::Idle => break ExitCode::SUCCESS,
-            Event::Exit(info) => {
-                // The program ended: its output is complete.
-                let _ = attach::exit_status(&info);
-                break ExitCode::SUCCESS;
-            }
+            // The program ended: its output is complete.
+            Event::Exit(_) | Event::Lost => break ExitCode::SUCCESS,
             Event::Timeout => {
                 eprintln!(
                     "codex-session: {}: the output did not go quiet before the timeout",

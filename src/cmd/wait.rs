@@ -36,23 +36,13 @@ pub fn run(a: WaitArgs, ctx: &Ctx) -> Result<ExitCode> {
     let mut m = Matcher::new(pattern);
 
     if !s.is_running() {
-        // Already over: answer from the record.
-        if a.exit {
-            return Ok(ExitCode::from(exit_code(&s)));
-        }
-        if a.idle.is_some() {
-            return Ok(ExitCode::SUCCESS);
-        }
-        if a.from_start || a.since_input {
-            m.feed(&watch::read_range(&s, 0, u64::MAX)?);
-            if let Some(line) = m.found() {
-                return print_match(&line);
-            }
-        }
-        return Err(ended_before(&s, &a));
+        return ended(&s, &a, &mut m);
     }
-
-    let (mut conn, info) = watch::open(&s, idle.map(|d| d.as_millis() as u64))?;
+    let (mut conn, info) = match watch::open(&s, idle.map(|d| d.as_millis() as u64)) {
+        Ok(w) => w,
+        // It may have ended just now, as we connected.
+        Err(e) => return s.settle().map_or(Err(e), |s| ended(&s, &a, &mut m)),
+    };
     if m.active() && (a.from_start || a.since_input) {
         let from = if a.from_start { 0 } else { info.input_offset };
         m.feed(&watch::read_range(&s, from, info.offset)?);
@@ -71,6 +61,19 @@ pub fn run(a: WaitArgs, ctx: &Ctx) -> Result<ExitCode> {
                 }
             }
             Event::Idle => return Ok(ExitCode::SUCCESS),
+            Event::Lost => {
+                let Some(s) = s.settle() else {
+                    return Err(Error::new(format!(
+                        "session {}: the supervisor closed the connection",
+                        s.name
+                    )));
+                };
+                m.finish();
+                if let Some(line) = m.found() {
+                    return print_match(&line);
+                }
+                return ended(&s, &a, &mut m);
+            }
             Event::Exit(info) => {
                 if a.exit {
                     return Ok(ExitCode::from(attach::exit_status(&info)));
@@ -102,6 +105,23 @@ pub fn run(a: WaitArgs, ctx: &Ctx) -> Result<ExitCode> {
             }
         }
     }
+}
+
+/// The session is over: answer from its record.
+fn ended(s: &Session, a: &WaitArgs, m: &mut Matcher) -> Result<ExitCode> {
+    if a.exit {
+        return Ok(ExitCode::from(exit_code(s)));
+    }
+    if a.idle.is_some() {
+        return Ok(ExitCode::SUCCESS);
+    }
+    if a.from_start || a.since_input {
+        m.feed(&watch::read_range(s, 0, u64::MAX)?);
+        if let Some(line) = m.found() {
+            return print_match(&line);
+        }
+    }
+    Err(ended_before(s, a))
 }
 
 fn exit_code(s: &Session) -> u8 {

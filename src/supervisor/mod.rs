@@ -1069,11 +1069,11 @@ impl Supervisor {
         c.send_json(Kind::Welcome, &welcome);
         if hello.role == Role::Attach {
             let (pid, ro) = (c.pid, c.read_only);
+            self.events
+                .emit("attached", json!({"client_pid": pid, "read_only": ro}));
             self.make_active(i);
             let paint = self.screen.repaint();
             self.clients[i].send_output_all(&paint);
-            self.events
-                .emit("attached", json!({"client_pid": pid, "read_only": ro}));
             self.save_meta();
         }
     }
@@ -1107,6 +1107,21 @@ impl Supervisor {
             "exited",
             json!({"code": self.meta.exit_code, "signal": self.meta.signal, "reason": self.meta.end_reason}),
         );
+        // Connections that came in as the program ended get a proper answer:
+        // their Hello (usually already sent) is read, then they get Exit.
+        self.accept_clients();
+        for i in 0..self.clients.len() {
+            if self.clients[i].role.is_some() {
+                continue;
+            }
+            let mut b = [0u8; 4096];
+            if let Ok(n) = (&self.clients[i].stream).read(&mut b) {
+                self.clients[i].dec.push(&b[..n]);
+            }
+            if let Ok(Some((Kind::Hello, p))) = self.clients[i].dec.next_frame() {
+                self.on_hello(i, &p);
+            }
+        }
         let _ = std::fs::remove_file(SOCK);
         let info = proto::ExitInfo {
             code: self.meta.exit_code,
