@@ -141,7 +141,11 @@ impl Screen {
         }
         out.push_str("\x1b[H\x1b[2J");
         out.push_str(&s.state_formatted());
-        out.into_bytes()
+        let mut out = out.into_bytes();
+        // The program may be in the middle of an escape sequence or a
+        // character: what it writes next completes it, on the client too.
+        out.extend_from_slice(&self.track.unfinished);
+        out
     }
 
     /// The screen as plain text, trailing blanks trimmed.
@@ -297,7 +301,14 @@ struct Tracker {
     alt: bool,
     /// Per grid (main, alternate): the scroll region is the whole screen.
     region_default: [bool; 2],
+    /// The bytes of an unfinished escape sequence or character, for a
+    /// repaint to replay so that the output that follows completes it.
+    unfinished: Vec<u8>,
 }
+
+/// How much of an unfinished sequence is kept for replay (the rest of an
+/// OSC or DCS string is ignored by terminals anyway).
+const UNFINISHED_MAX: usize = 64;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum St {
@@ -326,6 +337,7 @@ impl Tracker {
             rows,
             alt: false,
             region_default: [true, true],
+            unfinished: Vec::new(),
         }
     }
 
@@ -342,7 +354,15 @@ impl Tracker {
 
     fn feed(&mut self, data: &[u8]) {
         for &b in data {
+            if b == 0x1b {
+                self.unfinished.clear();
+            }
             self.byte(b);
+            if self.state == St::Ground && self.utf8_left == 0 {
+                self.unfinished.clear();
+            } else if self.unfinished.len() < UNFINISHED_MAX {
+                self.unfinished.push(b);
+            }
         }
     }
 
@@ -385,7 +405,8 @@ impl Tracker {
                 b']' => self.state = St::Osc,
                 b'c' => {
                     // RIS: a new screen of the same size.
-                    *self = Tracker::new(self.rows);
+                    let rows = self.rows;
+                    *self = Tracker::new(rows);
                 }
                 0x30..=0x7e => self.state = St::Ground,
                 _ => {}
@@ -694,6 +715,33 @@ mod tests {
                 rest = &rest[take..];
             }
             assert_eq!(state(split.screen()), state(whole.screen()), "seed {seed}");
+        }
+    }
+
+    /// A client painted while the program is halfway through an escape
+    /// sequence or a character sees the same as the model once it finishes.
+    #[test]
+    fn repaint_replays_an_unfinished_sequence() {
+        for (before, after) in [
+            (&b"before\r\n\x1b[3"[..], &b"1mRED\x1b[0m after"[..]),
+            (b"before\r\n\xe6\x97", b"\xa5 after"),
+            (b"x\x1b]0;tit", b"le\x07 after"),
+            (b"x\x1b", b"[2J\x1b[Hafter"),
+        ] {
+            let mut s = Screen::new(30, 5);
+            s.feed(before);
+            let mut client = vt100::Parser::new(nz(5), nz(30), 0);
+            client.process(b"junk\x1b[");
+            client.process(&s.repaint());
+            s.feed(after);
+            client.process(after);
+            let want = s.screen();
+            assert_eq!(client.screen().contents(), want.contents(), "{before:?}");
+            assert_eq!(
+                client.screen().contents_formatted(),
+                want.contents_formatted(),
+                "{before:?}"
+            );
         }
     }
 
