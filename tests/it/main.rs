@@ -3,9 +3,12 @@
 
 mod support;
 
+mod attach;
 mod basics;
+mod config;
 mod lifecycle;
 mod list;
 mod logs;
 mod run;
 mod security;
+mod send;

@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+pub mod attach;
 pub mod pty;
 
 use std::ffi::OsStr;
