@@ -163,11 +163,19 @@ impl Store {
         if let Err(e) = check_owned_dir(&dir, "session folder") {
             return damaged(e.message().to_string());
         }
-        let meta = match Meta::read(&dir) {
+        let mut meta = match Meta::read(&dir) {
             Ok(m) => m,
             Err(e) => return damaged(e.message().to_string()),
         };
         let live = !meta.is_ended() && is_locked(&dir);
+        if !live && !meta.is_ended() {
+            // It may have ended between reading the record and looking at
+            // the lock: a supervisor writes its final record before it lets
+            // go of the lock, so read it again.
+            if let Ok(m) = Meta::read(&dir) {
+                meta = m;
+            }
+        }
         Entry::Ok(Box::new(Session {
             name: name.to_string(),
             dir,
@@ -312,30 +320,114 @@ impl Store {
         Ok(f)
     }
 
-    /// Remove ended sessions that ended before `before`; running and lost
-    /// ones are never touched. Returns what was (or would be) removed.
-    pub fn prune(&self, older_than: std::time::Duration, dry_run: bool) -> Result<Vec<Session>> {
+    /// The sessions whose supervisor holds its lock (running or starting),
+    /// when there may be `at_least` of them; an empty list when there are
+    /// fewer folders than that. Cheap on a big store: only folders with a
+    /// socket, or created in the last minute (a session still starting),
+    /// can be running, so only those have their lock looked at.
+    pub fn running_if_at_least(&self, at_least: usize) -> Result<Vec<String>> {
+        let mut names = Vec::new();
+        for ent in fs::read_dir(&self.root).ctx("reading", &self.root)? {
+            let ent = ent.ctx("reading", &self.root)?;
+            if let Some(name) = ent.file_name().to_str().filter(|n| check_name(n).is_ok()) {
+                names.push(name.to_string());
+            }
+        }
+        if names.len() < at_least {
+            return Ok(Vec::new());
+        }
+        let recent = std::time::SystemTime::now() - std::time::Duration::from_secs(60);
+        Ok(names
+            .into_iter()
+            .filter(|n| {
+                let dir = self.dir(n);
+                let maybe = fs::symlink_metadata(dir.join(SOCK)).is_ok()
+                    || fs::symlink_metadata(dir.join(LOCK))
+                        .and_then(|m| m.modified())
+                        .is_ok_and(|t| t > recent);
+                maybe && is_locked(&dir)
+            })
+            .collect())
+    }
+
+    /// Remove ended sessions that ended longer ago than `older_than`;
+    /// running and lost ones are never touched. Returns what was (or would
+    /// be) removed. Only each record's status and end time are read, so a
+    /// pass over a big store stays cheap (run and list make one each time).
+    pub fn prune(&self, older_than: std::time::Duration, dry_run: bool) -> Result<Vec<Pruned>> {
+        #[derive(serde::Deserialize)]
+        struct Ending {
+            status: meta::Status,
+            #[serde(default)]
+            ended: Option<String>,
+            #[serde(default)]
+            exit_code: Option<i32>,
+            #[serde(default)]
+            signal: Option<String>,
+            #[serde(default)]
+            end_reason: Option<String>,
+        }
         let now = std::time::SystemTime::now();
         let mut removed = Vec::new();
-        for s in self.sessions()? {
-            let Some(ended) = s
-                .meta
+        for ent in fs::read_dir(&self.root).ctx("reading", &self.root)? {
+            let ent = ent.ctx("reading", &self.root)?;
+            let Some(name) = ent
+                .file_name()
+                .to_str()
+                .filter(|n| check_name(n).is_ok())
+                .map(str::to_string)
+            else {
+                continue;
+            };
+            let dir = ent.path();
+            let Ok(bytes) = sys::read_nofollow(&dir.join(meta::FILE)) else {
+                continue;
+            };
+            let Ok(e) = serde_json::from_slice::<Ending>(&bytes) else {
+                continue;
+            };
+            let Some(ended) = e
                 .ended
                 .as_deref()
                 .and_then(|t| humantime::parse_rfc3339(t).ok())
             else {
                 continue;
             };
-            if !s.meta.is_ended() || now.duration_since(ended).unwrap_or_default() < older_than {
+            if !matches!(e.status, meta::Status::Exited | meta::Status::Killed)
+                || now.duration_since(ended).unwrap_or_default() < older_than
+                || check_owned_dir(&dir, "session folder").is_err()
+            {
                 continue;
             }
             if !dry_run {
-                std::fs::remove_dir_all(&s.dir).ctx("removing", &s.dir)?;
+                std::fs::remove_dir_all(&dir).ctx("removing", &dir)?;
             }
-            removed.push(s);
+            let status = match (
+                e.end_reason.filter(|r| r.starts_with("timed out")),
+                e.signal,
+                e.exit_code,
+            ) {
+                (Some(r), _, _) => r,
+                (None, Some(sig), _) => format!("killed {sig}"),
+                (None, None, Some(c)) => format!("exited {c}"),
+                _ => "exited".into(),
+            };
+            removed.push(Pruned {
+                name,
+                status,
+                ended: e.ended.unwrap_or_default(),
+            });
         }
+        removed.sort_by(|a, b| a.ended.cmp(&b.ended));
         Ok(removed)
     }
+}
+
+/// A session `prune` removed.
+pub struct Pruned {
+    pub name: String,
+    pub status: String,
+    pub ended: String,
 }
 
 /// Whether a supervisor holds the session's lock.

@@ -32,8 +32,8 @@ pub fn run(a: PruneArgs, ctx: &Ctx) -> Result<ExitCode> {
             out,
             "{verb} {} ({}, ended {})",
             s.name,
-            s.status(),
-            s.meta.ended.as_deref().map_or("?".into(), fmt::ago)
+            s.status,
+            fmt::ago(&s.ended)
         )
         .map_err(stdout_error)?;
     }

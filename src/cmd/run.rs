@@ -246,12 +246,7 @@ fn make_room(store: &store::Store, name: &str, if_absent: bool) -> Result<Room> 
 /// store's creation lock held, so racing starts cannot both slip through).
 fn check_limit(store: &store::Store, ctx: &Ctx) -> Result<()> {
     let max = ctx.config.max_sessions;
-    let running: Vec<String> = store
-        .sessions()?
-        .into_iter()
-        .filter(store::Session::is_running)
-        .map(|s| s.name)
-        .collect();
+    let running = store.running_if_at_least(max)?;
     if running.len() < max {
         return Ok(());
     }
