@@ -15,6 +15,7 @@
 mod clients;
 mod launch;
 mod screen;
+mod trim;
 
 use std::collections::{HashSet, VecDeque};
 use std::fs::File;
@@ -214,6 +215,8 @@ fn setup(init: Init, ready: ReadyPipe) -> Option<Supervisor> {
     let ttl = meta.ttl_ms.map(Duration::from_millis);
     let idle_after = Duration::from_millis(meta.idle_after_ms.max(1));
     let draft_quiet = Duration::from_millis(meta.draft_quiet_ms);
+    // Drop the pages the CLI part of this process touched.
+    trim::trim();
     Some(Supervisor {
         meta,
         master: Some(spawned.master),
@@ -422,6 +425,8 @@ impl Supervisor {
                 "idle",
                 json!({"after_ms": self.idle_after.as_millis() as u64}),
             );
+            // Quiet from now on, probably: give back what the burst used.
+            trim::trim();
         }
         let last_output = self.last_output;
         for c in &mut self.clients {
@@ -514,16 +519,34 @@ impl Supervisor {
 
     // --- the program's output and input ---------------------------------
 
+    /// Read what the program wrote: the terminal hands it over about 4 KiB
+    /// a read, so keep reading until it has no more (or the buffer is
+    /// full) and log, model and forward the batch once.
     fn pump_pty(&mut self) {
         let Some(m) = &self.master else { return };
-        match rustix::io::read(m, &mut self.buf[..]) {
-            Ok(0) | Err(rustix::io::Errno::IO) => {
-                // EIO: nobody holds the terminal open any more; end of output.
-                self.master = None;
+        let mut n = 0;
+        let mut eof = false;
+        while n + 4096 <= self.buf.len() {
+            match rustix::io::read(m, &mut self.buf[n..]) {
+                Ok(0) | Err(rustix::io::Errno::IO) => {
+                    // EIO: nobody holds the terminal open any more; end of output.
+                    eof = true;
+                    break;
+                }
+                Ok(k) => n += k,
+                Err(rustix::io::Errno::INTR) => {}
+                Err(rustix::io::Errno::AGAIN) => break,
+                Err(_) => {
+                    eof = true;
+                    break;
+                }
             }
-            Ok(n) => self.output(n),
-            Err(rustix::io::Errno::AGAIN | rustix::io::Errno::INTR) => {}
-            Err(_) => self.master = None,
+        }
+        if n > 0 {
+            self.output(n);
+        }
+        if eof {
+            self.master = None;
         }
     }
 
