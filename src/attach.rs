@@ -75,14 +75,6 @@ fn window_size() -> Option<Size> {
 /// Attach to a running session until detach or the program's end.
 pub fn attach(s: &Session, opts: &Options) -> Result<ExitCode> {
     require_terminal()?;
-    if !s.is_running() {
-        return Err(Error::new(format!(
-            "session {} is not running ({})",
-            s.name,
-            s.status()
-        ))
-        .hint(format!("`codex-session logs {}` shows its output", s.name)));
-    }
     let mut conn = Conn::open(s, Role::Attach, window_size(), opts.read_only)?;
     let winch = Arc::new(AtomicBool::new(false));
     let quit = Arc::new(AtomicUsize::new(0));

@@ -155,6 +155,20 @@ impl Store {
         }
     }
 
+    /// A session that must be running (to attach, detach, send to).
+    pub fn get_running(&self, name: &str) -> Result<Session> {
+        let s = self.get(name)?;
+        if !s.is_running() {
+            return Err(Error::new(format!(
+                "session {} is not running ({})",
+                s.name,
+                s.status()
+            ))
+            .hint(format!("`codex-session logs {}` shows its output", s.name)));
+        }
+        Ok(s)
+    }
+
     fn load(&self, name: &str, dir: PathBuf) -> Entry {
         let damaged = |reason: String| Entry::Damaged {
             name: name.to_string(),

@@ -10,7 +10,7 @@ use crate::error::Result;
 pub fn run(a: AttachArgs, ctx: &Ctx) -> Result<ExitCode> {
     let detach_key = ctx.detach_key(a.detach_key.as_deref())?;
     let store = ctx.store()?;
-    let s = store.get(&a.name)?;
+    let s = store.get_running(&a.name)?;
     attach::attach(
         &s,
         &Options {

@@ -10,14 +10,7 @@ use crate::proto::{self, Kind, Role};
 
 pub fn run(a: DetachArgs, ctx: &Ctx) -> Result<ExitCode> {
     let store = ctx.store()?;
-    let s = store.get(&a.name)?;
-    if !s.is_running() {
-        return Err(Error::new(format!(
-            "session {} is not running ({})",
-            s.name,
-            s.status()
-        )));
-    }
+    let s = store.get_running(&a.name)?;
     let mut c = Conn::open(&s, Role::Control, None, false)?;
     proto::write_frame(&mut c.stream, Kind::Detach, &[]).map_err(|e| io_err(&s, e))?;
     match proto::read_frame(&mut c.stream).map_err(|e| io_err(&s, e))? {

@@ -50,14 +50,7 @@ pub fn run(a: SendArgs, ctx: &Ctx) -> Result<ExitCode> {
         wait_idle_ms: wait_idle.map(|d| d.as_millis() as u64),
     };
     let store = ctx.store()?;
-    let s = store.get(&a.name)?;
-    if !s.is_running() {
-        return Err(Error::new(format!(
-            "session {} is not running ({})",
-            s.name,
-            s.status()
-        )));
-    }
+    let s = store.get_running(&a.name)?;
     let result = send(&s, &req, &text)?;
     if result.0.duplicate {
         eprintln!(
