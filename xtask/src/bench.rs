@@ -13,8 +13,12 @@
 //! - `bench/store.rs`: one private session store and the CLI calls on it, with
 //!   cleanup of every session it holds when dropped;
 //! - `bench/report.rs`: statistics and the table;
-//! - one module per metric (`tp`, `create`, `rss`, `list`), each a
-//!   `fn(&Ctx, &mut Report) -> Result<(), String>` listed in [`METRICS`].
+//! - `bench/term.rs`: driving a program on a PTY we hold (an attach client on
+//!   a raw-mode terminal, or the raw baseline's program): reads, probes,
+//!   escape stripping, detach;
+//! - one module per metric (`tp`, `create`, `rss`, `list`, `rtt`, `attach`,
+//!   `tpa`, `send`), each a `fn(&Ctx, &mut Report) -> Result<(), String>`
+//!   listed in [`METRICS`].
 //!
 //! Cleanup: every process started here carries `CODEX_SESSION_BENCH_TAG=<tag>`
 //! in its environment (the supervisor and program inherit the CLI's). Each
@@ -23,13 +27,18 @@
 //! the tag is killed by pid. Ctrl-C sets a flag that every wait loop checks,
 //! so cleanup runs then too.
 
+mod attach;
 mod create;
 mod list;
 mod report;
 mod rss;
+mod rtt;
+mod send;
 mod store;
 mod sys;
+mod term;
 mod tp;
+mod tpa;
 
 use std::cell::Cell;
 use std::ffi::OsStr;
@@ -47,9 +56,8 @@ pub struct Metric {
     pub run: fn(&Ctx, &mut Report) -> Result<(), String>,
 }
 
-/// Every metric, in the order they run. To add one (attached throughput,
-/// keystroke round trip through `attach`, attach→repaint, `send`→output), add
-/// a module with a `run` function and a line here.
+/// Every metric, in the order they run. To add one, add a module with a `run`
+/// function and a line here.
 pub const METRICS: &[Metric] = &[
     Metric {
         key: "tp",
@@ -71,6 +79,26 @@ pub const METRICS: &[Metric] = &[
         about: "`list` and `list --json` over many ended sessions, vs `cat` of their meta.json",
         run: list::run,
     },
+    Metric {
+        key: "rtt",
+        about: "keystroke round trip through an attached client to raw-mode `cat`, vs `cat` on a raw PTY",
+        run: rtt::run,
+    },
+    Metric {
+        key: "attach",
+        about: "attach → first byte / repaint / usable, then Ctrl-\\ detach, vs spawning the program on a PTY",
+        run: attach::run,
+    },
+    Metric {
+        key: "tpa",
+        about: "attached throughput: a flood of text read from the attach client's terminal, vs raw PTY",
+        run: tpa::run,
+    },
+    Metric {
+        key: "send",
+        about: "`send TEXT --submit` → reply visible (attached client; output.log), vs a write to a raw PTY",
+        run: send::run,
+    },
 ];
 
 const USAGE: &str = "\
@@ -80,8 +108,9 @@ Builds target/release/codex-session, then measures it beside a raw PTY in the
 same run and prints a table of medians and ratios.
 
 options:
-  --quick             small sizes for a smoke run of ~10 s (20 MB payload, 3 reps,
-                      10 sessions, 100 list sessions)
+  --quick             small sizes for a smoke run of ~30 s (20 MB payload, 3 reps,
+                      10 sessions, 100 list sessions, 2×200 round trips,
+                      5 attaches, 10 sends)
   --only KEYS         comma-separated metrics to run (default: all)
   --bin PATH          measure this binary; skip the release build
   --keep              keep the private temp folder (CLI output in cli.log)
@@ -91,6 +120,11 @@ options:
   --sessions N        idle sessions for rss [50; quick 10]
   --list-sessions N   ended sessions for list [1000; quick 100]
   --list-reps N       list timings [7; quick 3]
+  --rtt-n N           keystroke round trips per repetition [2000; quick 200]
+  --rtt-reps N        rtt repetitions, interleaved with raw [5; quick 2]
+  --attach-reps N     attach/detach cycles [20; quick 5]
+  --send-reps N       send → output samples [30; quick 10]
+                      (tpa uses --tp-mb and --tp-reps)
   -h, --help          this text
 
 metrics:";
@@ -108,6 +142,10 @@ pub struct Opts {
     pub sessions: usize,
     pub list_sessions: usize,
     pub list_reps: usize,
+    pub rtt_n: usize,
+    pub rtt_reps: usize,
+    pub attach_reps: usize,
+    pub send_reps: usize,
 }
 
 impl Opts {
@@ -125,6 +163,10 @@ impl Opts {
             sessions: if quick { 10 } else { 50 },
             list_sessions: if quick { 100 } else { 1000 },
             list_reps: if quick { 3 } else { 7 },
+            rtt_n: if quick { 200 } else { 2000 },
+            rtt_reps: if quick { 2 } else { 5 },
+            attach_reps: if quick { 5 } else { 20 },
+            send_reps: if quick { 10 } else { 30 },
         };
         let mut it = args.iter();
         while let Some(arg) = it.next() {
@@ -178,6 +220,10 @@ impl Opts {
                 "--sessions" => o.sessions = num(flag, value(flag)?)?,
                 "--list-sessions" => o.list_sessions = num(flag, value(flag)?)?,
                 "--list-reps" => o.list_reps = num(flag, value(flag)?)?,
+                "--rtt-n" => o.rtt_n = num(flag, value(flag)?)?,
+                "--rtt-reps" => o.rtt_reps = num(flag, value(flag)?)?,
+                "--attach-reps" => o.attach_reps = num(flag, value(flag)?)?,
+                "--send-reps" => o.send_reps = num(flag, value(flag)?)?,
                 other => return Err(format!("bench: unexpected argument `{other}`\n\n{USAGE}")),
             }
         }
@@ -187,6 +233,10 @@ impl Opts {
             || o.sessions < 2
             || o.list_sessions == 0
             || o.list_reps == 0
+            || o.rtt_n == 0
+            || o.rtt_reps == 0
+            || o.attach_reps == 0
+            || o.send_reps == 0
         {
             return Err("bench: counts must be positive (and --sessions at least 2)".into());
         }
@@ -277,6 +327,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
         ctx.opts.only.join(",")
     );
     let mut report = Report::default();
+    report.load_at_start = report::loadavg();
     let mut failed = Vec::new();
     for m in METRICS.iter().filter(|m| ctx.opts.only.contains(&m.key)) {
         if sys::interrupted() {

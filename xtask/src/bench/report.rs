@@ -91,6 +91,8 @@ pub struct Row {
 pub struct Report {
     rows: Vec<Row>,
     notes: Vec<String>,
+    /// /proc/loadavg's 1, 5 and 15 minute figures when the run started.
+    pub load_at_start: Option<String>,
 }
 
 impl Report {
@@ -136,6 +138,11 @@ impl Report {
         println!();
         println!("- machine: {}", machine());
         println!("- binary: {}", ctx.bin.display());
+        println!(
+            "- load average (1/5/15 min): {} at start, {} at end (other work on the machine shows here)",
+            self.load_at_start.as_deref().unwrap_or("?"),
+            loadavg().unwrap_or_else(|| "?".into())
+        );
         println!(
             "- raw = the same program on a PTY this process opened and drains itself, in the same run; ratio = ours ÷ raw"
         );
@@ -186,6 +193,12 @@ impl Report {
         }
         println!();
     }
+}
+
+/// The first three fields of /proc/loadavg.
+pub fn loadavg() -> Option<String> {
+    let s = fs::read_to_string("/proc/loadavg").ok()?;
+    Some(s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
 }
 
 fn machine() -> String {

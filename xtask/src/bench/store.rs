@@ -97,6 +97,36 @@ impl<'a> Store<'a> {
         self.cli(&args)
     }
 
+    /// `codex-session --store DIR attach NAME`, stdio left for the caller
+    /// (a PTY: see [`super::term::Tty::spawn`]).
+    pub fn attach_cmd(&self, name: &str) -> Command {
+        let mut c = self.ctx.command(&self.ctx.bin);
+        c.arg("--store").arg(&self.dir).args(["attach", name]);
+        c
+    }
+
+    /// Wait (polling every 2 ms, at most `timeout`) until the session's
+    /// output.log holds `needle`.
+    pub fn wait_log_contains(
+        &self,
+        name: &str,
+        needle: &[u8],
+        timeout: Duration,
+    ) -> Result<(), String> {
+        let log = self.session_dir(name).join("output.log");
+        let ok = sys::wait_until(timeout, Duration::from_millis(2), || {
+            fs::read(&log).is_ok_and(|b| super::term::contains(&b, needle))
+        })?;
+        if ok {
+            Ok(())
+        } else {
+            Err(format!(
+                "session {name}: {:?} not in output.log after {timeout:?}",
+                String::from_utf8_lossy(needle)
+            ))
+        }
+    }
+
     /// Start a session and wait for `run --bg` to return.
     pub fn run_bg(&self, name: &str, program: &[&str]) -> Result<(), String> {
         let child = self

@@ -148,12 +148,23 @@ impl Drop for TempDir {
 pub struct PtyChild {
     pub child: Child,
     pub master: Option<OwnedFd>,
+    /// Taken just before the spawn (after openpty and termios setup).
+    pub spawned_at: Instant,
 }
 
 /// Start `cmd` on a new PTY. Returns once the program has been exec'd (std's
 /// spawn waits for exec on a close-on-exec pipe, as the supervisor's launch
 /// waits on its ready pipe).
-pub fn spawn_on_pty(mut cmd: Command) -> io::Result<PtyChild> {
+pub fn spawn_on_pty(cmd: Command) -> io::Result<PtyChild> {
+    spawn_on_pty_mode(cmd, false)
+}
+
+/// [`spawn_on_pty`], with the terminal put in raw mode first when `raw`
+/// (cfmakeraw: no echo, no line editing, no output processing): what a
+/// terminal emulator hands an attach client before it starts, so nothing is
+/// echoed locally and the client's bytes reach the master unchanged.
+pub fn spawn_on_pty_mode(mut cmd: Command, raw: bool) -> io::Result<PtyChild> {
+    use nix::sys::termios::{SetArg, cfmakeraw, tcgetattr, tcsetattr};
     let ws = Winsize {
         ws_row: 24,
         ws_col: 80,
@@ -163,6 +174,11 @@ pub fn spawn_on_pty(mut cmd: Command) -> io::Result<PtyChild> {
     let pty = openpty(Some(&ws), None)?;
     for fd in [&pty.master, &pty.slave] {
         fcntl(fd, FcntlArg::F_SETFD(FdFlag::FD_CLOEXEC))?;
+    }
+    if raw {
+        let mut t = tcgetattr(&pty.slave)?;
+        cfmakeraw(&mut t);
+        tcsetattr(&pty.slave, SetArg::TCSANOW, &t)?;
     }
     cmd.stdin(Stdio::from(pty.slave.try_clone()?))
         .stdout(Stdio::from(pty.slave.try_clone()?))
@@ -178,6 +194,7 @@ pub fn spawn_on_pty(mut cmd: Command) -> io::Result<PtyChild> {
             Ok(())
         });
     }
+    let spawned_at = Instant::now();
     let child = cmd.spawn()?;
     // `cmd` holds our copies of the slave: close them, or the master never
     // sees the end of output.
@@ -185,6 +202,7 @@ pub fn spawn_on_pty(mut cmd: Command) -> io::Result<PtyChild> {
     Ok(PtyChild {
         child,
         master: Some(pty.master),
+        spawned_at,
     })
 }
 
@@ -365,4 +383,20 @@ pub fn cpu_secs(stat_path: &str) -> Option<(f64, f64)> {
         .flatten()
         .unwrap_or(100) as f64;
     Some((utime / tck, stime / tck))
+}
+
+/// CPU time a process has used so far, in ns, summed over its threads
+/// (`/proc/PID/task/*/schedstat`: nanosecond resolution, where `stat` counts
+/// 10 ms ticks); `None` if it is gone.
+pub fn cpu_ns(pid: i32) -> Option<u64> {
+    let tasks = fs::read_dir(format!("/proc/{pid}/task")).ok()?;
+    let mut total = 0;
+    for t in tasks.filter_map(|e| e.ok()) {
+        let mut p = t.path();
+        p.push("schedstat");
+        if let Ok(s) = fs::read_to_string(&p) {
+            total += s.split_whitespace().next()?.parse::<u64>().ok()?;
+        }
+    }
+    Some(total)
 }
