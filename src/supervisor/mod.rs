@@ -533,7 +533,15 @@ impl Supervisor {
                     eof = true;
                     break;
                 }
-                Ok(k) => n += k,
+                Ok(k) => {
+                    n += k;
+                    // A short read means the terminal had no more just now
+                    // (a keystroke's echo, say): skip the read that would
+                    // only say so; poll reports what comes next.
+                    if k < 2048 {
+                        break;
+                    }
+                }
                 Err(rustix::io::Errno::INTR) => {}
                 Err(rustix::io::Errno::AGAIN) => break,
                 Err(_) => {
