@@ -109,6 +109,22 @@ fn default_log_keep() -> u32 {
     3
 }
 
+/// Write `body` over the start of an existing file, padding with spaces to
+/// its old length (JSON allows trailing whitespace), without a new block.
+fn overwrite_in_place(path: &Path, body: &[u8]) -> std::io::Result<()> {
+    use std::os::unix::fs::{FileExt, OpenOptionsExt};
+    let f = fs::OpenOptions::new()
+        .write(true)
+        .custom_flags(nix::fcntl::OFlag::O_NOFOLLOW.bits())
+        .open(path)?;
+    let old = f.metadata()?.len() as usize;
+    let mut padded = body.to_vec();
+    if padded.len() < old {
+        padded.resize(old, b' ');
+    }
+    f.write_all_at(&padded, 0)
+}
+
 pub fn now() -> String {
     humantime::format_rfc3339_seconds(SystemTime::now()).to_string()
 }
@@ -121,17 +137,26 @@ impl Meta {
             .map_err(|e| Error::new(format!("reading {}: {e}", path.display())))
     }
 
-    /// Replace meta.json atomically: write a temp file, then rename it.
+    /// Replace meta.json atomically: write a temp file, then rename it. On a
+    /// full disk, overwrite the existing file in place instead (its block is
+    /// already allocated), padded with spaces to its old length: a record of
+    /// how the session ended must not be lost to a disk its output filled.
     pub fn write(&self, dir: &Path) -> Result<()> {
         let tmp = dir.join(format!(".meta.json.{}.tmp", std::process::id()));
         let path = dir.join(FILE);
         let mut body = serde_json::to_vec_pretty(self).expect("meta serializes");
         body.push(b'\n');
         let _ = fs::remove_file(&tmp);
-        let mut f = sys::create_nofollow(&tmp).ctx("writing", &tmp)?;
-        f.write_all(&body).ctx("writing", &tmp)?;
-        drop(f);
-        fs::rename(&tmp, &path).ctx("replacing", &path)
+        let replaced = sys::create_nofollow(&tmp)
+            .and_then(|mut f| f.write_all(&body))
+            .and_then(|()| fs::rename(&tmp, &path));
+        match replaced {
+            Ok(()) => Ok(()),
+            Err(e) => {
+                let _ = fs::remove_file(&tmp);
+                overwrite_in_place(&path, &body).map_err(|_| Error::io("writing", &path, e))
+            }
+        }
     }
 
     /// How the session ended, as `list` shows it ("exited 0", "killed SIGTERM").

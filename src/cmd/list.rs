@@ -140,7 +140,10 @@ pub fn run(a: ListArgs, ctx: &Ctx) -> Result<ExitCode> {
             rows.push(match e {
                 Entry::Ok(s) => [
                     s.name.clone(),
-                    s.status(),
+                    match s.meta.dropped_bytes {
+                        0 => s.status(),
+                        n => format!("{} (log: {} lost)", s.status(), fmt::size(n)),
+                    },
                     s.meta.pid.map_or("-".into(), |p| p.to_string()),
                     if s.live {
                         s.meta.clients.to_string()

@@ -49,6 +49,23 @@ const READ_BUF: usize = 64 * 1024;
 /// After the program is reaped, how long to keep reading output that its
 /// descendants may still hold the terminal open for.
 const DRAIN_AFTER_EXIT: Duration = Duration::from_millis(500);
+/// Kept allocated while the session runs and freed at its end, so that the
+/// final meta.json and screen fit even when the output filled the disk.
+const RESERVE: &str = ".reserve";
+const RESERVE_SIZE: u64 = 64 * 1024;
+
+/// Allocate the reserve (without writing it where the system allows).
+fn reserve_space() {
+    let Ok(f) = sys::create_nofollow(std::path::Path::new(RESERVE)) else {
+        return;
+    };
+    #[cfg(target_os = "linux")]
+    if rustix::fs::fallocate(&f, rustix::fs::FallocateFlags::empty(), 0, RESERVE_SIZE).is_ok() {
+        return;
+    }
+    let _ = (&f).write_all(&[0u8; RESERVE_SIZE as usize]);
+}
+
 /// The grace period between TERM and KILL when the supervisor decides.
 const STOP_GRACE: Duration = Duration::from_secs(10);
 /// How long the final exit notice may take to reach clients.
@@ -208,6 +225,7 @@ fn setup(init: Init, ready: ReadyPipe) -> Option<Supervisor> {
         json!({"pid": pid.as_raw(), "supervisor_pid": std::process::id(), "command": meta.command}),
     );
     ready.report(Ready::Running { pid: pid.as_raw() });
+    reserve_space();
     drop(dir);
 
     let screen = Screen::new(meta.cols, meta.rows);
@@ -604,15 +622,25 @@ impl Supervisor {
                 continue;
             }
             let n = data.len().min(room as usize);
-            if let Err(e) = self.log.write_all(&data[..n]) {
-                self.log_failed(
-                    data.len(),
-                    &format!("writing {LOG}: {}", crate::error::describe_io(&e)),
-                );
-                return;
+            match self.log.write(&data[..n]) {
+                Ok(0) => {
+                    self.log_failed(data.len(), &format!("writing {LOG}: the log takes no more"));
+                    return;
+                }
+                Ok(k) => {
+                    self.log_size += k as u64;
+                    data = &data[k..];
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    // What was written stays; exactly the rest is lost.
+                    self.log_failed(
+                        data.len(),
+                        &format!("writing {LOG}: {}", crate::error::describe_io(&e)),
+                    );
+                    return;
+                }
             }
-            self.log_size += n as u64;
-            data = &data[n..];
         }
     }
 
@@ -1129,6 +1157,8 @@ impl Supervisor {
             // The poll loop broke without the program being reaped.
             self.meta.status = Status::Exited;
         }
+        // Give back the reserve: the final records must fit.
+        let _ = std::fs::remove_file(RESERVE);
         // The last screen stays next to meta.json, for `capture` afterwards.
         let _ = std::fs::write(SCREEN_TXT, self.screen.text());
         let _ = std::fs::write(SCREEN_ANSI, self.screen.ansi());

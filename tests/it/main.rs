@@ -6,6 +6,7 @@ mod support;
 mod attach;
 mod basics;
 mod config;
+mod disk;
 mod lifecycle;
 mod list;
 mod logs;
