@@ -65,9 +65,10 @@ struct Env {
 
 impl Env {
     fn new(toml: &str) -> Env {
-        let s = Store::new();
+        let mut s = Store::new();
         let home = s.tmp.path().join("codex-home");
         std::fs::create_dir(&home).unwrap();
+        s.env.push(("CODEX_HOME".into(), home.clone().into()));
         let e = Env { s, home };
         e.config(toml);
         e
@@ -87,9 +88,7 @@ impl Env {
         I: IntoIterator<Item = S>,
         S: AsRef<OsStr>,
     {
-        let mut c = self.s.cmd(args);
-        c.env("CODEX_HOME", &self.home);
-        c
+        self.s.cmd(args)
     }
 
     fn run<I, S>(&self, args: I) -> Output
@@ -97,7 +96,7 @@ impl Env {
         I: IntoIterator<Item = S>,
         S: AsRef<OsStr>,
     {
-        output_with_timeout(&mut self.cmd(args), CMD_TIMEOUT)
+        self.s.run(args)
     }
 
     fn ok<I, S>(&self, args: I) -> String
@@ -105,16 +104,7 @@ impl Env {
         I: IntoIterator<Item = S>,
         S: AsRef<OsStr>,
     {
-        let args: Vec<_> = args.into_iter().map(|a| a.as_ref().to_owned()).collect();
-        let out = self.run(&args);
-        assert!(
-            out.status.success(),
-            "{args:?} failed with {:?}\nstdout: {}\nstderr: {}",
-            out.status,
-            stdout(&out),
-            stderr(&out)
-        );
-        stdout(&out)
+        self.s.ok(args)
     }
 
     /// Run, assert success, return the whole output.
@@ -929,6 +919,7 @@ fn cron_if_absent_and_replace() {
     let s = Store {
         root: home.join(".codex/sessions"),
         tmp,
+        env: Vec::new(),
     };
     let job = [
         "run",

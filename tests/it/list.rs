@@ -471,6 +471,7 @@ fn which_folder_is_the_store() {
     let home_store = Store {
         tmp: tempfile::tempdir().unwrap(),
         root: dot.join("sessions"),
+        env: Vec::new(),
     };
     run(&mut bare(dflt.tmp.path()), "by-default");
     assert!(home_store.dir("by-default").join("meta.json").is_file());

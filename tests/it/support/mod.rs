@@ -84,6 +84,8 @@ pub fn output_with_timeout(cmd: &mut Command, deadline: Duration) -> Output {
 pub struct Store {
     pub tmp: tempfile::TempDir,
     pub root: PathBuf,
+    /// Set for every command this store runs (e.g. a private CODEX_HOME).
+    pub env: Vec<(std::ffi::OsString, std::ffi::OsString)>,
 }
 
 impl Default for Store {
@@ -99,7 +101,11 @@ impl Store {
             .tempdir()
             .expect("tempdir");
         let root = tmp.path().join("sessions");
-        Store { tmp, root }
+        Store {
+            tmp,
+            root,
+            env: Vec::new(),
+        }
     }
 
     /// A store at a given root (e.g. a very long path) inside this temp dir.
@@ -109,7 +115,11 @@ impl Store {
             .tempdir()
             .expect("tempdir");
         let root = tmp.path().join(root);
-        Store { tmp, root }
+        Store {
+            tmp,
+            root,
+            env: Vec::new(),
+        }
     }
 
     /// The binary with `--store` set and a clean, predictable environment.
@@ -124,7 +134,8 @@ impl Store {
             .env_remove("CODEX_HOME")
             .env_remove("CODEX_SESSION_CONFIG")
             .env_remove("NO_COLOR")
-            .env("HOME", self.tmp.path());
+            .env("HOME", self.tmp.path())
+            .envs(self.env.iter().map(|(k, v)| (k, v)));
         c
     }
 
