@@ -66,6 +66,10 @@ fn reserve_space() {
     let _ = (&f).write_all(&[0u8; RESERVE_SIZE as usize]);
 }
 
+/// Input waiting for a program that does not read it, beyond which sends
+/// are refused.
+const INPUT_LIMIT: usize = 8 << 20;
+
 /// The grace period between TERM and KILL when the supervisor decides.
 const STOP_GRACE: Duration = Duration::from_secs(10);
 /// How long the final exit notice may take to reach clients.
@@ -1090,6 +1094,15 @@ impl Supervisor {
         }
         if self.child.is_none() {
             return self.refuse(i, "the program has ended");
+        }
+        if self.pty_in.len() + text.len() > INPUT_LIMIT {
+            return self.refuse(
+                i,
+                &format!(
+                    "not delivered: the program is not reading its input ({} already waiting)",
+                    crate::fmt::size(self.pty_in.len() as u64)
+                ),
+            );
         }
         let deadline = Instant::now() + Duration::from_millis(req.timeout_ms);
         self.pending.push_back(Pending {
