@@ -56,6 +56,11 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
         .map_err(|e| format!("invalid duration {s:?}: {e} (try 90s, 10m, 1h30m)"))
 }
 
+/// A duration given to `flag`, or a usage error naming the flag.
+pub fn duration_arg(flag: &str, value: &str) -> crate::error::Result<Duration> {
+    parse_duration(value).map_err(|e| crate::error::Error::usage(format!("{flag}: {e}")))
+}
+
 /// Quote a word for display the way a shell would need it.
 pub fn shell_word(w: &str) -> String {
     if !w.is_empty()

@@ -125,6 +125,27 @@ fn overwrite_in_place(path: &Path, body: &[u8]) -> std::io::Result<()> {
     f.write_all_at(&padded, 0)
 }
 
+/// The status word `list` shows: `running`, `exited N`, `killed SIG`, or
+/// why a timeout ended it.
+pub fn describe_end(
+    status: Status,
+    exit_code: Option<i32>,
+    signal: Option<&str>,
+    end_reason: Option<&str>,
+) -> String {
+    let ended = matches!(status, Status::Exited | Status::Killed);
+    if let Some(r) = end_reason.filter(|r| ended && r.starts_with("timed out")) {
+        return r.to_string();
+    }
+    match (status, exit_code, signal) {
+        (Status::Killed, _, Some(sig)) => format!("killed {sig}"),
+        (_, Some(code), _) => format!("exited {code}"),
+        (Status::Starting, ..) => "starting".into(),
+        (Status::Running, ..) => "running".into(),
+        _ => "exited".into(),
+    }
+}
+
 pub fn now() -> String {
     humantime::format_rfc3339_seconds(SystemTime::now()).to_string()
 }
@@ -161,19 +182,12 @@ impl Meta {
 
     /// How the session ended, as `list` shows it ("exited 0", "killed SIGTERM").
     pub fn ended_status(&self) -> String {
-        if let Some(r) = self.end_reason.as_deref()
-            && r.starts_with("timed out")
-            && self.is_ended()
-        {
-            return r.to_string();
-        }
-        match (self.status, self.exit_code, &self.signal) {
-            (Status::Killed, _, Some(sig)) => format!("killed {sig}"),
-            (_, Some(code), _) => format!("exited {code}"),
-            (Status::Starting, ..) => "starting".into(),
-            (Status::Running, ..) => "running".into(),
-            _ => "exited".into(),
-        }
+        describe_end(
+            self.status,
+            self.exit_code,
+            self.signal.as_deref(),
+            self.end_reason.as_deref(),
+        )
     }
 
     pub fn is_ended(&self) -> bool {

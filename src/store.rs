@@ -83,11 +83,8 @@ impl Session {
     /// session as recorded, if it has ended.
     pub fn settle(&self) -> Option<Session> {
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-        while is_locked(&self.dir) {
-            if std::time::Instant::now() >= deadline {
-                return None;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(2));
+        if !wait_unlocked(&self.dir, deadline) {
+            return None;
         }
         let meta = Meta::read(&self.dir).ok()?;
         meta.is_ended().then(|| Session {
@@ -96,11 +93,6 @@ impl Session {
             meta,
             live: false,
         })
-    }
-
-    /// A fresh read of meta.json, or None.
-    pub fn load_meta_quiet(dir: &Path) -> Option<Meta> {
-        Meta::read(dir).ok()
     }
 
     pub fn path(&self, file: &str) -> PathBuf {
@@ -416,16 +408,12 @@ impl Store {
             if !dry_run {
                 std::fs::remove_dir_all(&dir).ctx("removing", &dir)?;
             }
-            let status = match (
-                e.end_reason.filter(|r| r.starts_with("timed out")),
-                e.signal,
+            let status = meta::describe_end(
+                e.status,
                 e.exit_code,
-            ) {
-                (Some(r), _, _) => r,
-                (None, Some(sig), _) => format!("killed {sig}"),
-                (None, None, Some(c)) => format!("exited {c}"),
-                _ => "exited".into(),
-            };
+                e.signal.as_deref(),
+                e.end_reason.as_deref(),
+            );
             removed.push(Pruned {
                 name,
                 status,
@@ -442,6 +430,17 @@ pub struct Pruned {
     pub name: String,
     pub status: String,
     pub ended: String,
+}
+
+/// Wait until no supervisor holds the session's lock; false at `deadline`.
+pub fn wait_unlocked(dir: &Path, deadline: std::time::Instant) -> bool {
+    while is_locked(dir) {
+        if std::time::Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    true
 }
 
 /// Whether a supervisor holds the session's lock.

@@ -97,8 +97,7 @@ pub fn read_range(s: &Session, from: u64, to: u64) -> Result<Vec<u8>> {
         return Ok(Vec::new());
     };
     // Where the oldest kept log begins, counted from the session's start.
-    let current =
-        crate::store::Session::load_meta_quiet(&s.dir).map_or(s.meta.log_base, |m| m.log_base);
+    let current = crate::meta::Meta::read(&s.dir).map_or(s.meta.log_base, |m| m.log_base);
     let mut pos = current.saturating_sub(r.bytes_before_current().map_err(err)?);
     let mut out = Vec::new();
     let mut buf = vec![0u8; 64 * 1024];

@@ -5,14 +5,12 @@ use std::process::ExitCode;
 
 use super::{Ctx, stdout_error};
 use crate::cli::PruneArgs;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::fmt;
 
 pub fn run(a: PruneArgs, ctx: &Ctx) -> Result<ExitCode> {
     let older_than = match &a.older_than {
-        Some(s) => {
-            fmt::parse_duration(s).map_err(|e| Error::usage(format!("--older-than: {e}")))?
-        }
+        Some(s) => fmt::duration_arg("--older-than", s)?,
         None => match ctx.config.retain_exited {
             Some(d) => d,
             None => {

@@ -44,7 +44,7 @@ pub fn run(a: RunArgs, ctx: &Ctx) -> Result<ExitCode> {
     let wait_idle = a
         .wait_idle
         .as_deref()
-        .map(|d| fmt::parse_duration(d).map_err(|e| Error::usage(format!("--wait-idle: {e}"))))
+        .map(|d| fmt::duration_arg("--wait-idle", d))
         .transpose()?;
     let idle_timeout = timeout(
         a.idle_timeout.as_deref(),
@@ -205,12 +205,11 @@ fn timeout(
     match flag {
         None => Ok(configured),
         Some("off" | "none" | "never") => Ok(None),
-        Some(s) => match fmt::parse_duration(s) {
-            Ok(d) if !d.is_zero() => Ok(Some(d)),
-            Ok(_) => Err(Error::usage(format!(
+        Some(s) => match fmt::duration_arg(what, s)? {
+            d if d.is_zero() => Err(Error::usage(format!(
                 "{what} must be longer than 0 (or \"off\")"
             ))),
-            Err(e) => Err(Error::usage(format!("{what}: {e}"))),
+            d => Ok(Some(d)),
         },
     }
 }

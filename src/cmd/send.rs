@@ -17,12 +17,11 @@ use crate::store::Session;
 use crate::watch::{self, Event};
 
 pub fn run(a: SendArgs, ctx: &Ctx) -> Result<ExitCode> {
-    let timeout =
-        fmt::parse_duration(&a.timeout).map_err(|e| Error::usage(format!("--timeout: {e}")))?;
+    let timeout = fmt::duration_arg("--timeout", &a.timeout)?;
     let wait_idle = a
         .wait_idle
         .as_deref()
-        .map(|d| fmt::parse_duration(d).map_err(|e| Error::usage(format!("--wait-idle: {e}"))))
+        .map(|d| fmt::duration_arg("--wait-idle", d))
         .transpose()?;
     let mut text = a.text.clone().unwrap_or_default().into_bytes();
     if a.stdin {

@@ -20,8 +20,7 @@ pub fn run(a: StopArgs, ctx: &Ctx) -> Result<ExitCode> {
             a.signal
         ))
     })?;
-    let grace =
-        fmt::parse_duration(&a.timeout).map_err(|e| Error::usage(format!("--timeout: {e}")))?;
+    let grace = fmt::duration_arg("--timeout", &a.timeout)?;
     let store = ctx.store()?;
     let mut ok = true;
     let mut targets = Vec::new();
@@ -117,15 +116,12 @@ fn wait_ended(s: &Session, mut c: Conn, grace: Duration) -> Result<()> {
     wait_unlocked(s, deadline)
 }
 
-pub fn wait_unlocked(s: &Session, deadline: Instant) -> Result<()> {
-    while store::is_locked(&s.dir) {
-        if Instant::now() >= deadline {
-            return Err(Error::new(format!(
-                "session {}: the supervisor did not exit in time",
-                s.name
-            )));
-        }
-        std::thread::sleep(Duration::from_millis(2));
+fn wait_unlocked(s: &Session, deadline: Instant) -> Result<()> {
+    if store::wait_unlocked(&s.dir, deadline) {
+        return Ok(());
     }
-    Ok(())
+    Err(Error::new(format!(
+        "session {}: the supervisor did not exit in time",
+        s.name
+    )))
 }

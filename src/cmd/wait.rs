@@ -16,9 +16,7 @@ use crate::watch::{self, Event};
 use crate::{attach, fmt, proto};
 
 pub fn run(a: WaitArgs, ctx: &Ctx) -> Result<ExitCode> {
-    let parse = |flag: &str, v: &str| {
-        fmt::parse_duration(v).map_err(|e| Error::usage(format!("{flag}: {e}")))
-    };
+    let parse = fmt::duration_arg;
     let idle = a.idle.as_deref().map(|d| parse("--idle", d)).transpose()?;
     let timeout = a
         .timeout
