@@ -15,7 +15,7 @@ use rustix::termios::{OptionalActions, Termios, tcgetattr, tcgetwinsize, tcsetat
 use signal_hook::consts::{SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGWINCH};
 
 use crate::client::{Conn, io_err};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, describe_io};
 use crate::proto::{self, Decoder, Kind, Role, Size};
 use crate::store::Session;
 use crate::sys;
@@ -79,10 +79,10 @@ pub fn attach(s: &Session, opts: &Options) -> Result<ExitCode> {
     let winch = Arc::new(AtomicBool::new(false));
     let quit = Arc::new(AtomicUsize::new(0));
     let (sig_r, sig_w) = std::os::unix::net::UnixStream::pair()
-        .map_err(|e| Error::new(format!("creating a signal pipe: {e}")))?;
+        .map_err(|e| Error::new(format!("creating a signal pipe: {}", describe_io(&e))))?;
     sig_r
         .set_nonblocking(true)
-        .map_err(|e| Error::new(format!("creating a signal pipe: {e}")))?;
+        .map_err(|e| Error::new(format!("creating a signal pipe: {}", describe_io(&e))))?;
     let mut ids = Vec::new();
     for sig in [SIGWINCH, SIGTERM, SIGHUP, SIGINT, SIGQUIT] {
         let reg = if sig == SIGWINCH {
@@ -94,13 +94,18 @@ pub fn attach(s: &Session, opts: &Options) -> Result<ExitCode> {
             let w = sig_w.try_clone()?;
             Ok((a, signal_hook::low_level::pipe::register(sig, w)?))
         });
-        let (a, b) = reg.map_err(|e| Error::new(format!("handling signal {sig}: {e}")))?;
+        let (a, b) =
+            reg.map_err(|e| Error::new(format!("handling signal {sig}: {}", describe_io(&e))))?;
         ids.push(a);
         ids.push(b);
     }
 
-    let raw = RawMode::enter()
-        .map_err(|e| Error::new(format!("putting the terminal in raw mode: {e}")))?;
+    let raw = RawMode::enter().map_err(|e| {
+        Error::new(format!(
+            "putting the terminal in raw mode: {}",
+            describe_io(&e)
+        ))
+    })?;
     let mut modes = Modes::default();
     let outcome = pump(&mut conn, s, opts, &winch, &quit, &sig_r, &mut modes);
     // Restore the terminal before saying anything.
@@ -174,7 +179,12 @@ fn pump(
             match poll(&mut fds, None) {
                 Ok(_) => {}
                 Err(rustix::io::Errno::INTR) => continue,
-                Err(e) => return Err(Error::new(format!("waiting for input: {e}"))),
+                Err(e) => {
+                    return Err(Error::new(format!(
+                        "waiting for input: {}",
+                        describe_io(&e.into())
+                    )));
+                }
             }
             (
                 fds.get(2)
@@ -275,7 +285,9 @@ fn pump(
                 modes.feed(&pending_out);
                 out.write_all(&pending_out)
                     .and_then(|()| out.flush())
-                    .map_err(|e| Error::new(format!("writing to the terminal: {e}")))?;
+                    .map_err(|e| {
+                        Error::new(format!("writing to the terminal: {}", describe_io(&e)))
+                    })?;
             }
             if let Some(end) = end {
                 return Ok(end);

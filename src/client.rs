@@ -66,7 +66,10 @@ pub fn remote_error(s: &Session, payload: &[u8]) -> Error {
 }
 
 pub fn io_err(s: &Session, e: io::Error) -> Error {
-    let why = if e.kind() == io::ErrorKind::UnexpectedEof {
+    let why = if matches!(
+        e.kind(),
+        io::ErrorKind::UnexpectedEof | io::ErrorKind::BrokenPipe | io::ErrorKind::ConnectionReset
+    ) {
         "the supervisor closed the connection".to_string()
     } else if matches!(
         e.kind(),

@@ -67,18 +67,9 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     }
 }
 
-/// An error writing to standard output (a closed pipe exits 0 in `main`).
-pub fn stdout_error(e: std::io::Error) -> crate::error::Error {
-    crate::error::Error::new(format!(
-        "writing to standard output: {}",
-        crate::error::describe_io(&e)
-    ))
-}
+pub use crate::error::stdout_error;
 
 /// Print an error for one of several named sessions and go on.
 pub fn report(e: &crate::error::Error) {
-    eprintln!("codex-session: {e}");
-    if let Some(h) = e.hint_text() {
-        eprintln!("hint: {h}");
-    }
+    e.print();
 }

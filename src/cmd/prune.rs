@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use super::{Ctx, stdout_error};
 use crate::cli::PruneArgs;
-use crate::error::Result;
+use crate::error::{Result, note};
 use crate::fmt;
 
 pub fn run(a: PruneArgs, ctx: &Ctx) -> Result<ExitCode> {
@@ -14,9 +14,7 @@ pub fn run(a: PruneArgs, ctx: &Ctx) -> Result<ExitCode> {
         None => match ctx.config.retain_exited {
             Some(d) => d,
             None => {
-                eprintln!(
-                    "codex-session: retain_exited is off; nothing to prune (pass --older-than DUR)"
-                );
+                note("retain_exited is off; nothing to prune (pass --older-than DUR)");
                 return Ok(ExitCode::SUCCESS);
             }
         },
@@ -36,10 +34,10 @@ pub fn run(a: PruneArgs, ctx: &Ctx) -> Result<ExitCode> {
         .map_err(stdout_error)?;
     }
     if removed.is_empty() {
-        eprintln!(
-            "codex-session: no ended session is older than {}",
+        note(format!(
+            "no ended session is older than {}",
             humantime::format_duration(older_than)
-        );
+        ));
     }
     Ok(ExitCode::SUCCESS)
 }

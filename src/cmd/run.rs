@@ -15,7 +15,7 @@ use nix::sys::stat::{Mode, umask};
 
 use super::{Ctx, stdout_error};
 use crate::cli::RunArgs;
-use crate::error::{Error, IoContext, Result, describe_io};
+use crate::error::{Error, IoContext, Result, describe_io, note};
 use crate::meta::{self, Meta, Status};
 use crate::pty::Exec;
 use crate::store::{self, check_name};
@@ -232,7 +232,7 @@ fn make_room(store: &store::Store, name: &str, if_absent: bool) -> Result<Room> 
     let s = store.get(name)?;
     if s.is_running() {
         if if_absent {
-            eprintln!("codex-session: session {name} is already running; nothing to do");
+            note(format!("session {name} is already running; nothing to do"));
             return Ok(Room::Done(ExitCode::SUCCESS));
         }
         return Ok(Room::Stop(Box::new(s)));

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use super::{Ctx, stdout_error};
 use crate::cli::SendArgs;
 use crate::client::{Conn, io_err, remote_error};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, describe_io, note};
 use crate::fmt;
 use crate::logs::Plain;
 use crate::proto::{self, Kind, Role};
@@ -27,7 +27,7 @@ pub fn run(a: SendArgs, ctx: &Ctx) -> Result<ExitCode> {
     if a.stdin {
         io::stdin()
             .read_to_end(&mut text)
-            .map_err(|e| Error::new(format!("reading standard input: {e}")))?;
+            .map_err(|e| Error::new(format!("reading standard input: {}", describe_io(&e))))?;
     }
     let nothing = text.is_empty() && a.keys.is_empty() && !a.submit && !a.interrupt && !a.eof;
     if nothing && !a.stdin {
@@ -52,11 +52,11 @@ pub fn run(a: SendArgs, ctx: &Ctx) -> Result<ExitCode> {
     let s = store.get_running(&a.name)?;
     let result = send(&s, &req, &text)?;
     if result.0.duplicate {
-        eprintln!(
-            "codex-session: id {} was already delivered to {}: duplicate, not delivered",
+        note(format!(
+            "id {} was already delivered to {}: duplicate, not delivered",
             a.id.as_deref().unwrap_or(""),
             s.name
-        );
+        ));
         return Ok(ExitCode::SUCCESS);
     }
     let mut conn = result.1;
@@ -118,28 +118,29 @@ pub fn print_until_idle_with(
 ) -> Result<ExitCode> {
     let mut out = io::stdout().lock();
     let mut buf = Vec::new();
-    let code = loop {
+    let timed_out = loop {
         match watch::next(c, s, Some(deadline))? {
             Event::Output(p) => {
                 buf.clear();
                 plain.feed(&p, &mut buf);
                 out.write_all(&buf).map_err(stdout_error)?;
             }
-            Event::Idle => break ExitCode::SUCCESS,
+            Event::Idle => break false,
             // The program ended: its output is complete.
-            Event::Exit(_) | Event::Lost => break ExitCode::SUCCESS,
-            Event::Timeout => {
-                eprintln!(
-                    "codex-session: {}: the output did not go quiet before the timeout",
-                    s.name
-                );
-                break ExitCode::from(124);
-            }
+            Event::Exit(_) | Event::Lost => break false,
+            Event::Timeout => break true,
         }
     };
     buf.clear();
     plain.finish(&mut buf);
     out.write_all(&buf).map_err(stdout_error)?;
     out.flush().map_err(stdout_error)?;
-    Ok(code)
+    if timed_out {
+        return Err(Error::new(format!(
+            "{}: the output did not go quiet before the timeout",
+            s.name
+        ))
+        .with_code(124));
+    }
+    Ok(ExitCode::SUCCESS)
 }

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use super::{Ctx, report, stdout_error};
 use crate::cli::StopArgs;
 use crate::client::{Conn, io_err, remote_error};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, note};
 use crate::proto::{self, Kind, Role};
 use crate::store::{self, Session};
 use crate::{fmt, sys};
@@ -34,10 +34,7 @@ pub fn run(a: StopArgs, ctx: &Ctx) -> Result<ExitCode> {
         for name in &a.names {
             match store.get(name) {
                 Ok(s) if s.is_running() => targets.push(s),
-                Ok(s) => eprintln!(
-                    "codex-session: session {name} is not running ({})",
-                    s.status()
-                ),
+                Ok(s) => note(format!("session {name} is not running ({})", s.status())),
                 Err(e) => {
                     report(&e);
                     ok = false;

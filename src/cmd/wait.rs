@@ -94,12 +94,12 @@ pub fn run(a: WaitArgs, ctx: &Ctx) -> Result<ExitCode> {
                 } else {
                     format!("output matching {:?}", a.output.as_deref().unwrap_or(""))
                 };
-                eprintln!(
-                    "codex-session: timed out after {} waiting for {what} in {}",
+                return Err(Error::new(format!(
+                    "timed out after {} waiting for {what} in {}",
                     humantime::format_duration(timeout.unwrap_or_default()),
                     s.name
-                );
-                return Ok(ExitCode::from(124));
+                ))
+                .with_code(124));
             }
         }
     }
