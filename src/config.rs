@@ -201,7 +201,8 @@ impl Config {
                     let s = v
                         .as_str()
                         .ok_or_else(|| wrong("a key like \"^\\\\\" (a string)"))?;
-                    crate::attach::parse_key(s).map_err(|e| here(format!("`{name}`: {e}")))?;
+                    crate::client::attach::parse_key(s)
+                        .map_err(|e| here(format!("`{name}`: {e}")))?;
                     self.detach_key = s.to_string();
                 }
                 "term" => {

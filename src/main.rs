@@ -4,7 +4,6 @@
 //! `codex-session: <what failed>: <why>` and exits 1 (2 for usage), or with
 //! the code the error carries (124 on a timeout, 126/127 from `run`).
 
-mod attach;
 mod cli;
 mod client;
 mod cmd;
@@ -21,7 +20,7 @@ mod pty;
 mod store;
 mod supervisor;
 mod sys;
-mod watch;
+mod view;
 
 use std::process::ExitCode;
 

@@ -51,8 +51,9 @@ pub enum Kind {
     /// supervisor → client: a piece of the captured screen.
     Screen = 12,
     /// client → supervisor: `u32 LE length | JSON` [`SendReq`] `| raw
-    /// text`: input for the program, delivered as one unit. Answered with
-    /// Ok carrying JSON [`SendResult`] (or Error).
+    /// text` ([`encode_send`], [`decode_send`]): input for the program,
+    /// delivered as one unit. Answered with Ok carrying JSON [`SendResult`]
+    /// (or Error).
     Send = 13,
     /// client → supervisor, JSON [`WatchReq`]: stream me the output from
     /// now on. Answered with [`Kind::Watching`], then Output frames, then
@@ -87,12 +88,26 @@ impl Kind {
             _ => return None,
         })
     }
+
+    /// The frame that answers this request: Welcome to Hello, Watching to
+    /// Watch, Ok to Send, Capture and Detach (None: not a request that is
+    /// answered; a Stop is followed by Exit when the program ends).
+    pub fn answer(self) -> Option<Kind> {
+        match self {
+            Kind::Hello => Some(Kind::Welcome),
+            Kind::Watch => Some(Kind::Watching),
+            Kind::Send | Kind::Capture | Kind::Detach => Some(Kind::Ok),
+            _ => None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
-    /// One request, then hang up (stop, status).
+    /// Requests (Send, Capture, Watch, Stop, Detach), answered one at a
+    /// time; no output unless watching. `send`, `capture`, `wait`, `stop`,
+    /// `detach` and `run --wait-idle` connect this way.
     Control,
     /// A terminal client: output streams to it.
     Attach,
@@ -228,13 +243,46 @@ pub fn encode(kind: Kind, payload: &[u8], out: &mut Vec<u8>) {
     out.extend_from_slice(payload);
 }
 
+/// A control frame's JSON payload.
+pub fn json<T: Serialize>(msg: &T) -> Vec<u8> {
+    serde_json::to_vec(msg).expect("protocol messages serialize")
+}
+
 pub fn encode_json<T: Serialize>(kind: Kind, msg: &T, out: &mut Vec<u8>) {
-    let body = serde_json::to_vec(msg).expect("protocol messages serialize");
-    encode(kind, &body, out);
+    encode(kind, &json(msg), out);
 }
 
 pub fn parse_json<T: for<'a> Deserialize<'a>>(kind: Kind, payload: &[u8]) -> Result<T, ProtoError> {
     serde_json::from_slice(payload).map_err(|e| ProtoError::BadPayload(kind, e.to_string()))
+}
+
+/// A Send frame's payload: the JSON request, its length first, then the
+/// raw text.
+pub fn encode_send(req: &SendReq, text: &[u8]) -> Vec<u8> {
+    let json = json(req);
+    let mut payload = Vec::with_capacity(4 + json.len() + text.len());
+    payload.extend_from_slice(&(json.len() as u32).to_le_bytes());
+    payload.extend_from_slice(&json);
+    payload.extend_from_slice(text);
+    payload
+}
+
+/// A Send frame's request and raw text.
+// The supervisor's ingress decodes with this once it drops its own copy
+// (split_send); then this allow goes.
+#[allow(dead_code)]
+pub fn decode_send(payload: &[u8]) -> Result<(SendReq, &[u8]), ProtoError> {
+    let bad = |why: &str| ProtoError::BadPayload(Kind::Send, why.to_string());
+    let n = payload
+        .get(..4)
+        .ok_or_else(|| bad("shorter than its length field"))?;
+    let n = u32::from_le_bytes(n.try_into().expect("4 bytes")) as usize;
+    let rest = &payload[4..];
+    let json = rest
+        .get(..n)
+        .ok_or_else(|| bad("shorter than its request"))?;
+    let req = parse_json(Kind::Send, json)?;
+    Ok((req, &rest[n..]))
 }
 
 /// Incremental decoder for a non-blocking reader: push bytes, pop frames.
@@ -306,12 +354,6 @@ pub fn write_frame(w: &mut impl Write, kind: Kind, payload: &[u8]) -> io::Result
     w.write_all(&out)
 }
 
-pub fn write_json<T: Serialize>(w: &mut impl Write, kind: Kind, msg: &T) -> io::Result<()> {
-    let mut out = Vec::new();
-    encode_json(kind, msg, &mut out);
-    w.write_all(&out)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -346,6 +388,38 @@ mod tests {
                 rows: 40
             }
         );
+    }
+
+    #[test]
+    fn send_round_trip() {
+        let req = SendReq {
+            keys: vec!["Enter".into()],
+            submit: true,
+            id: Some("x1".into()),
+            ..SendReq::default()
+        };
+        let payload = encode_send(&req, b"echo hi\n");
+        let (back, text) = decode_send(&payload).unwrap();
+        assert_eq!(text, b"echo hi\n");
+        assert_eq!(back.keys, ["Enter"]);
+        assert!(back.submit && !back.paste);
+        assert_eq!(back.id.as_deref(), Some("x1"));
+        let payload = encode_send(&req, b"");
+        assert!(decode_send(&payload).unwrap().1.is_empty());
+    }
+
+    #[test]
+    fn send_rejects_malformed() {
+        assert!(decode_send(b"").is_err());
+        assert!(decode_send(&[9, 0, 0]).is_err());
+        // The length points past the end.
+        assert!(decode_send(&[200, 0, 0, 0, b'{', b'}']).is_err());
+        // Not a request.
+        assert!(decode_send(&[3, 0, 0, 0, b'"', b'x', b'"']).is_err());
+        // An empty request object is a default one.
+        let (req, text) = decode_send(&[2, 0, 0, 0, b'{', b'}', b'x']).unwrap();
+        assert!(!req.submit);
+        assert_eq!(text, b"x");
     }
 
     #[test]

@@ -14,7 +14,7 @@ use rustix::event::{PollFd, PollFlags, poll};
 use rustix::termios::{OptionalActions, Termios, tcgetattr, tcgetwinsize, tcsetattr};
 use signal_hook::consts::{SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGWINCH};
 
-use crate::client::{Conn, io_err};
+use super::Conn;
 use crate::error::{Error, Result, describe_io};
 use crate::proto::{self, Decoder, Kind, Role, Size};
 use crate::store::Session;
@@ -208,7 +208,7 @@ fn pump(
         {
             frame.clear();
             proto::encode_json(Kind::Resize, &size, &mut frame);
-            conn.stream.write_all(&frame).map_err(|e| io_err(s, e))?;
+            conn.stream.write_all(&frame).map_err(|e| conn.io_err(e))?;
         }
         if !rin.is_empty() {
             match rustix::io::read(&stdin, &mut inbuf) {
@@ -225,7 +225,7 @@ fn pump(
                     if !keys.is_empty() && !opts.read_only {
                         frame.clear();
                         proto::encode(Kind::Input, keys, &mut frame);
-                        conn.stream.write_all(&frame).map_err(|e| io_err(s, e))?;
+                        conn.stream.write_all(&frame).map_err(|e| conn.io_err(e))?;
                     }
                     if detach {
                         return Ok(End::Detached);
@@ -256,7 +256,7 @@ fn pump(
                 }
                 Ok(n) => n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(io_err(s, e)),
+                Err(e) => return Err(conn.io_err(e)),
             };
             dec.push(&sockbuf[..n]);
             pending_out.clear();
@@ -265,20 +265,17 @@ fn pump(
                 match dec.next_frame() {
                     Ok(Some((Kind::Output, p))) => pending_out.extend_from_slice(&p),
                     Ok(Some((Kind::Exit, p))) => {
-                        end = Some(End::Exited(
-                            proto::parse_json(Kind::Exit, &p)
-                                .map_err(|e| Error::new(format!("session {}: {e}", s.name)))?,
-                        ));
+                        end = Some(End::Exited(conn.parse(Kind::Exit, &p)?));
                         break;
                     }
                     Ok(Some((Kind::Detach, _))) => {
                         end = Some(End::Detached);
                         break;
                     }
-                    Ok(Some((Kind::Error, p))) => return Err(crate::client::remote_error(s, &p)),
+                    Ok(Some((Kind::Error, p))) => return Err(conn.remote_error(&p)),
                     Ok(Some(_)) => {}
                     Ok(None) => break,
-                    Err(e) => return Err(Error::new(format!("session {}: {e}", s.name))),
+                    Err(e) => return Err(conn.bad(e)),
                 }
             }
             if !pending_out.is_empty() {

@@ -3,9 +3,9 @@
 use std::io::{self, Write};
 use std::process::ExitCode;
 
-use super::{Ctx, stdout_error};
+use super::Ctx;
 use crate::cli::PruneArgs;
-use crate::error::{Result, note};
+use crate::error::{Result, note, stdout_error};
 use crate::fmt;
 
 pub fn run(a: PruneArgs, ctx: &Ctx) -> Result<ExitCode> {
@@ -40,11 +40,4 @@ pub fn run(a: PruneArgs, ctx: &Ctx) -> Result<ExitCode> {
         ));
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// Retention, as `run` and `list` apply it: quietly, never failing them.
-pub fn auto(ctx: &Ctx, store: &crate::store::Store) {
-    if let Some(d) = ctx.config.retain_exited {
-        let _ = store.prune(d, false);
-    }
 }

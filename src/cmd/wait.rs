@@ -7,13 +7,14 @@ use std::time::Instant;
 
 use regex::Regex;
 
-use super::{Ctx, stdout_error};
+use super::Ctx;
 use crate::cli::WaitArgs;
-use crate::error::{Error, Result};
+use crate::client::attach;
+use crate::client::watch::{self, Event};
+use crate::error::{Error, Result, stdout_error};
 use crate::logs::Plain;
 use crate::store::Session;
-use crate::watch::{self, Event};
-use crate::{attach, fmt, proto};
+use crate::{fmt, proto};
 
 pub fn run(a: WaitArgs, ctx: &Ctx) -> Result<ExitCode> {
     let parse = fmt::duration_arg;
@@ -49,7 +50,7 @@ pub fn run(a: WaitArgs, ctx: &Ctx) -> Result<ExitCode> {
         }
     }
     loop {
-        match watch::next(&mut conn, &s, deadline)? {
+        match watch::next(&mut conn, deadline)? {
             Event::Output(p) => {
                 if m.active() {
                     m.feed(&p);
