@@ -16,6 +16,8 @@ use std::io::{self, Read, Write};
 
 use serde::{Deserialize, Serialize};
 
+use crate::sys;
+
 pub const VERSION: u32 = 1;
 /// The largest payload accepted (1 MiB).
 pub const MAX_FRAME: usize = 1 << 20;
@@ -207,10 +209,32 @@ pub struct WatchInfo {
     pub input_offset: u64,
 }
 
+/// How the program ended: its exit code, or the signal that killed it
+/// (`SIGTERM`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ExitInfo {
     pub code: Option<i32>,
     pub signal: Option<String>,
+}
+
+impl ExitInfo {
+    /// The status a shell would report: the code, or 128 + the signal.
+    pub fn status(&self) -> u8 {
+        match (&self.signal, self.code) {
+            (Some(sig), _) => sys::parse_signal(sig).map_or(1, |s| 128u8.wrapping_add(s as u8)),
+            (None, Some(c)) => c as u8,
+            _ => 1,
+        }
+    }
+
+    /// "exited with code 3", "killed by SIGTERM", or "ended".
+    pub fn describe(&self) -> String {
+        match (&self.signal, self.code) {
+            (Some(sig), _) => format!("killed by {sig}"),
+            (None, Some(c)) => format!("exited with code {c}"),
+            _ => "ended".to_string(),
+        }
+    }
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -388,6 +412,20 @@ mod tests {
                 rows: 40
             }
         );
+    }
+
+    #[test]
+    fn exit_status_as_a_shell_reports_it() {
+        let exit = |code, signal: Option<&str>| ExitInfo {
+            code,
+            signal: signal.map(str::to_string),
+        };
+        assert_eq!(exit(Some(3), None).status(), 3);
+        assert_eq!(exit(Some(3), None).describe(), "exited with code 3");
+        assert_eq!(exit(None, Some("SIGTERM")).status(), 143);
+        assert_eq!(exit(None, Some("SIGKILL")).describe(), "killed by SIGKILL");
+        assert_eq!(exit(None, None).status(), 1);
+        assert_eq!(exit(None, None).describe(), "ended");
     }
 
     #[test]

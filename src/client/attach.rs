@@ -26,33 +26,6 @@ pub struct Options {
     pub detach_key: Option<u8>,
 }
 
-/// Parse `^\`, `^Q`, `C-q` or `none`.
-pub fn parse_key(s: &str) -> Result<Option<u8>> {
-    let bad = || {
-        Error::usage(format!(
-            "invalid detach key {s:?}: use ^X or C-x notation (like ^\\ or ^Q), or none"
-        ))
-    };
-    if s.eq_ignore_ascii_case("none") {
-        return Ok(None);
-    }
-    let c = s
-        .strip_prefix('^')
-        .or_else(|| s.strip_prefix("C-"))
-        .or_else(|| s.strip_prefix("c-"))
-        .ok_or_else(bad)?;
-    let mut chars = c.chars();
-    let (Some(ch), None) = (chars.next(), chars.next()) else {
-        return Err(bad());
-    };
-    match ch {
-        '?' => Ok(Some(0x7f)),
-        '@'..='_' => Ok(Some(ch as u8 - 0x40)),
-        'a'..='z' => Ok(Some(ch as u8 - 0x60)),
-        _ => Err(bad()),
-    }
-}
-
 /// Fail early (before creating anything) when there is no terminal.
 pub fn require_terminal() -> Result<()> {
     if sys::isatty(io::stdin()) {
@@ -119,28 +92,15 @@ pub fn attach(s: &Session, opts: &Options) -> Result<ExitCode> {
     let end = outcome?;
     let msg = match &end {
         End::Detached | End::Signal(_) => format!("[detached from {}]", s.name),
-        End::Exited(info) => match (&info.signal, info.code) {
-            (Some(sig), _) => format!("[{} killed by {sig}]", s.name),
-            (None, Some(c)) => format!("[{} exited with code {c}]", s.name),
-            _ => format!("[{} ended]", s.name),
-        },
+        End::Exited(info) => format!("[{} {}]", s.name, info.describe()),
     };
     let _ = writeln!(out, "\n{msg}");
     let _ = out.flush();
     Ok(match end {
         End::Detached => ExitCode::SUCCESS,
         End::Signal(sig) => ExitCode::from(128u8.wrapping_add(sig as u8)),
-        End::Exited(info) => ExitCode::from(exit_status(&info)),
+        End::Exited(info) => ExitCode::from(info.status()),
     })
-}
-
-/// The program's status as a shell reports it: its code, or 128 + signal.
-pub fn exit_status(info: &proto::ExitInfo) -> u8 {
-    match (&info.signal, info.code) {
-        (Some(sig), _) => sys::parse_signal(sig).map_or(1, |s| 128u8.wrapping_add(s as u8)),
-        (None, Some(c)) => c as u8,
-        _ => 1,
-    }
 }
 
 enum End {
@@ -461,16 +421,6 @@ impl Modes {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn keys() {
-        assert_eq!(parse_key("^\\").unwrap(), Some(0x1c));
-        assert_eq!(parse_key("^Q").unwrap(), Some(0x11));
-        assert_eq!(parse_key("C-a").unwrap(), Some(0x01));
-        assert_eq!(parse_key("^?").unwrap(), Some(0x7f));
-        assert_eq!(parse_key("none").unwrap(), None);
-        assert!(parse_key("x").is_err());
-    }
 
     #[test]
     fn modes_survive_cut_sequences() {

@@ -40,7 +40,7 @@ impl Ctx {
 
     /// The detach key from a flag, else the configuration.
     pub fn detach_key(&self, flag: Option<&str>) -> Result<Option<u8>> {
-        crate::client::attach::parse_key(flag.unwrap_or(&self.config.detach_key))
+        crate::keys::parse_detach_key(flag.unwrap_or(&self.config.detach_key))
     }
 
     /// Retention, as `run` and `list` apply it: quietly, never failing them.

@@ -37,7 +37,7 @@ pub fn run(a: RunArgs, ctx: &Ctx) -> Result<ExitCode> {
         }
         None => (names::generate(), false),
     };
-    let (cols, rows) = parse_size(&a.size)?;
+    let (cols, rows) = fmt::parse_window(&a.size)?;
     let cwd = resolve_cwd(a.cwd.as_deref())?;
     let env = build_env(&a.env, &ctx.config.term)?;
     let (command, command_line) = shape_command(&a.command, &env);
@@ -308,21 +308,6 @@ fn create_dir(store: &store::Store, mut name: String, explicit: bool) -> Result<
             Err(e) => return Err(Error::io("creating the session folder", &dir, e)),
         }
     }
-}
-
-fn parse_size(s: &str) -> Result<(u16, u16)> {
-    let bad = || {
-        Error::usage(format!(
-            "invalid --size {s:?}: expected COLSxROWS, like 120x40"
-        ))
-    };
-    let (c, r) = s.split_once(['x', 'X']).ok_or_else(bad)?;
-    let c: u16 = c.trim().parse().map_err(|_| bad())?;
-    let r: u16 = r.trim().parse().map_err(|_| bad())?;
-    if c == 0 || r == 0 {
-        return Err(bad());
-    }
-    Ok((c, r))
 }
 
 fn resolve_cwd(flag: Option<&Path>) -> Result<PathBuf> {

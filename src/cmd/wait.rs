@@ -9,7 +9,6 @@ use regex::Regex;
 
 use super::Ctx;
 use crate::cli::WaitArgs;
-use crate::client::attach;
 use crate::client::watch::{self, Event};
 use crate::error::{Error, Result, stdout_error};
 use crate::logs::Plain;
@@ -75,7 +74,7 @@ pub fn run(a: WaitArgs, ctx: &Ctx) -> Result<ExitCode> {
             }
             Event::Exit(info) => {
                 if a.exit {
-                    return Ok(ExitCode::from(attach::exit_status(&info)));
+                    return Ok(ExitCode::from(info.status()));
                 }
                 if a.idle.is_some() {
                     return Ok(ExitCode::SUCCESS);
@@ -124,10 +123,11 @@ fn ended(s: &Session, a: &WaitArgs, m: &mut Matcher) -> Result<ExitCode> {
 }
 
 fn exit_code(s: &Session) -> u8 {
-    attach::exit_status(&proto::ExitInfo {
+    proto::ExitInfo {
         code: s.meta.exit_code,
         signal: s.meta.signal.clone(),
-    })
+    }
+    .status()
 }
 
 fn ended_before(s: &Session, a: &WaitArgs) -> Error {
