@@ -139,3 +139,27 @@ impl<T> IoContext<T> for io::Result<T> {
         self.map_err(|e| Error::io(doing, path, e))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_closed_stdout_ends_quietly() {
+        let closed = stdout_error(io::Error::from(io::ErrorKind::BrokenPipe));
+        assert_eq!(closed.kind(), ErrorKind::StdoutClosed);
+        let full = stdout_error(io::Error::from_raw_os_error(nix::libc::ENOSPC));
+        assert_eq!(full.kind(), ErrorKind::Failed);
+        assert_eq!(
+            full.message(),
+            "writing to standard output: no space left on device"
+        );
+        // The same EPIPE from anywhere else is a failure.
+        let socket = Error::io(
+            "writing to",
+            Path::new("sock"),
+            io::Error::from_raw_os_error(nix::libc::EPIPE),
+        );
+        assert_eq!(socket.kind(), ErrorKind::Failed);
+    }
+}

@@ -14,7 +14,8 @@ use crate::store::{SOCK, Session};
 use crate::sys;
 
 pub struct Conn {
-    pub stream: UnixStream,
+    /// The socket: the client modules read frames from it directly.
+    pub(super) stream: UnixStream,
     /// The session's name, which every error names.
     name: String,
 }
