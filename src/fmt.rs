@@ -1,6 +1,10 @@
-//! Human-readable sizes, ages and durations for listings.
+//! Human-readable sizes, ages and durations for listings, and the parsers
+//! of sizes, durations and window sizes that flags and the configuration
+//! take.
 
 use std::time::{Duration, SystemTime};
+
+use crate::error::{Error, Result};
 
 /// 0 B, 512 B, 1.5K, 23M, 4.0G (like `ls -h`).
 pub fn size(n: u64) -> String {
@@ -57,8 +61,63 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
 }
 
 /// A duration given to `flag`, or a usage error naming the flag.
-pub fn duration_arg(flag: &str, value: &str) -> crate::error::Result<Duration> {
-    parse_duration(value).map_err(|e| crate::error::Error::usage(format!("{flag}: {e}")))
+pub fn duration_arg(flag: &str, value: &str) -> Result<Duration> {
+    parse_duration(value).map_err(|e| Error::usage(format!("{flag}: {e}")))
+}
+
+/// "64MiB", "1M", "500KB", "4096": K/M/G and KiB/MiB/GiB are powers of
+/// 1024, KB/MB/GB powers of 1000.
+pub fn parse_size(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: f64 = num
+        .parse()
+        .map_err(|_| format!("invalid size {s:?} (try \"64MiB\" or \"500KB\")"))?;
+    let mult: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kib" => 1 << 10,
+        "m" | "mib" => 1 << 20,
+        "g" | "gib" => 1 << 30,
+        "kb" => 1000,
+        "mb" => 1_000_000,
+        "gb" => 1_000_000_000,
+        _ => {
+            return Err(format!(
+                "invalid size {s:?}: unknown unit {unit:?} (use KiB, MiB, GiB, KB, MB or GB)"
+            ));
+        }
+    };
+    Ok((n * mult as f64) as u64)
+}
+
+/// A size exactly, in the largest binary unit that divides it: "64MiB",
+/// "4097" (as `config` shows `logs.max_size`).
+pub fn size_exact(n: u64) -> String {
+    for (unit, m) in [("GiB", 1u64 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)] {
+        if n >= m && n.is_multiple_of(m) {
+            return format!("{}{unit}", n / m);
+        }
+    }
+    n.to_string()
+}
+
+/// A window size, `COLSxROWS` (`--size 120x40`).
+pub fn parse_window(s: &str) -> Result<(u16, u16)> {
+    let bad = || {
+        Error::usage(format!(
+            "invalid --size {s:?}: expected COLSxROWS, like 120x40"
+        ))
+    };
+    let (c, r) = s.split_once(['x', 'X']).ok_or_else(bad)?;
+    let c: u16 = c.trim().parse().map_err(|_| bad())?;
+    let r: u16 = r.trim().parse().map_err(|_| bad())?;
+    if c == 0 || r == 0 {
+        return Err(bad());
+    }
+    Ok((c, r))
 }
 
 /// Quote a word for display the way a shell would need it.
@@ -89,5 +148,23 @@ mod tests {
         assert_eq!(parse_duration("90s").unwrap(), Duration::from_secs(90));
         assert_eq!(parse_duration("1.5").unwrap(), Duration::from_millis(1500));
         assert!(parse_duration("soon").is_err());
+    }
+
+    #[test]
+    fn exact_sizes() {
+        assert_eq!(parse_size("64MiB").unwrap(), 64 << 20);
+        assert_eq!(parse_size("1.5K").unwrap(), 1536);
+        assert_eq!(parse_size("500KB").unwrap(), 500_000);
+        assert!(parse_size("12 parsecs").is_err());
+        assert_eq!(size_exact(64 << 20), "64MiB");
+        assert_eq!(size_exact(4097), "4097");
+    }
+
+    #[test]
+    fn windows() {
+        assert_eq!(parse_window("120x40").unwrap(), (120, 40));
+        assert_eq!(parse_window("80X24").unwrap(), (80, 24));
+        assert!(parse_window("80x0").is_err());
+        assert!(parse_window("wide").is_err());
     }
 }

@@ -16,6 +16,8 @@ use std::io::{self, Read, Write};
 
 use serde::{Deserialize, Serialize};
 
+use crate::sys;
+
 pub const VERSION: u32 = 1;
 /// The largest payload accepted (1 MiB).
 pub const MAX_FRAME: usize = 1 << 20;
@@ -51,8 +53,9 @@ pub enum Kind {
     /// supervisor → client: a piece of the captured screen.
     Screen = 12,
     /// client → supervisor: `u32 LE length | JSON` [`SendReq`] `| raw
-    /// text`: input for the program, delivered as one unit. Answered with
-    /// Ok carrying JSON [`SendResult`] (or Error).
+    /// text` ([`encode_send`], [`decode_send`]): input for the program,
+    /// delivered as one unit. Answered with Ok carrying JSON [`SendResult`]
+    /// (or Error).
     Send = 13,
     /// client → supervisor, JSON [`WatchReq`]: stream me the output from
     /// now on. Answered with [`Kind::Watching`], then Output frames, then
@@ -87,12 +90,26 @@ impl Kind {
             _ => return None,
         })
     }
+
+    /// The frame that answers this request: Welcome to Hello, Watching to
+    /// Watch, Ok to Send, Capture and Detach (None: not a request that is
+    /// answered; a Stop is followed by Exit when the program ends).
+    pub fn answer(self) -> Option<Kind> {
+        match self {
+            Kind::Hello => Some(Kind::Welcome),
+            Kind::Watch => Some(Kind::Watching),
+            Kind::Send | Kind::Capture | Kind::Detach => Some(Kind::Ok),
+            _ => None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
-    /// One request, then hang up (stop, status).
+    /// Requests (Send, Capture, Watch, Stop, Detach), answered one at a
+    /// time; no output unless watching. `send`, `capture`, `wait`, `stop`,
+    /// `detach` and `run --wait-idle` connect this way.
     Control,
     /// A terminal client: output streams to it.
     Attach,
@@ -192,10 +209,32 @@ pub struct WatchInfo {
     pub input_offset: u64,
 }
 
+/// How the program ended: its exit code, or the signal that killed it
+/// (`SIGTERM`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ExitInfo {
     pub code: Option<i32>,
     pub signal: Option<String>,
+}
+
+impl ExitInfo {
+    /// The status a shell would report: the code, or 128 + the signal.
+    pub fn status(&self) -> u8 {
+        match (&self.signal, self.code) {
+            (Some(sig), _) => sys::parse_signal(sig).map_or(1, |s| 128u8.wrapping_add(s as u8)),
+            (None, Some(c)) => c as u8,
+            _ => 1,
+        }
+    }
+
+    /// "exited with code 3", "killed by SIGTERM", or "ended".
+    pub fn describe(&self) -> String {
+        match (&self.signal, self.code) {
+            (Some(sig), _) => format!("killed by {sig}"),
+            (None, Some(c)) => format!("exited with code {c}"),
+            _ => "ended".to_string(),
+        }
+    }
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -228,13 +267,46 @@ pub fn encode(kind: Kind, payload: &[u8], out: &mut Vec<u8>) {
     out.extend_from_slice(payload);
 }
 
+/// A control frame's JSON payload.
+pub fn json<T: Serialize>(msg: &T) -> Vec<u8> {
+    serde_json::to_vec(msg).expect("protocol messages serialize")
+}
+
 pub fn encode_json<T: Serialize>(kind: Kind, msg: &T, out: &mut Vec<u8>) {
-    let body = serde_json::to_vec(msg).expect("protocol messages serialize");
-    encode(kind, &body, out);
+    encode(kind, &json(msg), out);
 }
 
 pub fn parse_json<T: for<'a> Deserialize<'a>>(kind: Kind, payload: &[u8]) -> Result<T, ProtoError> {
     serde_json::from_slice(payload).map_err(|e| ProtoError::BadPayload(kind, e.to_string()))
+}
+
+/// A Send frame's payload: the JSON request, its length first, then the
+/// raw text.
+pub fn encode_send(req: &SendReq, text: &[u8]) -> Vec<u8> {
+    let json = json(req);
+    let mut payload = Vec::with_capacity(4 + json.len() + text.len());
+    payload.extend_from_slice(&(json.len() as u32).to_le_bytes());
+    payload.extend_from_slice(&json);
+    payload.extend_from_slice(text);
+    payload
+}
+
+/// A Send frame's request and raw text.
+// The supervisor's ingress decodes with this once it drops its own copy
+// (split_send); then this allow goes.
+#[allow(dead_code)]
+pub fn decode_send(payload: &[u8]) -> Result<(SendReq, &[u8]), ProtoError> {
+    let bad = |why: &str| ProtoError::BadPayload(Kind::Send, why.to_string());
+    let n = payload
+        .get(..4)
+        .ok_or_else(|| bad("shorter than its length field"))?;
+    let n = u32::from_le_bytes(n.try_into().expect("4 bytes")) as usize;
+    let rest = &payload[4..];
+    let json = rest
+        .get(..n)
+        .ok_or_else(|| bad("shorter than its request"))?;
+    let req = parse_json(Kind::Send, json)?;
+    Ok((req, &rest[n..]))
 }
 
 /// Incremental decoder for a non-blocking reader: push bytes, pop frames.
@@ -306,12 +378,6 @@ pub fn write_frame(w: &mut impl Write, kind: Kind, payload: &[u8]) -> io::Result
     w.write_all(&out)
 }
 
-pub fn write_json<T: Serialize>(w: &mut impl Write, kind: Kind, msg: &T) -> io::Result<()> {
-    let mut out = Vec::new();
-    encode_json(kind, msg, &mut out);
-    w.write_all(&out)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -346,6 +412,52 @@ mod tests {
                 rows: 40
             }
         );
+    }
+
+    #[test]
+    fn exit_status_as_a_shell_reports_it() {
+        let exit = |code, signal: Option<&str>| ExitInfo {
+            code,
+            signal: signal.map(str::to_string),
+        };
+        assert_eq!(exit(Some(3), None).status(), 3);
+        assert_eq!(exit(Some(3), None).describe(), "exited with code 3");
+        assert_eq!(exit(None, Some("SIGTERM")).status(), 143);
+        assert_eq!(exit(None, Some("SIGKILL")).describe(), "killed by SIGKILL");
+        assert_eq!(exit(None, None).status(), 1);
+        assert_eq!(exit(None, None).describe(), "ended");
+    }
+
+    #[test]
+    fn send_round_trip() {
+        let req = SendReq {
+            keys: vec!["Enter".into()],
+            submit: true,
+            id: Some("x1".into()),
+            ..SendReq::default()
+        };
+        let payload = encode_send(&req, b"echo hi\n");
+        let (back, text) = decode_send(&payload).unwrap();
+        assert_eq!(text, b"echo hi\n");
+        assert_eq!(back.keys, ["Enter"]);
+        assert!(back.submit && !back.paste);
+        assert_eq!(back.id.as_deref(), Some("x1"));
+        let payload = encode_send(&req, b"");
+        assert!(decode_send(&payload).unwrap().1.is_empty());
+    }
+
+    #[test]
+    fn send_rejects_malformed() {
+        assert!(decode_send(b"").is_err());
+        assert!(decode_send(&[9, 0, 0]).is_err());
+        // The length points past the end.
+        assert!(decode_send(&[200, 0, 0, 0, b'{', b'}']).is_err());
+        // Not a request.
+        assert!(decode_send(&[3, 0, 0, 0, b'"', b'x', b'"']).is_err());
+        // An empty request object is a default one.
+        let (req, text) = decode_send(&[2, 0, 0, 0, b'{', b'}', b'x']).unwrap();
+        assert!(!req.submit);
+        assert_eq!(text, b"x");
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The pseudo-terminal: open it, start the program on its slave side, resize
-//! it. The `unsafe` for forking the program lives here and in
-//! `supervisor/launch.rs`, nowhere else.
+//! it. The program's fork and exec are this file's `unsafe`; the only other
+//! `unsafe` is in `supervisor/launch.rs` and `supervisor/mod.rs` (the
+//! double fork, signal dispositions) and `supervisor/trim.rs` (madvise).
 //!
 //! Crates: nix owns `openpty`, `fork`, `waitpid` and signal dispositions;
 //! rustix owns the window-size ioctl and fd flags; the exec itself is a raw

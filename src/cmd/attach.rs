@@ -3,8 +3,8 @@
 use std::process::ExitCode;
 
 use super::Ctx;
-use crate::attach::{self, Options};
 use crate::cli::AttachArgs;
+use crate::client::attach::{self, Options};
 use crate::error::Result;
 
 pub fn run(a: AttachArgs, ctx: &Ctx) -> Result<ExitCode> {

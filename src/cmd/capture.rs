@@ -4,10 +4,10 @@
 use std::io::{self, Write};
 use std::process::ExitCode;
 
-use super::{Ctx, stdout_error};
+use super::Ctx;
 use crate::cli::CaptureArgs;
-use crate::client::{Conn, io_err, remote_error};
-use crate::error::{Error, Result};
+use crate::client::Conn;
+use crate::error::{Error, Result, stdout_error};
 use crate::proto::{self, Kind, Role};
 use crate::store::{SCREEN_ANSI, SCREEN_TXT, Session};
 use crate::sys;
@@ -34,17 +34,8 @@ pub fn run(a: CaptureArgs, ctx: &Ctx) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// The screen from the supervisor's model: Screen frames, then Ok.
 fn live(s: &Session, ansi: bool) -> Result<Vec<u8>> {
     let mut c = Conn::open(s, Role::Control, None, false)?;
-    proto::write_json(&mut c.stream, Kind::Capture, &proto::CaptureReq { ansi })
-        .map_err(|e| io_err(s, e))?;
-    let mut screen = Vec::new();
-    loop {
-        match proto::read_frame(&mut c.stream).map_err(|e| io_err(s, e))? {
-            (Kind::Screen, p) => screen.extend_from_slice(&p),
-            (Kind::Ok, _) => return Ok(screen),
-            (Kind::Error, p) => return Err(remote_error(s, &p)),
-            _ => {}
-        }
-    }
+    c.request(Kind::Capture, &proto::json(&proto::CaptureReq { ansi }))
 }

@@ -3,10 +3,10 @@
 use std::io::{self, Write};
 use std::process::ExitCode;
 
-use super::{Ctx, stdout_error};
+use super::Ctx;
 use crate::cli::ConfigArgs;
 use crate::config::{KEYS, Source};
-use crate::error::Result;
+use crate::error::{Result, stdout_error};
 
 pub fn run(_a: ConfigArgs, ctx: &Ctx) -> Result<ExitCode> {
     let c = &ctx.config;

@@ -5,11 +5,11 @@ use std::process::ExitCode;
 
 use serde::Serialize;
 
-use super::list::SessionJson;
-use super::{Ctx, stdout_error};
+use super::Ctx;
 use crate::cli::InspectArgs;
-use crate::error::Result;
+use crate::error::{Result, stdout_error};
 use crate::store::{EVENTS, LOG, SOCK};
+use crate::view::SessionJson;
 
 #[derive(Serialize)]
 struct Inspect {

@@ -1,4 +1,6 @@
 //! One file per verb, each with `pub fn run(args, &Ctx) -> Result<ExitCode>`.
+//! A verb imports only from below `cmd/` (the client, the store, the
+//! formatting helpers), never from another verb.
 
 mod attach;
 mod capture;
@@ -38,7 +40,14 @@ impl Ctx {
 
     /// The detach key from a flag, else the configuration.
     pub fn detach_key(&self, flag: Option<&str>) -> Result<Option<u8>> {
-        crate::attach::parse_key(flag.unwrap_or(&self.config.detach_key))
+        crate::keys::parse_detach_key(flag.unwrap_or(&self.config.detach_key))
+    }
+
+    /// Retention, as `run` and `list` apply it: quietly, never failing them.
+    pub fn retain(&self, store: &Store) {
+        if let Some(d) = self.config.retain_exited {
+            let _ = store.prune(d, false);
+        }
     }
 }
 
@@ -55,7 +64,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Send(a) => send::run(a, &ctx),
         Command::Wait(a) => wait::run(a, &ctx),
         Command::Events(a) => events::run(a, &ctx),
-        Command::Exec(a) => exec::run(a, &ctx),
+        // `exec` is `run --bg` with arguments made from the prompt.
+        Command::Exec(a) => run::run(exec::run_args(a, &ctx), &ctx),
         Command::List(a) => list::run(a, &ctx),
         Command::Inspect(a) => inspect::run(a, &ctx),
         Command::Logs(a) => logs::run(a, &ctx),
@@ -64,21 +74,5 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Rm(a) => rm::run(a, &ctx),
         Command::Prune(a) => prune::run(a, &ctx),
         Command::Config(a) => config::run(a, &ctx),
-    }
-}
-
-/// An error writing to standard output (a closed pipe exits 0 in `main`).
-pub fn stdout_error(e: std::io::Error) -> crate::error::Error {
-    crate::error::Error::new(format!(
-        "writing to standard output: {}",
-        crate::error::describe_io(&e)
-    ))
-}
-
-/// Print an error for one of several named sessions and go on.
-pub fn report(e: &crate::error::Error) {
-    eprintln!("codex-session: {e}");
-    if let Some(h) = e.hint_text() {
-        eprintln!("hint: {h}");
     }
 }

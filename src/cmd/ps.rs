@@ -4,9 +4,9 @@
 use std::io::{self, Write};
 use std::process::ExitCode;
 
-use super::{Ctx, stdout_error};
+use super::Ctx;
 use crate::cli::PsArgs;
-use crate::error::Result;
+use crate::error::{Result, stdout_error};
 use crate::fmt;
 use crate::logs::last_lines;
 use crate::store::Session;

@@ -4,8 +4,9 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
-use super::{Ctx, report};
+use super::Ctx;
 use crate::cli::RmArgs;
+use crate::client::stop_all;
 use crate::error::{Error, IoContext, Result};
 use crate::store::Session;
 
@@ -17,7 +18,7 @@ pub fn run(a: RmArgs, ctx: &Ctx) -> Result<ExitCode> {
     let mut ok = true;
     for name in &a.names {
         if let Err(e) = store.get(name).and_then(|s| remove(s, a.force)) {
-            report(&e);
+            e.print();
             ok = false;
         }
     }
@@ -28,7 +29,7 @@ pub fn run(a: RmArgs, ctx: &Ctx) -> Result<ExitCode> {
     })
 }
 
-pub fn remove(s: Session, force: bool) -> Result<()> {
+fn remove(s: Session, force: bool) -> Result<()> {
     if s.is_running() {
         if !force {
             return Err(Error::new(format!("session {} is running", s.name)).hint(format!(
@@ -37,7 +38,7 @@ pub fn remove(s: Session, force: bool) -> Result<()> {
             )));
         }
         let sig = nix::sys::signal::Signal::SIGTERM as i32;
-        super::stop::stop_all(std::slice::from_ref(&s), sig, FORCE_GRACE)
+        stop_all(std::slice::from_ref(&s), sig, FORCE_GRACE)
             .pop()
             .expect("one result")?;
     }

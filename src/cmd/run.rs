@@ -13,14 +13,16 @@ use std::time::Duration;
 use nix::errno::Errno;
 use nix::sys::stat::{Mode, umask};
 
-use super::{Ctx, stdout_error};
+use super::Ctx;
 use crate::cli::RunArgs;
-use crate::error::{Error, IoContext, Result, describe_io};
+use crate::client::{attach, stop_all, watch};
+use crate::error::{Error, IoContext, Result, describe_io, note, stdout_error};
+use crate::logs::{self, Plain};
 use crate::meta::{self, Meta, Status};
 use crate::pty::Exec;
 use crate::store::{self, check_name};
 use crate::supervisor::{self, Init, Ready};
-use crate::{attach, fmt, names};
+use crate::{fmt, names};
 
 pub fn run(a: RunArgs, ctx: &Ctx) -> Result<ExitCode> {
     let detach_key = ctx.detach_key(a.detach_key.as_deref())?;
@@ -35,7 +37,7 @@ pub fn run(a: RunArgs, ctx: &Ctx) -> Result<ExitCode> {
         }
         None => (names::generate(), false),
     };
-    let (cols, rows) = parse_size(&a.size)?;
+    let (cols, rows) = fmt::parse_window(&a.size)?;
     let cwd = resolve_cwd(a.cwd.as_deref())?;
     let env = build_env(&a.env, &ctx.config.term)?;
     let (command, command_line) = shape_command(&a.command, &env);
@@ -68,7 +70,7 @@ pub fn run(a: RunArgs, ctx: &Ctx) -> Result<ExitCode> {
                 // Stopping takes a while: not under the lock.
                 drop(root_lock);
                 let sig = nix::sys::signal::Signal::SIGTERM as i32;
-                super::stop::stop_all(std::slice::from_ref(&*s), sig, Duration::from_secs(10))
+                stop_all(std::slice::from_ref(&*s), sig, Duration::from_secs(10))
                     .pop()
                     .expect("one result")?;
             }
@@ -145,13 +147,13 @@ pub fn run(a: RunArgs, ctx: &Ctx) -> Result<ExitCode> {
             guard.0 = None;
             if a.bg {
                 writeln!(io::stdout(), "{name}").map_err(stdout_error)?;
-                super::prune::auto(ctx, &store);
+                ctx.retain(&store);
                 if let Some(d) = wait_idle {
                     return first_output(&store.get(&name)?, d);
                 }
                 return Ok(ExitCode::SUCCESS);
             }
-            super::prune::auto(ctx, &store);
+            ctx.retain(&store);
             let s = store.get(&name)?;
             attach::attach(
                 &s,
@@ -178,22 +180,21 @@ pub fn run(a: RunArgs, ctx: &Ctx) -> Result<ExitCode> {
 /// it has been quiet for `idle` (at most a minute, then exit 124).
 fn first_output(s: &store::Session, idle: Duration) -> Result<ExitCode> {
     let deadline = std::time::Instant::now() + Duration::from_secs(60).max(idle * 2);
-    let (mut conn, info) = match crate::watch::open(s, Some(idle.as_millis() as u64)) {
+    let (mut conn, info) = match watch::open(s, Some(idle.as_millis() as u64)) {
         Ok(w) => w,
         // Ended already: everything it printed is in the log.
         Err(_) => {
-            let out = crate::watch::read_range(s, 0, u64::MAX)?;
-            writeln!(io::stdout(), "{}", crate::logs::plain(&out).trim_end())
-                .map_err(stdout_error)?;
+            let out = watch::read_range(s, 0, u64::MAX)?;
+            writeln!(io::stdout(), "{}", logs::plain(&out).trim_end()).map_err(stdout_error)?;
             return Ok(ExitCode::SUCCESS);
         }
     };
-    let before = crate::watch::read_range(s, 0, info.offset)?;
-    let mut p = crate::logs::Plain::new();
+    let before = watch::read_range(s, 0, info.offset)?;
+    let mut p = Plain::new();
     let mut text = Vec::new();
     p.feed(&before, &mut text);
     io::stdout().write_all(&text).map_err(stdout_error)?;
-    super::send::print_until_idle_with(&mut conn, s, deadline, p)
+    watch::print_until_idle_with(&mut conn, deadline, p)
 }
 
 /// A per-session timeout from its flag ("off" allowed), else the config.
@@ -232,7 +233,7 @@ fn make_room(store: &store::Store, name: &str, if_absent: bool) -> Result<Room> 
     let s = store.get(name)?;
     if s.is_running() {
         if if_absent {
-            eprintln!("codex-session: session {name} is already running; nothing to do");
+            note(format!("session {name} is already running; nothing to do"));
             return Ok(Room::Done(ExitCode::SUCCESS));
         }
         return Ok(Room::Stop(Box::new(s)));
@@ -307,21 +308,6 @@ fn create_dir(store: &store::Store, mut name: String, explicit: bool) -> Result<
             Err(e) => return Err(Error::io("creating the session folder", &dir, e)),
         }
     }
-}
-
-fn parse_size(s: &str) -> Result<(u16, u16)> {
-    let bad = || {
-        Error::usage(format!(
-            "invalid --size {s:?}: expected COLSxROWS, like 120x40"
-        ))
-    };
-    let (c, r) = s.split_once(['x', 'X']).ok_or_else(bad)?;
-    let c: u16 = c.trim().parse().map_err(|_| bad())?;
-    let r: u16 = r.trim().parse().map_err(|_| bad())?;
-    if c == 0 || r == 0 {
-        return Err(bad());
-    }
-    Ok((c, r))
 }
 
 fn resolve_cwd(flag: Option<&Path>) -> Result<PathBuf> {

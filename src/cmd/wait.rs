@@ -7,13 +7,13 @@ use std::time::Instant;
 
 use regex::Regex;
 
-use super::{Ctx, stdout_error};
+use super::Ctx;
 use crate::cli::WaitArgs;
-use crate::error::{Error, Result};
+use crate::client::watch::{self, Event};
+use crate::error::{Error, Result, stdout_error};
 use crate::logs::Plain;
 use crate::store::Session;
-use crate::watch::{self, Event};
-use crate::{attach, fmt, proto};
+use crate::{fmt, proto};
 
 pub fn run(a: WaitArgs, ctx: &Ctx) -> Result<ExitCode> {
     let parse = fmt::duration_arg;
@@ -49,7 +49,7 @@ pub fn run(a: WaitArgs, ctx: &Ctx) -> Result<ExitCode> {
         }
     }
     loop {
-        match watch::next(&mut conn, &s, deadline)? {
+        match watch::next(&mut conn, deadline)? {
             Event::Output(p) => {
                 if m.active() {
                     m.feed(&p);
@@ -74,7 +74,7 @@ pub fn run(a: WaitArgs, ctx: &Ctx) -> Result<ExitCode> {
             }
             Event::Exit(info) => {
                 if a.exit {
-                    return Ok(ExitCode::from(attach::exit_status(&info)));
+                    return Ok(ExitCode::from(info.status()));
                 }
                 if a.idle.is_some() {
                     return Ok(ExitCode::SUCCESS);
@@ -94,12 +94,12 @@ pub fn run(a: WaitArgs, ctx: &Ctx) -> Result<ExitCode> {
                 } else {
                     format!("output matching {:?}", a.output.as_deref().unwrap_or(""))
                 };
-                eprintln!(
-                    "codex-session: timed out after {} waiting for {what} in {}",
+                return Err(Error::new(format!(
+                    "timed out after {} waiting for {what} in {}",
                     humantime::format_duration(timeout.unwrap_or_default()),
                     s.name
-                );
-                return Ok(ExitCode::from(124));
+                ))
+                .with_code(124));
             }
         }
     }
@@ -123,10 +123,11 @@ fn ended(s: &Session, a: &WaitArgs, m: &mut Matcher) -> Result<ExitCode> {
 }
 
 fn exit_code(s: &Session) -> u8 {
-    attach::exit_status(&proto::ExitInfo {
+    proto::ExitInfo {
         code: s.meta.exit_code,
         signal: s.meta.signal.clone(),
-    })
+    }
+    .status()
 }
 
 fn ended_before(s: &Session, a: &WaitArgs) -> Error {

@@ -7,6 +7,7 @@ mod attach;
 mod basics;
 mod config;
 mod disk;
+mod exit_policy;
 mod lifecycle;
 mod list;
 mod logs;

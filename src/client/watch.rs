@@ -1,12 +1,12 @@
 //! The CLI's side of a watch: output frames until Idle or Exit, with a
 //! deadline. Used by `send --wait-idle`, `run --wait-idle` and `wait`.
 
-use std::io;
+use std::io::{self, Write};
 use std::time::Instant;
 
-use crate::client::{Conn, io_err, remote_error};
-use crate::error::{Error, Result};
-use crate::logs::LogReader;
+use super::Conn;
+use crate::error::{Error, Result, stdout_error};
+use crate::logs::{LogReader, Plain};
 use crate::proto::{self, Kind, Role};
 use crate::store::Session;
 
@@ -23,7 +23,7 @@ pub enum Event {
 }
 
 /// The next event on a watching connection.
-pub fn next(c: &mut Conn, s: &Session, deadline: Option<Instant>) -> Result<Event> {
+pub fn next(c: &mut Conn, deadline: Option<Instant>) -> Result<Event> {
     loop {
         let left = match deadline {
             Some(d) => {
@@ -35,16 +35,12 @@ pub fn next(c: &mut Conn, s: &Session, deadline: Option<Instant>) -> Result<Even
             }
             None => None,
         };
-        c.stream.set_read_timeout(left).map_err(|e| io_err(s, e))?;
+        c.set_timeout(left)?;
         match proto::read_frame(&mut c.stream) {
             Ok((Kind::Output, p)) => return Ok(Event::Output(p)),
             Ok((Kind::Idle, _)) => return Ok(Event::Idle),
-            Ok((Kind::Exit, p)) => {
-                return proto::parse_json(Kind::Exit, &p)
-                    .map(Event::Exit)
-                    .map_err(|e| Error::new(format!("session {}: {e}", s.name)));
-            }
-            Ok((Kind::Error, p)) => return Err(remote_error(s, &p)),
+            Ok((Kind::Exit, p)) => return c.parse(Kind::Exit, &p).map(Event::Exit),
+            Ok((Kind::Error, p)) => return Err(c.remote_error(&p)),
             Ok(_) => {}
             Err(e)
                 if matches!(
@@ -64,7 +60,7 @@ pub fn next(c: &mut Conn, s: &Session, deadline: Option<Instant>) -> Result<Even
             {
                 return Ok(Event::Lost);
             }
-            Err(e) => return Err(io_err(s, e)),
+            Err(e) => return Err(c.io_err(e)),
         }
     }
 }
@@ -73,20 +69,50 @@ pub fn next(c: &mut Conn, s: &Session, deadline: Option<Instant>) -> Result<Even
 /// offsets at that moment.
 pub fn open(s: &Session, idle_ms: Option<u64>) -> Result<(Conn, proto::WatchInfo)> {
     let mut c = Conn::open(s, Role::Control, None, false)?;
-    proto::write_json(&mut c.stream, Kind::Watch, &proto::WatchReq { idle_ms })
-        .map_err(|e| io_err(s, e))?;
-    loop {
-        match proto::read_frame(&mut c.stream).map_err(|e| io_err(s, e))? {
-            (Kind::Watching, p) => {
-                let info = proto::parse_json(Kind::Watching, &p)
-                    .map_err(|e| Error::new(format!("session {}: {e}", s.name)))?;
-                return Ok((c, info));
+    let info = c.request(Kind::Watch, &proto::json(&proto::WatchReq { idle_ms }))?;
+    let info = c.parse(Kind::Watching, &info)?;
+    Ok((c, info))
+}
+
+/// Print the streamed output as plain text until Idle, Exit or the deadline
+/// (then exit 124, as timeout(1) does, with what came so far printed).
+pub fn print_until_idle(c: &mut Conn, deadline: Instant) -> Result<std::process::ExitCode> {
+    print_until_idle_with(c, deadline, Plain::new())
+}
+
+/// The same, continuing a renderer that already saw earlier output.
+pub fn print_until_idle_with(
+    c: &mut Conn,
+    deadline: Instant,
+    mut plain: Plain,
+) -> Result<std::process::ExitCode> {
+    let mut out = io::stdout().lock();
+    let mut buf = Vec::new();
+    let timed_out = loop {
+        match next(c, Some(deadline))? {
+            Event::Output(p) => {
+                buf.clear();
+                plain.feed(&p, &mut buf);
+                out.write_all(&buf).map_err(stdout_error)?;
             }
-            (Kind::Error, p) => return Err(remote_error(s, &p)),
-            (Kind::Exit, _) => return Err(Error::new(format!("session {} has ended", s.name))),
-            _ => {}
+            Event::Idle => break false,
+            // The program ended: its output is complete.
+            Event::Exit(_) | Event::Lost => break false,
+            Event::Timeout => break true,
         }
+    };
+    buf.clear();
+    plain.finish(&mut buf);
+    out.write_all(&buf).map_err(stdout_error)?;
+    out.flush().map_err(stdout_error)?;
+    if timed_out {
+        return Err(Error::new(format!(
+            "{}: the output did not go quiet before the timeout",
+            c.name()
+        ))
+        .with_code(124));
     }
+    Ok(std::process::ExitCode::SUCCESS)
 }
 
 /// Output bytes [from, to) as counted since the session started, from its
