@@ -116,10 +116,11 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
         .filter(|c| !on_path(c))
         .collect();
     if !missing.is_empty() {
+        let them = if missing.len() == 1 { "it" } else { "them" };
         let what = if ci {
-            "under CI=true the tests that need them fail"
+            format!("under CI=true the tests that need {them} fail")
         } else {
-            "the tests that need them are skipped"
+            format!("the tests that need {them} are skipped")
         };
         eprintln!("xtask: not installed: {} ({what})", missing.join(", "));
     }
