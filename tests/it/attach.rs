@@ -74,13 +74,6 @@ while True:
     signal.pause()
 "#;
 
-fn start_py(s: &Store, name: &str, file: &str, body: &str, args: &[&str]) {
-    let script = fixture(s, file, body);
-    let mut cmd = vec![PYTHON, script.as_str()];
-    cmd.extend_from_slice(args);
-    s.start(name, &cmd);
-}
-
 /// Start the TUI fixture in the background and wait until it has drawn.
 fn start_tui(s: &Store, name: &str) {
     start_py(s, name, "tui.py", TUI, &[]);
@@ -223,8 +216,7 @@ fn attach_restores_a_full_screen_program() {
 
 #[test]
 fn attach_restores_vim() {
-    if !installed("vim") {
-        eprintln!("skipped: vim is not installed");
+    if !require("vim") {
         return;
     }
     let s = Store::new();
@@ -271,8 +263,7 @@ fn attach_restores_vim() {
 
 #[test]
 fn attach_restores_less() {
-    if !installed("less") {
-        eprintln!("skipped: less is not installed");
+    if !require("less") {
         return;
     }
     let s = Store::new();

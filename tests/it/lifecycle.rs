@@ -2,7 +2,6 @@
 //! `stop` ends it, `rm` removes it.
 
 use std::os::unix::process::CommandExt;
-use std::path::Path;
 use std::process::{Command, Stdio};
 
 use nix::sys::signal::{Signal, killpg};
@@ -20,11 +19,7 @@ fn q(s: impl AsRef<std::ffi::OsStr>) -> String {
 fn sh(s: &Store, script: &str) -> Command {
     let mut c = Command::new("/bin/sh");
     c.arg("-c").arg(script);
-    c.env_remove("CODEX_SESSION_STORE")
-        .env_remove("CODEX_HOME")
-        .env_remove("CODEX_SESSION_CONFIG")
-        .env_remove("NO_COLOR")
-        .env("HOME", s.tmp.path());
+    clean_env(&mut c, s.tmp.path());
     c
 }
 
@@ -60,12 +55,6 @@ impl Drop for KillGroupOnDrop {
     fn drop(&mut self) {
         let _ = killpg(self.0, Signal::SIGKILL);
     }
-}
-
-fn wait_file(p: &Path) {
-    wait_for(&format!("{} to exist", p.display()), WAIT, || {
-        p.exists().then_some(())
-    });
 }
 
 #[test]
@@ -104,7 +93,7 @@ fn survives_its_process_group_being_killed() {
     let mut child = c.spawn().expect("spawning the shell");
     let pgid = Pid::from_raw(child.id() as i32);
     let _guard = KillGroupOnDrop(pgid);
-    wait_file(&marker);
+    wait_file(&marker, WAIT);
     killpg(pgid, Signal::SIGKILL).expect("killpg");
     let st = wait_child(&mut child, WAIT);
     assert!(!st.success(), "{st:?}");

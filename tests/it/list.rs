@@ -8,6 +8,7 @@ use std::process::Command;
 
 use serde_json::Value;
 
+use crate::support::run_ok as ok;
 use crate::support::*;
 
 fn names(v: &[Value]) -> Vec<String> {
@@ -397,23 +398,6 @@ fn ps_shows_running_sessions_and_their_last_lines() {
         out.contains("p1-line5") && !out.contains("p1-line4"),
         "{out}"
     );
-}
-
-/// The binary without `--store`, in a clean environment.
-fn bare(home: &Path) -> Command {
-    let mut c = Command::new(BIN);
-    c.env_remove("CODEX_SESSION_STORE")
-        .env_remove("CODEX_HOME")
-        .env_remove("CODEX_SESSION_CONFIG")
-        .env_remove("NO_COLOR")
-        .env("HOME", home);
-    c
-}
-
-fn ok(c: &mut Command) -> String {
-    let out = output_with_timeout(c, CMD_TIMEOUT);
-    assert!(out.status.success(), "{c:?}: {}", stderr(&out));
-    stdout(&out)
 }
 
 #[test]

@@ -26,19 +26,6 @@ fn chmod(p: &Path, m: u32) {
         .unwrap_or_else(|e| panic!("chmod {}: {e}", p.display()));
 }
 
-fn is_root() -> bool {
-    nix::unistd::geteuid().is_root()
-}
-
-fn events(s: &Store, name: &str) -> Vec<Value> {
-    let p = s.dir(name).join("events.jsonl");
-    std::fs::read_to_string(&p)
-        .unwrap_or_default()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l:?}: {e}")))
-        .collect()
-}
-
 fn wait_event(s: &Store, name: &str, pred: impl Fn(&Value) -> bool) -> Value {
     wait_for(&format!("an event in {name}'s events.jsonl"), WAIT, || {
         events(s, name).into_iter().find(|e| pred(e))
@@ -115,8 +102,7 @@ fn a_writable_store_is_refused() {
 #[test]
 fn a_store_owned_by_another_user_is_refused() {
     if !is_root() {
-        eprintln!("skipped: changing a folder's owner needs root");
-        return;
+        return skip("changing a folder's owner needs root");
     }
     let s = Store::new();
     std::fs::create_dir_all(&s.root).unwrap();
@@ -191,12 +177,10 @@ fn python() -> Option<PathBuf> {
 #[test]
 fn a_connection_from_another_uid_is_refused() {
     if !is_root() {
-        eprintln!("skipped: connecting as another user needs root");
-        return;
+        return skip("connecting as another user needs root");
     }
     let Some(py) = python() else {
-        eprintln!("skipped: no system python3 to connect as another user");
-        return;
+        return missing("python3", "no system python3 to connect as another user");
     };
     let s = Store::new();
     s.start("guarded", &["sleep", "300"]);

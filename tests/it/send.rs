@@ -3,10 +3,8 @@
 //! `exec`, each against real programs (a Python REPL, sqlite3, sh) driven
 //! only through the CLI.
 
-use std::io::{Read, Write};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::Output;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::thread::JoinHandle;
 use std::time::Duration;
 
 use serde_json::Value;
@@ -16,76 +14,6 @@ use crate::support::pty::Term;
 use crate::support::*;
 
 // --- helpers ---------------------------------------------------------------
-
-/// A command running in the background, its output collected as it comes.
-struct Bg {
-    child: Child,
-    out: Option<JoinHandle<Vec<u8>>>,
-    err: Option<JoinHandle<Vec<u8>>>,
-}
-
-fn spawn(cmd: Command) -> Bg {
-    spawn_with_stdin(cmd, None)
-}
-
-fn spawn_with_stdin(mut cmd: Command, input: Option<&[u8]>) -> Bg {
-    cmd.stdin(if input.is_some() {
-        Stdio::piped()
-    } else {
-        Stdio::null()
-    })
-    .stdout(Stdio::piped())
-    .stderr(Stdio::piped());
-    let mut child = cmd.spawn().expect("spawning the binary");
-    if let Some(input) = input {
-        let mut w = child.stdin.take().unwrap();
-        w.write_all(input).expect("writing standard input");
-        // Dropped: end of input.
-    }
-    let mut out = child.stdout.take().unwrap();
-    let mut err = child.stderr.take().unwrap();
-    let out = std::thread::spawn(move || {
-        let mut v = Vec::new();
-        let _ = out.read_to_end(&mut v);
-        v
-    });
-    let err = std::thread::spawn(move || {
-        let mut v = Vec::new();
-        let _ = err.read_to_end(&mut v);
-        v
-    });
-    Bg {
-        child,
-        out: Some(out),
-        err: Some(err),
-    }
-}
-
-impl Bg {
-    fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
-    fn exited(&mut self) -> bool {
-        self.child.try_wait().expect("try_wait").is_some()
-    }
-
-    fn finish(mut self) -> Output {
-        let status = wait_child(&mut self.child, CMD_TIMEOUT);
-        Output {
-            status,
-            stdout: self.out.take().unwrap().join().unwrap(),
-            stderr: self.err.take().unwrap().join().unwrap(),
-        }
-    }
-}
-
-impl Drop for Bg {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 /// Run with `input` on standard input, to completion.
 fn run_stdin(s: &Store, args: &[&str], input: &str) -> Output {
@@ -117,30 +45,6 @@ fn has_line(text: &str, want: &str) -> bool {
     text.lines().any(|l| l.trim() == want)
 }
 
-/// A configuration file in the test's temp folder; its path for `--config`.
-fn config(s: &Store, toml: &str) -> String {
-    let p = s.tmp.path().join("sessions.toml");
-    std::fs::write(&p, toml).expect("writing the configuration");
-    p.to_string_lossy().into_owned()
-}
-
-/// `run --bg --name NAME -- CMD...` under a configuration file.
-fn start_with(s: &Store, cfg: &str, name: &str, cmd: &[&str]) {
-    let mut args = vec!["--config", cfg, "run", "--bg", "--name", name, "--"];
-    args.extend_from_slice(cmd);
-    assert_eq!(s.ok(&args).trim(), name);
-}
-
-/// The session's events, straight from events.jsonl (for polling).
-fn events_file(s: &Store, name: &str) -> Vec<Value> {
-    let b = std::fs::read(s.dir(name).join("events.jsonl")).unwrap_or_default();
-    String::from_utf8_lossy(&b)
-        .lines()
-        .filter(|l| !l.is_empty())
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l:?}: {e}")))
-        .collect()
-}
-
 /// `events --json NAME`, parsed.
 fn events_json(s: &Store, name: &str) -> Vec<Value> {
     s.ok(["events", "--json", name])
@@ -157,7 +61,7 @@ fn kinds(evs: &[Value]) -> Vec<String> {
 
 /// The `input` events.
 fn inputs(s: &Store, name: &str) -> Vec<Value> {
-    events_file(s, name)
+    events(s, name)
         .into_iter()
         .filter(|e| e["event"] == "input")
         .collect()
@@ -166,7 +70,7 @@ fn inputs(s: &Store, name: &str) -> Vec<Value> {
 /// Wait until events.jsonl holds `n` events of this kind.
 fn wait_events(s: &Store, name: &str, kind: &str, n: usize) -> Vec<Value> {
     wait_for(&format!("{n} {kind:?} events in {name}"), WAIT, || {
-        let evs = events_file(s, name);
+        let evs = events(s, name);
         (evs.iter().filter(|e| e["event"] == kind).count() >= n).then_some(evs)
     })
 }
@@ -194,14 +98,6 @@ fn blocked_wait(s: &Store, args: &[&str]) -> Bg {
 
 fn count(hay: &[u8], needle: &[u8]) -> usize {
     hay.windows(needle.len()).filter(|w| *w == needle).count()
-}
-
-/// The python fixture `file` running as session `name`.
-fn start_py(s: &Store, name: &str, file: &str, body: &str, args: &[&str]) {
-    let script = fixture(s, file, body);
-    let mut cmd = vec![PYTHON, script.as_str()];
-    cmd.extend_from_slice(args);
-    s.start(name, &cmd);
 }
 
 /// Prints READY, then `GOT:<line>` for every line; ends at end of input.
@@ -295,8 +191,7 @@ fn a_python_repl_driven_only_by_send_wait_and_capture() {
 
 #[test]
 fn sqlite3_driven_only_by_send_wait_and_capture() {
-    if !installed("sqlite3") {
-        println!("skipped: sqlite3 is not installed");
+    if !require("sqlite3") {
         return;
     }
     let s = Store::new();
@@ -357,6 +252,14 @@ while True:
     out.write(b)
 "#;
 
+/// The pause after which a person counts as no longer typing, in the draft
+/// tests: 60 keys at [`KEY_PACE`], so that no stall of a loaded machine
+/// between two of the typist's keys comes near it.
+const DRAFT_QUIET: Duration = Duration::from_secs(3);
+
+/// The pace of the typist in the draft tests.
+const KEY_PACE: Duration = Duration::from_millis(50);
+
 /// Run `f` while a person types `alphabet` in `t` over and over, one key at
 /// a time at a person's pace; what `f` returned, and what was typed (the
 /// typing stops when `f` returns).
@@ -369,9 +272,9 @@ fn while_typing<R>(t: &mut Term, alphabet: &[u8], f: impl FnOnce() -> R) -> (R, 
                 let c = alphabet[typed.len() % alphabet.len()];
                 t.write(&[c]);
                 typed.push(c);
-                // The pace of a person typing (well under draft_quiet between
+                // The pace of a person typing (far under draft_quiet between
                 // keys), not a synchronisation.
-                std::thread::sleep(Duration::from_millis(50));
+                std::thread::sleep(KEY_PACE);
             }
             typed
         });
@@ -383,12 +286,14 @@ fn while_typing<R>(t: &mut Term, alphabet: &[u8], f: impl FnOnce() -> R) -> (R, 
 
 #[test]
 fn send_waits_for_a_typing_person_and_never_interleaves() {
-    let s = Store::new();
-    let cfg = config(&s, "draft_quiet = \"500ms\"\n");
+    let s = Env::new(&format!(
+        "draft_quiet = \"{}ms\"\n",
+        DRAFT_QUIET.as_millis()
+    ));
     let script = fixture(&s, "recorder.py", RECORDER);
     let rec = s.tmp.path().join("received");
     let rec_s = rec.to_string_lossy().into_owned();
-    start_with(&s, &cfg, "rec", &[PYTHON, &script, &rec_s]);
+    s.start("rec", &[], &[PYTHON, &script, &rec_s]);
     s.wait_log("rec", "READY");
     let received = || std::fs::read(&rec).unwrap_or_default();
     let wait_received = |what: &str, f: &dyn Fn(&[u8]) -> bool| {
@@ -420,8 +325,9 @@ fn send_waits_for_a_typing_person_and_never_interleaves() {
         let typed_so_far = |r: &[u8]| r.iter().filter(|b| b"ijklmnop".contains(b)).count();
         let at_spawn = typed_so_far(&received());
         // Typing goes on for well over draft_quiet after the send started.
-        let r = wait_received("10 more keys from the person", &|r| {
-            typed_so_far(r) >= at_spawn + 10
+        let more = (DRAFT_QUIET.as_millis() * 3 / 2 / KEY_PACE.as_millis()) as usize;
+        let r = wait_received(&format!("{more} more keys from the person"), &|r| {
+            typed_so_far(r) >= at_spawn + more
         });
         assert!(
             !contains(&r, b"SENDB"),
@@ -658,11 +564,19 @@ print("done-ticking", flush=True)
 time.sleep(1000)
 "#;
 
+/// A quiet period for the ticker: 200 of its ticks, so that no stall of a
+/// loaded machine between two ticks comes near it.
+const TICKER_QUIET: &str = "2s";
+
+/// A deadline for waiting on the endless ticker to go quiet: longer than
+/// [`TICKER_QUIET`], so that only its ticking keeps the wait from ending.
+const TICKER_TIMEOUT: &str = "3s";
+
 #[test]
 fn wait_idle_returns_once_output_stops_or_124() {
     let s = Store::new();
     start_py(&s, "tick", "ticker.py", TICKER, &[]);
-    let o = s.run(["wait", "tick", "--idle", "300ms", "--timeout", "20s"]);
+    let o = s.run(["wait", "tick", "--idle", TICKER_QUIET, "--timeout", "20s"]);
     assert_code(&o, 0);
     assert!(
         String::from_utf8_lossy(&log_bytes(&s, "tick")).contains("done-ticking"),
@@ -671,7 +585,14 @@ fn wait_idle_returns_once_output_stops_or_124() {
 
     start_py(&s, "forever", "ticker.py", TICKER, &["forever"]);
     s.wait_log("forever", "tick 1");
-    let o = s.run(["wait", "forever", "--idle", "300ms", "--timeout", "500ms"]);
+    let o = s.run([
+        "wait",
+        "forever",
+        "--idle",
+        TICKER_QUIET,
+        "--timeout",
+        TICKER_TIMEOUT,
+    ]);
     assert_code(&o, 124);
 }
 
@@ -791,10 +712,9 @@ fn in_order(have: &[String], want: &[&str]) -> bool {
 
 #[test]
 fn events_record_a_sessions_whole_life() {
-    let s = Store::new();
-    let cfg = config(&s, "idle_after = \"300ms\"\n");
+    let s = Env::new("idle_after = \"300ms\"\n");
     let script = fixture(&s, "life.py", LIFE);
-    start_with(&s, &cfg, "life", &[PYTHON, &script]);
+    s.start("life", &[], &[PYTHON, &script]);
     s.wait_log("life", "READY");
     let follower = spawn(s.cmd(["events", "-f", "life"]));
     let follower_json = spawn(s.cmd(["events", "-f", "--json", "life"]));
@@ -807,7 +727,7 @@ fn events_record_a_sessions_whole_life() {
     s.wait_log("life", "answered");
     // Quiet again after the answer.
     wait_for("idle after the answer", WAIT, || {
-        let k = kinds(&events_file(&s, "life"));
+        let k = kinds(&events(&s, "life"));
         in_order(&k, &["input", "busy", "idle"]).then_some(())
     });
     t.write(DETACH);
@@ -879,13 +799,11 @@ fn events_record_a_sessions_whole_life() {
 
 #[test]
 fn exec_runs_the_configured_agent_with_the_prompt() {
-    let s = Store::new();
-    let cfg = config(
-        &s,
+    let s = Env::new(
         r#"agent_command = ["/bin/sh", "-c", "echo \"agent got: $0\"; read reply; echo \"reply: $reply\""]"#,
     );
     let prompt = "fix the \"flaky\" tests & $HOME";
-    let out = s.ok(["--config", &cfg, "exec", "--name", "agent", prompt]);
+    let out = s.ok(["exec", "--name", "agent", prompt]);
     assert_eq!(out.trim(), "agent");
     s.wait_log("agent", &format!("agent got: {prompt}"));
 
@@ -1041,9 +959,9 @@ fn send_wait_idle_times_out_on_endless_output() {
         "endless",
         "x",
         "--wait-idle",
-        "300ms",
+        TICKER_QUIET,
         "--timeout",
-        "1s",
+        TICKER_TIMEOUT,
     ]);
     assert_code(&o, 124);
     assert!(

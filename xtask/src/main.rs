@@ -1,5 +1,7 @@
 //! Project chores: `cargo xtask <task>`.
 //!
+//! - `test [--install] [FILTER...] [-- ARGS...]`: run the test suite, then
+//!   list the tests skipped and why
 //! - `man [--check]`: write the man pages into `man/`, or check they are current
 //! - `completions [--dir DIR]`: write bash, zsh and fish completions
 //! - `bench [ARGS...]`: run the benchmarks
@@ -8,6 +10,7 @@
 //! binary's `--help`: `src/cli.rs` is included here verbatim.
 
 mod bench;
+mod test;
 
 #[allow(dead_code)]
 mod cli {
@@ -29,6 +32,12 @@ const USAGE: &str = "\
 usage: cargo xtask <task>
 
 tasks:
+  test [--install] [FILTER...] [-- ARGS...]
+                            run every test (cargo nextest if installed, else cargo test),
+                            then list the tests skipped and why. FILTER: part of a test's
+                            name. ARGS go to the runner (-- -E 'test(/vim/)' for nextest).
+                            --install: first install the missing test-time programs (as
+                            root or with sudo) and cargo-nextest (built from source: slow)
   man [--check]             write the man pages into man/ (--check: fail if they are stale)
   completions [--dir DIR]   write bash, zsh and fish completions [default dir: completions/]
   bench [ARGS...]           run the benchmarks";
@@ -36,7 +45,7 @@ tasks:
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match run(&args) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(msg) => {
             eprintln!("xtask: {msg}");
             ExitCode::FAILURE
@@ -44,10 +53,14 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(args: &[String]) -> Result<(), String> {
+fn run(args: &[String]) -> Result<ExitCode, String> {
     let Some((task, rest)) = args.split_first() else {
         return Err(format!("no task given\n\n{USAGE}"));
     };
+    if task == "test" {
+        // The test runner's own exit status, passed through.
+        return test::run(rest);
+    }
     match task.as_str() {
         "man" => man(rest),
         "completions" => completions(rest),
@@ -58,6 +71,7 @@ fn run(args: &[String]) -> Result<(), String> {
         }
         other => Err(format!("unknown task `{other}`\n\n{USAGE}")),
     }
+    .map(|()| ExitCode::SUCCESS)
 }
 
 /// The repository's root: the folder above this crate's.
