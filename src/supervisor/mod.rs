@@ -14,7 +14,7 @@
 //! The state lives with the code that changes it: the program and its PTY
 //! in `program.rs`, the clients in `clients.rs` (watchers' clocks in
 //! `watchers.rs`), `send` and its draft safety in `ingress.rs`, the screen
-//! model in `screen.rs`, the log in `crate::logs`; starting up in
+//! model in `screen/`, the log in `crate::logs`; starting up in
 //! `launch.rs`, memory trimming in `trim.rs`. This file is the loop, the
 //! handlers, and the record (meta.json) they keep.
 
