@@ -12,7 +12,7 @@ use std::collections::VecDeque;
 use std::io::{self, Read, Write};
 use std::ops::{Index, IndexMut};
 use std::os::unix::net::{UnixListener, UnixStream};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde_json::json;
 
@@ -25,7 +25,7 @@ use crate::sys;
 /// Queued output per terminal before it is dropped in favour of a repaint.
 pub const QUEUE_LIMIT: usize = 1 << 20;
 /// Output frames are cut to at most this much payload.
-pub const CHUNK: usize = 64 * 1024;
+const CHUNK: usize = 64 * 1024;
 
 /// Where a client is in its life. Frames are read from the first four
 /// states only; program output goes to `Attached` and `Watching`.
@@ -96,7 +96,7 @@ impl Client {
         !matches!(self.state, State::Closing { .. } | State::Dead { .. })
     }
 
-    pub fn is_connected(&self) -> bool {
+    fn is_connected(&self) -> bool {
         matches!(self.state, State::Connected)
     }
 
@@ -126,14 +126,14 @@ impl Client {
         }
     }
 
-    pub fn watching(&self) -> Option<&Watch> {
+    fn watching(&self) -> Option<&Watch> {
         match &self.state {
             State::Watching(w) => Some(w),
             _ => None,
         }
     }
 
-    pub fn watch_mut(&mut self) -> Option<&mut Watch> {
+    fn watch_mut(&mut self) -> Option<&mut Watch> {
         match &mut self.state {
             State::Watching(w) => Some(w),
             _ => None,
@@ -141,7 +141,7 @@ impl Client {
     }
 
     /// The Hello arrived.
-    pub fn hello(&mut self, h: &proto::Hello) {
+    fn hello(&mut self, h: &proto::Hello) {
         self.state = match h.role {
             Role::Control => State::Control,
             Role::Attach => State::Attached(Terminal {
@@ -157,6 +157,23 @@ impl Client {
         if matches!(self.state, State::Control | State::Watching(_)) {
             self.state = State::Watching(w);
         }
+    }
+
+    /// A Watch request: the output from now on, after the byte counts.
+    pub fn watch_from(&mut self, w: Watch, info: &proto::WatchInfo) {
+        self.start_watch(w);
+        self.send_json(Kind::Watching, info);
+    }
+
+    /// Answer with an error and close this connection only.
+    pub fn refuse(&mut self, msg: &str) {
+        self.send_json(
+            Kind::Error,
+            &proto::ErrorMsg {
+                message: msg.to_string(),
+            },
+        );
+        self.close();
     }
 
     /// Close once what is queued has been written.
@@ -194,6 +211,18 @@ impl Client {
         }
     }
 
+    /// At the end: the Hello of a client that connected as the program
+    /// ended (usually sent already).
+    pub fn late_hello(&mut self) -> Option<Vec<u8>> {
+        if !self.is_connected() || !self.receive() {
+            return None;
+        }
+        match self.next_frame() {
+            Ok(Some((Kind::Hello, p))) => Some(p),
+            _ => None,
+        }
+    }
+
     /// The next whole frame received; an error kills the client.
     pub fn next_frame(&mut self) -> Result<Option<(Kind, Vec<u8>)>, ProtoError> {
         let r = self.dec.next_frame();
@@ -214,6 +243,14 @@ impl Client {
         let mut f = Vec::new();
         proto::encode_json(kind, msg, &mut f);
         self.push(f);
+    }
+
+    /// Answer a Capture: the text in Screen frames, then Ok.
+    pub fn send_screen(&mut self, text: &str) {
+        for chunk in text.as_bytes().chunks(CHUNK) {
+            self.send(Kind::Screen, chunk);
+        }
+        self.send(Kind::Ok, &[]);
     }
 
     /// Queue raw bytes as Output frames, whatever their size (repaints).
@@ -331,6 +368,8 @@ pub struct Clients {
     active: Option<u64>,
     /// Only this uid may connect.
     uid: u32,
+    /// The answer to every Hello.
+    welcome: proto::Welcome,
 }
 
 impl Index<usize> for Clients {
@@ -347,25 +386,23 @@ impl IndexMut<usize> for Clients {
 }
 
 impl Clients {
-    pub fn new(uid: u32) -> Clients {
+    /// Clients of the session `name`, whose program is `pid`.
+    pub fn new(uid: u32, name: &str, pid: i32) -> Clients {
         Clients {
             list: Vec::new(),
             next_id: 1,
             active: None,
             uid,
+            welcome: proto::Welcome {
+                version: proto::VERSION,
+                name: name.to_string(),
+                pid,
+            },
         }
     }
 
     pub fn len(&self) -> usize {
         self.list.len()
-    }
-
-    pub fn iter(&self) -> std::slice::Iter<'_, Client> {
-        self.list.iter()
-    }
-
-    pub fn iter_mut(&mut self) -> std::slice::IterMut<'_, Client> {
-        self.list.iter_mut()
     }
 
     /// Take every waiting connection whose peer is our uid; record the
@@ -396,6 +433,22 @@ impl Clients {
         }
     }
 
+    /// The i-th client's Hello arrived: welcome it. True when it is a
+    /// terminal (an `attached` event).
+    pub fn hello(&mut self, i: usize, h: &proto::Hello, events: &mut Events) -> bool {
+        let c = &mut self.list[i];
+        c.hello(h);
+        c.send_json(Kind::Welcome, &self.welcome);
+        if h.role != Role::Attach {
+            return false;
+        }
+        events.emit(
+            "attached",
+            json!({"client_pid": c.pid, "read_only": h.read_only}),
+        );
+        true
+    }
+
     /// Where the client with this id is, unless it is gone.
     pub fn live(&self, id: u64) -> Option<usize> {
         self.list.iter().position(|c| c.id == id && !c.is_dead())
@@ -403,6 +456,14 @@ impl Clients {
 
     pub fn is_active(&self, i: usize) -> bool {
         self.active == Some(self.list[i].id)
+    }
+
+    /// A terminal's window changed size; true when the window follows it.
+    pub fn resized(&mut self, i: usize, size: Size) -> bool {
+        if let Some(t) = self.list[i].terminal_mut() {
+            t.size = Some(size);
+        }
+        self.is_active(i)
     }
 
     /// The window follows the terminal that attached or typed last: its
@@ -446,6 +507,31 @@ impl Clients {
         }
     }
 
+    /// When the first watcher's output will have been quiet long enough.
+    pub fn watchers_quiet_at(&self, last_output: Instant) -> Option<Instant> {
+        (self.list.iter())
+            .filter_map(|c| c.watching()?.quiet_at(last_output))
+            .min()
+    }
+
+    /// Idle to each watcher whose output has been quiet long enough.
+    pub fn tell_quiet(&mut self, now: Instant, last_output: Instant) {
+        for c in &mut self.list {
+            if (c.watch_mut()).is_some_and(|w| w.take_quiet(now, last_output)) {
+                c.send(Kind::Idle, &[]);
+                c.flush();
+            }
+        }
+    }
+
+    /// The program's input has all been written: watchers that wait for
+    /// their send's input to be written start their clock.
+    pub fn arm_watchers(&mut self, now: Instant) {
+        for w in self.list.iter_mut().filter_map(Client::watch_mut) {
+            w.arm(now);
+        }
+    }
+
     /// Tell every terminal it is detached.
     pub fn detach_all(&mut self) {
         for c in self.list.iter_mut().filter(|c| c.terminal().is_some()) {
@@ -477,13 +563,13 @@ impl Clients {
     /// The program ended: a last repaint where one is owed, then Exit to
     /// every client, all within `timeout`.
     pub fn farewell(&mut self, info: &proto::ExitInfo, screen: &mut Screen, timeout: Duration) {
-        let deadline = std::time::Instant::now() + timeout;
+        let deadline = Instant::now() + timeout;
         for c in &mut self.list {
             c.resync(screen);
             c.send_json(Kind::Exit, info);
             c.flush_blocking(
                 deadline
-                    .saturating_duration_since(std::time::Instant::now())
+                    .saturating_duration_since(Instant::now())
                     .max(Duration::from_millis(1)),
             );
         }

@@ -9,10 +9,8 @@ use std::fs::File;
 use std::io::{self, Read, Write};
 use std::os::fd::AsRawFd;
 use std::os::unix::fs::PermissionsExt;
-use std::os::unix::net::{UnixListener, UnixStream};
+use std::os::unix::net::UnixListener;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use nix::errno::Errno;
@@ -21,13 +19,14 @@ use nix::unistd::{ForkResult, fork, setsid};
 use serde_json::json;
 
 use super::program::Program;
+use super::record;
+use super::signals::Signals;
 use crate::error::{Error, Result};
 use crate::events::Events;
 use crate::logs::LogWriter;
 use crate::meta::{self, Meta, Status};
 use crate::pty::{self, Exec};
 use crate::store::{LOG, SOCK};
-use crate::sys;
 
 /// What the supervisor writes on the ready pipe.
 pub enum Ready {
@@ -143,9 +142,7 @@ pub struct Started {
     pub settings: Settings,
     pub program: Program,
     pub listener: UnixListener,
-    pub signals: UnixStream,
-    /// Set by SIGTERM/SIGINT.
-    pub term: Arc<AtomicBool>,
+    pub signals: Signals,
     pub log: LogWriter,
     pub events: Events,
     pub lock: File,
@@ -185,23 +182,13 @@ pub fn setup(init: Init, ready: ReadyPipe) -> Option<Started> {
     }
     nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(0o077));
 
-    let (signals, sig_w) = try_or_report!(UnixStream::pair(), "creating the signal pipe");
-    try_or_report!(signals.set_nonblocking(true), "creating the signal pipe");
-    let term = Arc::new(AtomicBool::new(false));
-    for sig in [Signal::SIGCHLD, Signal::SIGTERM, Signal::SIGINT] {
-        if sig != Signal::SIGCHLD {
-            try_or_report!(
-                signal_hook::flag::register(sig as i32, term.clone()),
-                format!("handling {sig}")
-            );
+    let signals = match Signals::install() {
+        Ok(s) => s,
+        Err(why) => {
+            ready.report(Ready::Failed(why));
+            return None;
         }
-        let w = try_or_report!(sig_w.try_clone(), "creating the signal pipe");
-        try_or_report!(
-            signal_hook::low_level::pipe::register(sig as i32, w),
-            format!("handling {sig}")
-        );
-    }
-    drop(sig_w);
+    };
 
     // Bound relative to the session folder, so any store path length works.
     let listener = try_or_report!(
@@ -242,14 +229,13 @@ pub fn setup(init: Init, ready: ReadyPipe) -> Option<Started> {
         json!({"pid": pid.as_raw(), "supervisor_pid": std::process::id(), "command": meta.command}),
     );
     ready.report(Ready::Running { pid: pid.as_raw() });
-    reserve_space();
+    record::reserve_space();
     Some(Started {
         meta,
         settings,
         program: Program::new(spawned.master, pid),
         listener,
         signals,
-        term,
         log,
         events,
         lock,
@@ -283,26 +269,4 @@ fn close_stray_fds(keep: &[i32]) {
             let _ = nix::unistd::close(fd);
         }
     }
-}
-
-/// Kept allocated while the session runs and freed at its end, so that the
-/// final meta.json and screen fit even when the output filled the disk.
-const RESERVE: &str = ".reserve";
-const RESERVE_SIZE: u64 = 64 * 1024;
-
-/// Allocate the reserve (without writing it where the system allows).
-fn reserve_space() {
-    let Ok(f) = sys::create_nofollow(Path::new(RESERVE)) else {
-        return;
-    };
-    #[cfg(target_os = "linux")]
-    if rustix::fs::fallocate(&f, rustix::fs::FallocateFlags::empty(), 0, RESERVE_SIZE).is_ok() {
-        return;
-    }
-    let _ = (&f).write_all(&[0u8; RESERVE_SIZE as usize]);
-}
-
-/// Give back the reserve: the final records must fit.
-pub fn release_reserve() {
-    let _ = std::fs::remove_file(RESERVE);
 }

@@ -1,38 +1,26 @@
 //! The per-session supervisor: one thread, one `poll` over the signal pipe,
 //! the listening socket, the PTY master and each client, then the timers.
-//! One handler per kind of fd, as in dtach's `master.c`, and one per timer:
-//!
-//! - [`Supervisor::on_signal`]: SIGCHLD (reap the program), SIGTERM/SIGINT
-//!   (stop the program as `stop` would);
-//! - [`Supervisor::accept_clients`]: check the peer's uid, then keep it;
-//! - [`Supervisor::pump_pty`]: program output to the log, the screen model
-//!   and the clients; queued input to the program;
-//! - [`Supervisor::client_activity`]: frames from a client; queued output
-//!   to it;
-//! - [`Supervisor::on_timers`]: each deadline in `timers.rs` that is due.
-//!
-//! The state lives with the code that changes it: the program and its PTY
-//! in `program.rs`, the clients in `clients.rs` (watchers' clocks in
-//! `watchers.rs`), `send` and its draft safety in `ingress.rs`, the screen
-//! model in `screen/`, the log in `crate::logs`; starting up in
-//! `launch.rs`, memory trimming in `trim.rs`. This file is the loop, the
-//! handlers, and the record (meta.json) they keep.
+//! One handler per kind of fd, as in dtach's `master.c` ([`Slot`]:
+//! `on_signal`, `accept_clients`, `pump_pty`, `client_activity`), and one
+//! per timer ([`Timer`]: `on_timer`). A client's frames arrive as a
+//! [`Request`] (`on_request`). The state lives with the code that changes
+//! it, one part a file; docs/ARCHITECTURE.md has the map.
 
 mod clients;
 mod ingress;
 mod launch;
 mod program;
+mod record;
+mod requests;
 mod screen;
+mod signals;
 mod timers;
 mod trim;
 mod watchers;
 
 use std::fs::File;
-use std::io::Read;
-use std::os::unix::net::{UnixListener, UnixStream};
-use std::path::Path;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::os::fd::AsFd;
+use std::os::unix::net::UnixListener;
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::Signal;
@@ -42,37 +30,33 @@ use serde_json::json;
 pub use launch::{Init, Ready, Settings};
 
 use clients::Clients;
-use ingress::{Due, Ingress, Pending};
+use ingress::{Due, Ingress};
 use launch::ReadyPipe;
-use program::{Ended, Program};
+use program::Program;
+use record::Record;
+use requests::Request;
 use screen::Screen;
+use signals::Signals;
 use timers::{Timer, Timers};
 use watchers::Watch;
 
 use crate::events::Events;
 use crate::logs::LogWriter;
-use crate::meta::{self, Meta, Status};
-use crate::proto::{self, Kind, Role, Size};
-use crate::store::{SCREEN_ANSI, SCREEN_TXT, SOCK};
+use crate::proto::{self, Kind, Size};
+use crate::store::SOCK;
 use crate::{error::Result, sys};
 
 const READ_BUF: usize = 64 * 1024;
-/// After the program is reaped, how long to keep reading output that its
-/// descendants may still hold the terminal open for.
-const DRAIN_AFTER_EXIT: Duration = Duration::from_millis(500);
 /// The grace period between TERM and KILL when the supervisor decides.
 const STOP_GRACE: Duration = Duration::from_secs(10);
 /// How long the final exit notice may take to reach clients.
 const FAREWELL: Duration = Duration::from_secs(1);
 
 struct Supervisor {
-    /// The session's record: written on every change, never read back.
-    meta: Meta,
+    record: Record,
     program: Program,
     listener: UnixListener,
-    signals: UnixStream,
-    /// Set by SIGTERM/SIGINT.
-    term: Arc<AtomicBool>,
+    signals: Signals,
     clients: Clients,
     screen: Screen,
     log: LogWriter,
@@ -83,7 +67,6 @@ struct Supervisor {
     output_bytes: u64,
     /// Output bytes when input was last written.
     input_offset: u64,
-    last_bell: Option<Instant>,
     buf: Vec<u8>,
     _lock: File,
 }
@@ -124,23 +107,17 @@ impl Supervisor {
         let set = s.settings;
         Supervisor {
             screen: Screen::new(s.meta.cols, s.meta.rows),
-            meta: s.meta,
+            clients: Clients::new(sys::euid(), &s.meta.name, s.program.pgid().as_raw()),
+            record: Record::new(s.meta),
             program: s.program,
             listener: s.listener,
             signals: s.signals,
-            term: s.term,
-            clients: Clients::new(sys::euid()),
             log: s.log,
             events: s.events,
-            timers: Timers::new(
-                set.idle_timeout,
-                set.ttl,
-                set.idle_after.max(Duration::from_millis(1)),
-            ),
+            timers: Timers::new(&set),
             ingress: Ingress::new(set.draft_quiet),
             output_bytes: 0,
             input_offset: 0,
-            last_bell: None,
             buf: vec![0u8; READ_BUF],
             _lock: s.lock,
         }
@@ -150,49 +127,21 @@ impl Supervisor {
         let mut slots = Vec::new();
         let mut ready = Vec::new();
         while self.program.running() || self.program.pty().is_some() {
-            let timeout = self.next_deadline().map(|d| {
-                let t = d.saturating_duration_since(Instant::now());
-                rustix::event::Timespec {
-                    tv_sec: t.as_secs() as _,
-                    tv_nsec: t.subsec_nanos() as _,
-                }
-            });
             slots.clear();
-            ready.clear();
-            {
-                let mut fds = Vec::with_capacity(3 + self.clients.len());
-                fds.push(PollFd::new(&self.signals, PollFlags::IN));
-                slots.push(Slot::Signals);
-                fds.push(PollFd::new(&self.listener, PollFlags::IN));
-                slots.push(Slot::Listener);
-                if let Some(m) = self.program.pty() {
-                    let mut ev = PollFlags::IN;
-                    if self.program.wants_write() {
-                        ev |= PollFlags::OUT;
-                    }
-                    fds.push(PollFd::new(m, ev));
-                    slots.push(Slot::Pty);
-                }
-                for (i, c) in self.clients.iter().enumerate() {
-                    let mut ev = PollFlags::IN;
-                    if c.wants_write() {
-                        ev |= PollFlags::OUT;
-                    }
-                    fds.push(PollFd::new(&c.stream, ev));
-                    slots.push(Slot::Client(i));
-                }
-                match poll(&mut fds, timeout.as_ref()) {
-                    Ok(_) => {}
-                    Err(rustix::io::Errno::INTR) => continue,
-                    // Nothing sensible is left to do but end cleanly.
-                    Err(_) => break,
-                }
-                ready.extend(fds.iter().map(|f| f.revents()));
+            slots.extend([Slot::Signals, Slot::Listener]);
+            slots.extend(self.program.pty().map(|_| Slot::Pty));
+            slots.extend((0..self.clients.len()).map(Slot::Client));
+            let mut fds: Vec<PollFd> = slots.iter().map(|s| self.poll_fd(*s)).collect();
+            match poll(&mut fds, timers::timeout(self.next_deadline()).as_ref()) {
+                Ok(_) => {}
+                Err(rustix::io::Errno::INTR) => continue,
+                // Nothing sensible is left to do but end cleanly.
+                Err(_) => break,
             }
-            for (slot, rev) in slots.iter().zip(&ready) {
-                if rev.is_empty() {
-                    continue;
-                }
+            ready.clear();
+            ready.extend(fds.iter().map(PollFd::revents));
+            drop(fds);
+            for (slot, rev) in slots.iter().zip(&ready).filter(|(_, r)| !r.is_empty()) {
                 match *slot {
                     Slot::Signals => self.on_signal(),
                     Slot::Listener => self.accept_clients(),
@@ -207,16 +156,34 @@ impl Supervisor {
         }
     }
 
+    /// The fd behind a slot, polled for input, and for output when
+    /// something waits to be written to it.
+    fn poll_fd(&self, slot: Slot) -> PollFd<'_> {
+        let (fd, write) = match slot {
+            Slot::Signals => (self.signals.as_fd(), false),
+            Slot::Listener => (self.listener.as_fd(), false),
+            Slot::Pty => (
+                self.program.pty().expect("polled only while open").as_fd(),
+                self.program.wants_write(),
+            ),
+            Slot::Client(i) => (
+                self.clients[i].stream.as_fd(),
+                self.clients[i].wants_write(),
+            ),
+        };
+        let out = if write {
+            PollFlags::OUT
+        } else {
+            PollFlags::empty()
+        };
+        PollFd::from_borrowed_fd(fd, PollFlags::IN | out)
+    }
+
     // --- timers ----------------------------------------------------------
 
     fn deadline(&self, t: Timer) -> Option<Instant> {
         match t {
-            Timer::WatcherQuiet => {
-                let last_output = self.timers.last_output();
-                (self.clients.iter())
-                    .filter_map(|c| c.watching()?.quiet_at(last_output))
-                    .min()
-            }
+            Timer::WatcherQuiet => (self.clients).watchers_quiet_at(self.timers.last_output()),
             Timer::HeldSend => self.ingress.deadline(),
             _ => self.timers.at(t),
         }
@@ -247,17 +214,7 @@ impl Supervisor {
                 // Quiet from now on, probably: give back what the burst used.
                 trim::trim();
             }
-            Timer::WatcherQuiet => {
-                let last_output = self.timers.last_output();
-                for c in self.clients.iter_mut() {
-                    if c.watch_mut()
-                        .is_some_and(|w| w.take_quiet(now, last_output))
-                    {
-                        c.send(Kind::Idle, &[]);
-                        c.flush();
-                    }
-                }
-            }
+            Timer::WatcherQuiet => (self.clients).tell_quiet(now, self.timers.last_output()),
             Timer::HeldSend => self.try_sends(),
             Timer::Ttl | Timer::IdleTimeout => {
                 let why = if t == Timer::Ttl { "ttl" } else { "idle" };
@@ -279,22 +236,12 @@ impl Supervisor {
     // --- signals ---------------------------------------------------------
 
     fn on_signal(&mut self) {
-        let mut b = [0u8; 64];
-        while matches!((&self.signals).read(&mut b), Ok(n) if n > 0) {}
-        if let Some(ended) = self.program.reap() {
-            match ended {
-                Ended::Exited(code) => {
-                    self.meta.status = Status::Exited;
-                    self.meta.exit_code = Some(code);
-                }
-                Ended::Killed(sig) => {
-                    self.meta.status = Status::Killed;
-                    self.meta.signal = Some(sig.as_str().to_string());
-                }
-            }
-            self.timers.ended(DRAIN_AFTER_EXIT);
+        let term = self.signals.take();
+        if let Some(how) = self.program.reap() {
+            self.record.ended(&how);
+            self.timers.ended();
         }
-        if self.term.swap(false, Ordering::Relaxed) {
+        if term {
             self.stop_program(Signal::SIGTERM, STOP_GRACE, "supervisor terminated");
         }
     }
@@ -303,9 +250,7 @@ impl Supervisor {
         if !self.program.running() {
             return;
         }
-        if self.meta.end_reason.is_none() {
-            self.meta.end_reason = Some(reason.to_string());
-        }
+        self.record.stopping(reason);
         self.program.signal(sig);
         self.timers
             .stopping((sig != Signal::SIGKILL).then_some(grace));
@@ -342,13 +287,8 @@ impl Supervisor {
             self.save_meta();
         }
         self.screen.feed(data);
-        let (bells, title) = self.screen.take_hooks();
-        if bells > 0
-            && self
-                .last_bell
-                .is_none_or(|t| now.duration_since(t) >= Duration::from_secs(1))
-        {
-            self.last_bell = Some(now);
+        let (bell, title) = self.screen.take_hooks(now);
+        if bell {
             self.events.emit("bell", json!({}));
         }
         if let Some(t) = title {
@@ -365,10 +305,7 @@ impl Supervisor {
             self.timers.input(now);
         }
         if self.program.write(data) {
-            // Watchers whose input is now written start their quiet clock.
-            for w in self.clients.iter_mut().filter_map(|c| c.watch_mut()) {
-                w.arm(now);
-            }
+            self.clients.arm_watchers(now);
         }
     }
 
@@ -378,8 +315,7 @@ impl Supervisor {
         }
         self.program.resize(size.cols, size.rows);
         self.screen.resize(size.cols, size.rows);
-        self.meta.cols = size.cols;
-        self.meta.rows = size.rows;
+        self.record.resized(size.cols, size.rows);
         self.events
             .emit("resized", json!({"cols": size.cols, "rows": size.rows}));
         self.save_meta();
@@ -394,14 +330,8 @@ impl Supervisor {
 
     /// Rewrite meta.json with what the supervisor knows now.
     fn save_meta(&mut self) {
-        self.meta.clients = self.clients.attached();
-        self.write_meta();
-    }
-
-    fn write_meta(&mut self) {
-        self.meta.output_bytes = self.output_bytes;
-        self.log.record(&mut self.meta);
-        let _ = self.meta.write(Path::new("."));
+        let clients = self.clients.attached();
+        (self.record).save(clients, self.output_bytes, &self.log);
     }
 
     // --- clients ---------------------------------------------------------
@@ -418,9 +348,9 @@ impl Supervisor {
             if !self.clients[i].receive() {
                 return;
             }
-            while self.clients[i].is_open() {
-                match self.clients[i].next_frame() {
-                    Ok(Some((kind, payload))) => self.on_frame(i, kind, &payload),
+            loop {
+                match requests::next(&mut self.clients[i]) {
+                    Ok(Some(r)) => self.on_request(i, r),
                     Ok(None) => break,
                     Err(e) => {
                         let c = &self.clients[i];
@@ -436,109 +366,51 @@ impl Supervisor {
         self.clients.flush(i, &mut self.screen);
     }
 
-    fn on_frame(&mut self, i: usize, kind: Kind, payload: &[u8]) {
-        let Some(role) = self.clients[i].role() else {
-            if kind == Kind::Hello {
-                return self.on_hello(i, payload);
-            }
-            return self.refuse(i, "expected a Hello frame first");
-        };
-        match (kind, role) {
-            (Kind::Input, Role::Attach) => self.on_input(i, payload),
-            (Kind::Resize, Role::Attach) => {
-                let size: Size = match proto::parse_json(kind, payload) {
-                    Ok(s) => s,
-                    Err(e) => return self.refuse(i, &e.to_string()),
-                };
-                if let Some(t) = self.clients[i].terminal_mut() {
-                    t.size = Some(size);
-                }
-                if self.clients.is_active(i) {
+    fn on_request(&mut self, i: usize, r: Request) {
+        match r {
+            Request::Hello(hello) => self.on_hello(i, hello),
+            Request::Input(keys) => self.on_input(i, &keys),
+            Request::Resize(size) => {
+                if self.clients.resized(i, size) {
                     self.apply_size(size);
                 }
             }
-            (Kind::Stop, _) => {
-                let req: proto::StopReq = match proto::parse_json(kind, payload) {
-                    Ok(r) => r,
-                    Err(e) => return self.refuse(i, &e.to_string()),
-                };
-                let sig = Signal::try_from(req.signal).unwrap_or(Signal::SIGTERM);
-                self.stop_program(sig, Duration::from_millis(req.grace_ms), "stopped");
+            Request::Stop { signal, grace } => {
+                self.stop_program(signal, grace, "stopped");
                 self.clients[i].send(Kind::Ok, &[]);
             }
-            (Kind::Detach, Role::Control) => {
+            Request::Detach => {
                 self.clients.detach_all();
                 self.clients[i].send(Kind::Ok, &[]);
             }
-            (Kind::Send, Role::Control) => {
+            Request::Send(payload) => {
                 let (running, waiting) = (self.program.running(), self.program.waiting());
                 let c = &mut self.clients[i];
-                match (self.ingress).offer(c, payload, &mut self.events, running, waiting) {
+                match (self.ingress).offer(c, &payload, &mut self.events, running, waiting) {
                     Ok(()) => self.try_sends(),
-                    Err(why) => self.refuse(i, &why),
+                    Err(why) => c.refuse(&why),
                 }
             }
-            (Kind::Watch, Role::Control) => {
-                let req: proto::WatchReq = match proto::parse_json(kind, payload) {
-                    Ok(r) => r,
-                    Err(e) => return self.refuse(i, &e.to_string()),
-                };
+            Request::Watch { idle } => {
                 let info = proto::WatchInfo {
                     offset: self.output_bytes,
                     input_offset: self.input_offset,
                 };
-                let c = &mut self.clients[i];
-                let idle = req.idle_ms.map(Duration::from_millis);
-                c.start_watch(Watch::new(idle, Instant::now()));
-                c.send_json(Kind::Watching, &info);
+                self.clients[i].watch_from(Watch::new(idle, Instant::now()), &info);
             }
-            (Kind::Capture, _) => {
-                let req: proto::CaptureReq = match proto::parse_json(kind, payload) {
-                    Ok(r) => r,
-                    Err(e) => return self.refuse(i, &e.to_string()),
-                };
-                let text = if req.ansi {
+            Request::Capture { ansi } => {
+                let text = if ansi {
                     self.screen.ansi()
                 } else {
                     self.screen.text()
                 };
-                let c = &mut self.clients[i];
-                for chunk in text.as_bytes().chunks(clients::CHUNK) {
-                    c.send(Kind::Screen, chunk);
-                }
-                c.send(Kind::Ok, &[]);
+                self.clients[i].send_screen(&text);
             }
-            _ => self.refuse(i, &format!("unexpected {kind:?} frame")),
         }
     }
 
-    fn on_hello(&mut self, i: usize, payload: &[u8]) {
-        let hello: proto::Hello = match proto::parse_json(Kind::Hello, payload) {
-            Ok(h) => h,
-            Err(e) => return self.refuse(i, &e.to_string()),
-        };
-        if hello.version != proto::VERSION {
-            return self.refuse(
-                i,
-                &format!(
-                    "this session's supervisor speaks protocol {}, the client {}; use the codex-session that started it",
-                    proto::VERSION,
-                    hello.version
-                ),
-            );
-        }
-        let welcome = proto::Welcome {
-            version: proto::VERSION,
-            name: self.meta.name.clone(),
-            pid: self.program.pgid().as_raw(),
-        };
-        let c = &mut self.clients[i];
-        c.hello(&hello);
-        c.send_json(Kind::Welcome, &welcome);
-        if hello.role == Role::Attach {
-            let (pid, ro) = (c.pid, hello.read_only);
-            self.events
-                .emit("attached", json!({"client_pid": pid, "read_only": ro}));
+    fn on_hello(&mut self, i: usize, hello: proto::Hello) {
+        if self.clients.hello(i, &hello, &mut self.events) {
             self.make_active(i);
             let paint = self.screen.repaint();
             self.clients[i].send_output_all(&paint);
@@ -548,9 +420,6 @@ impl Supervisor {
 
     /// A person's keystrokes.
     fn on_input(&mut self, i: usize, payload: &[u8]) {
-        if self.clients[i].terminal().is_none_or(|t| t.read_only) {
-            return;
-        }
         if !self.clients.is_active(i) {
             self.make_active(i);
         }
@@ -562,85 +431,51 @@ impl Supervisor {
         }
     }
 
-    /// Deliver the sends that may go now; refuse those that waited too long.
+    /// Deliver the sends that may go now, each written to the program as
+    /// one unit; refuse those that waited too long.
     fn try_sends(&mut self) {
         for due in self.ingress.take_due(Instant::now()) {
             let (Due::Deliver(p) | Due::Expired(p)) = &due;
             let Some(i) = self.clients.live(p.client) else {
                 continue;
             };
+            let (c, events) = (&mut self.clients[i], &mut self.events);
             match due {
-                Due::Deliver(p) => self.deliver(i, p),
+                Due::Deliver(p) => {
+                    if p.interrupts() {
+                        self.program.interrupt();
+                    }
+                    let bytes = p.bytes(&self.screen, || self.program.veof());
+                    self.ingress.delivered(p, bytes.len(), c, events);
+                    self.input_offset = self.output_bytes;
+                    self.write_pty(&bytes);
+                }
                 Due::Expired(p) => {
-                    let c = &self.clients[i];
-                    let why = self
-                        .ingress
-                        .expired(&p, c, &mut self.events, &self.meta.name);
-                    self.refuse(i, &why);
-                    self.clients.flush(i, &mut self.screen);
+                    let why = self.ingress.expired(&p, c, events, self.record.name());
+                    c.refuse(&why);
                 }
             }
+            self.clients.flush(i, &mut self.screen);
         }
-    }
-
-    /// Write one send to the program as one unit, and record it.
-    fn deliver(&mut self, i: usize, p: Pending) {
-        if p.interrupts() {
-            self.program.interrupt();
-        }
-        let bytes = p.bytes(&self.screen, || self.program.veof());
-        (self.ingress).delivered(p, bytes.len(), &mut self.clients[i], &mut self.events);
-        self.input_offset = self.output_bytes;
-        self.write_pty(&bytes);
-        self.clients.flush(i, &mut self.screen);
-    }
-
-    /// Answer with an error and close this connection only.
-    fn refuse(&mut self, i: usize, msg: &str) {
-        let c = &mut self.clients[i];
-        c.send_json(
-            Kind::Error,
-            &proto::ErrorMsg {
-                message: msg.to_string(),
-            },
-        );
-        c.close();
     }
 
     // --- the end -----------------------------------------------------------
 
     fn finish(&mut self) {
-        self.meta.ended = Some(meta::now());
-        if self.meta.status == Status::Running {
-            // The poll loop broke without the program being reaped.
-            self.meta.status = Status::Exited;
-        }
-        launch::release_reserve();
-        // The last screen stays next to meta.json, for `capture` afterwards.
-        let _ = std::fs::write(SCREEN_TXT, self.screen.text());
-        let _ = std::fs::write(SCREEN_ANSI, self.screen.ansi());
-        self.meta.clients = 0;
-        self.write_meta();
-        self.events.emit(
-            "exited",
-            json!({"code": self.meta.exit_code, "signal": self.meta.signal, "reason": self.meta.end_reason}),
-        );
+        let (screen, log) = (&mut self.screen, &self.log);
+        (self.record).finish(screen, self.output_bytes, log, &mut self.events);
         // Connections that came in as the program ended get a proper answer:
         // their Hello (usually already sent) is read, then they get Exit.
         self.accept_clients();
         for i in 0..self.clients.len() {
-            if self.clients[i].is_connected()
-                && self.clients[i].receive()
-                && let Ok(Some((Kind::Hello, p))) = self.clients[i].next_frame()
+            if let Some(p) = self.clients[i].late_hello()
+                && let Some(hello) = requests::hello(&mut self.clients[i], &p)
             {
-                self.on_hello(i, &p);
+                self.on_hello(i, hello);
             }
         }
         let _ = std::fs::remove_file(SOCK);
-        let info = proto::ExitInfo {
-            code: self.meta.exit_code,
-            signal: self.meta.signal.clone(),
-        };
+        let info = self.record.exit_info();
         self.clients.farewell(&info, &mut self.screen, FAREWELL);
     }
 }

@@ -9,6 +9,23 @@
 
 use std::time::{Duration, Instant};
 
+use rustix::event::Timespec;
+
+use super::launch::Settings;
+
+/// After the program is reaped, how long to keep reading output that its
+/// descendants may still hold the terminal open for.
+const DRAIN_AFTER_EXIT: Duration = Duration::from_millis(500);
+
+/// Poll's timeout until `deadline`.
+pub fn timeout(deadline: Option<Instant>) -> Option<Timespec> {
+    let t = deadline?.saturating_duration_since(Instant::now());
+    Some(Timespec {
+        tv_sec: t.as_secs() as _,
+        tv_nsec: t.subsec_nanos() as _,
+    })
+}
+
 /// What a deadline is for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Timer {
@@ -65,11 +82,7 @@ pub struct Timers {
 }
 
 impl Timers {
-    pub fn new(
-        idle_timeout: Option<Duration>,
-        ttl: Option<Duration>,
-        idle_after: Duration,
-    ) -> Timers {
+    pub fn new(s: &Settings) -> Timers {
         let now = Instant::now();
         Timers {
             started: now,
@@ -80,9 +93,9 @@ impl Timers {
             running: true,
             kill_at: None,
             drain_until: None,
-            idle_timeout,
-            ttl,
-            idle_after,
+            idle_timeout: s.idle_timeout,
+            ttl: s.ttl,
+            idle_after: s.idle_after.max(Duration::from_millis(1)),
         }
     }
 
@@ -139,12 +152,12 @@ impl Timers {
         }
     }
 
-    /// The program was reaped: read what is left for at most `drain`.
-    pub fn ended(&mut self, drain: Duration) {
+    /// The program was reaped: read what is left for a while at most.
+    pub fn ended(&mut self) {
         self.running = false;
         self.timeouts = false;
         self.kill_at = None;
-        self.drain_until = Some(Instant::now() + drain);
+        self.drain_until = Some(Instant::now() + DRAIN_AFTER_EXIT);
     }
 
     /// `t` was handled; it fires no more until set again.

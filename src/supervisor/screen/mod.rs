@@ -18,6 +18,7 @@
 mod tracker;
 
 use std::num::NonZeroU16;
+use std::time::{Duration, Instant};
 
 use tracker::Tracker;
 
@@ -28,10 +29,14 @@ pub struct Screen {
     /// Plain output not yet fed, starting where the parser was in its ground
     /// state and default modes, or just after a CR (see the module docs).
     plain: Vec<u8>,
+    /// When a bell was last reported.
+    last_bell: Option<Instant>,
 }
 
 /// Cut `plain` down once it holds this much.
 const PLAIN_LIMIT: usize = 64 * 1024;
+/// At most one bell a second is reported.
+const BELL_EVERY: Duration = Duration::from_secs(1);
 
 impl Screen {
     pub fn new(cols: u16, rows: u16) -> Screen {
@@ -39,6 +44,7 @@ impl Screen {
             vt: Vt::new(cols, rows),
             track: Tracker::new(rows),
             plain: Vec::new(),
+            last_bell: None,
         }
     }
 
@@ -98,11 +104,18 @@ impl Screen {
         self.vt.screen()
     }
 
-    /// Bells rung and the last title set since the previous call. (Plain
-    /// output held back by the shortcut holds neither.)
-    pub fn take_hooks(&mut self) -> (u32, Option<String>) {
+    /// Whether a bell rang since the previous call (reported at most once
+    /// a second), and the last title set since then. (Plain output held
+    /// back by the shortcut holds neither.)
+    pub fn take_hooks(&mut self, now: Instant) -> (bool, Option<String>) {
         let h = self.vt.parser.callbacks_mut();
-        (std::mem::take(&mut h.bells), h.title.take())
+        let (bells, title) = (std::mem::take(&mut h.bells), h.title.take());
+        let bell =
+            bells > 0 && (self.last_bell).is_none_or(|t| now.duration_since(t) >= BELL_EVERY);
+        if bell {
+            self.last_bell = Some(now);
+        }
+        (bell, title)
     }
 
     /// Input modes, which plain output held back cannot change.
