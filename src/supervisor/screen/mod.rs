@@ -12,8 +12,8 @@
 //! it started on; the next `rows` push out everything written before). Such
 //! output is held in `plain` and cut down to that tail as it grows; it is
 //! fed to the parser only when the screen is needed or other output comes.
-//! `tests::matches_feeding_every_byte` (tests.rs) proves the shortcut against feeding
-//! every byte.
+//! `tests::matches_feeding_every_byte` (tests.rs) proves the shortcut
+//! against feeding every byte.
 
 mod tracker;
 
