@@ -114,7 +114,7 @@ impl Supervisor {
             signals: s.signals,
             log: s.log,
             events: s.events,
-            timers: Timers::new(&set),
+            timers: Timers::new(set.idle_timeout, set.ttl, set.idle_after),
             ingress: Ingress::new(set.draft_quiet),
             output_bytes: 0,
             input_offset: 0,

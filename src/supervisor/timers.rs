@@ -11,8 +11,6 @@ use std::time::{Duration, Instant};
 
 use rustix::event::Timespec;
 
-use super::launch::Settings;
-
 /// After the program is reaped, how long to keep reading output that its
 /// descendants may still hold the terminal open for.
 const DRAIN_AFTER_EXIT: Duration = Duration::from_millis(500);
@@ -82,7 +80,12 @@ pub struct Timers {
 }
 
 impl Timers {
-    pub fn new(s: &Settings) -> Timers {
+    /// `idle_after` is at least a millisecond.
+    pub fn new(
+        idle_timeout: Option<Duration>,
+        ttl: Option<Duration>,
+        idle_after: Duration,
+    ) -> Timers {
         let now = Instant::now();
         Timers {
             started: now,
@@ -93,9 +96,9 @@ impl Timers {
             running: true,
             kill_at: None,
             drain_until: None,
-            idle_timeout: s.idle_timeout,
-            ttl: s.ttl,
-            idle_after: s.idle_after.max(Duration::from_millis(1)),
+            idle_timeout,
+            ttl,
+            idle_after: idle_after.max(Duration::from_millis(1)),
         }
     }
 
