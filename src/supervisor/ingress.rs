@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use super::clients::Client;
+use super::clients::{Client, Clients};
 use super::screen::Screen;
 use super::watchers::Watch;
 use crate::events::Events;
@@ -35,20 +35,21 @@ pub struct Ingress {
 }
 
 /// A `send` held back while a person types.
-pub struct Pending {
-    /// The sender.
-    pub client: u64,
+struct Pending {
+    /// The sender's id.
+    client: u64,
     req: proto::SendReq,
     text: Vec<u8>,
     deadline: Instant,
 }
 
-/// What [`Ingress::take_due`] hands over.
-pub enum Due {
-    /// Deliver now.
-    Deliver(Pending),
-    /// A person kept typing until the sender's timeout: refuse.
-    Expired(Pending),
+/// A send to write to the program now, as one unit.
+pub struct Delivery {
+    /// The sender's index among the clients (to flush its answer).
+    pub client: usize,
+    /// SIGINT to the terminal's foreground process group first.
+    pub interrupt: bool,
+    pub bytes: Vec<u8>,
 }
 
 impl Ingress {
@@ -62,10 +63,9 @@ impl Ingress {
         }
     }
 
-    /// A Send frame from `c`. A repeated id is answered here; anything
-    /// else is held for [`Ingress::take_due`], or refused with the reason.
-    /// `running`: the program has not ended; `waiting`: input bytes the
-    /// PTY has not taken yet.
+    /// A Send frame from `c`: held for [`Ingress::take_due`] (true), or
+    /// answered here (a repeated id) or refused. `running`: the program has
+    /// not ended; `waiting`: input bytes the PTY has not taken yet.
     pub fn offer(
         &mut self,
         c: &mut Client,
@@ -73,7 +73,24 @@ impl Ingress {
         events: &mut Events,
         running: bool,
         waiting: usize,
-    ) -> Result<(), String> {
+    ) -> bool {
+        match self.hold(c, payload, events, running, waiting) {
+            Ok(held) => held,
+            Err(why) => {
+                c.refuse(&why);
+                false
+            }
+        }
+    }
+
+    fn hold(
+        &mut self,
+        c: &mut Client,
+        payload: &[u8],
+        events: &mut Events,
+        running: bool,
+        waiting: usize,
+    ) -> Result<bool, String> {
         let Some((req, text)) = split_send(payload) else {
             return Err("malformed Send frame".into());
         };
@@ -89,7 +106,7 @@ impl Ingress {
                     bytes: 0,
                 },
             );
-            return Ok(());
+            return Ok(false);
         }
         if !running {
             return Err("the program has ended".into());
@@ -107,7 +124,7 @@ impl Ingress {
             text: text.to_vec(),
             deadline,
         });
-        Ok(())
+        Ok(true)
     }
 
     pub fn has_pending(&self) -> bool {
@@ -133,32 +150,71 @@ impl Ingress {
             .min()
     }
 
-    /// The sends that may go now and those that waited too long, in the
-    /// order they came; the rest stay held.
-    pub fn take_due(&mut self, now: Instant) -> Vec<Due> {
+    /// The sends that may go now, in the order they came, for the
+    /// supervisor to write: each is answered (Ok, and the output stream if
+    /// it asked to watch), remembered and audited here; the sends that
+    /// waited too long for a typing person to pause are refused here.
+    /// `veof`: the terminal's EOF character, asked only if needed.
+    pub fn take_due(
+        &mut self,
+        now: Instant,
+        clients: &mut Clients,
+        screen: &mut Screen,
+        events: &mut Events,
+        session: &str,
+        veof: impl Fn() -> u8,
+    ) -> Vec<Delivery> {
         let typing = self.draft
             && self
                 .last_keystroke
                 .is_some_and(|t| now < t + self.draft_quiet);
-        let mut due = Vec::new();
-        let mut keep = VecDeque::new();
-        while let Some(p) = self.pending.pop_front() {
-            if !typing || p.req.force {
-                due.push(Due::Deliver(p));
-            } else if now >= p.deadline {
-                due.push(Due::Expired(p));
+        let mut out = Vec::new();
+        for p in std::mem::take(&mut self.pending) {
+            let go = !typing || p.req.force;
+            if !go && now < p.deadline {
+                self.pending.push_back(p);
+                continue;
+            }
+            // A sender that is gone gets nothing, and nothing is written.
+            let Some(i) = clients.live(p.client) else {
+                continue;
+            };
+            let c = &mut clients[i];
+            if go {
+                let bytes = p.bytes(screen, &veof);
+                let interrupt = p.req.interrupt;
+                self.delivered(p.req, bytes.len(), c, events);
+                out.push(Delivery {
+                    client: i,
+                    interrupt,
+                    bytes,
+                });
             } else {
-                keep.push_back(p);
+                events.emit(
+                    "input",
+                    json!({"uid": c.uid, "pid": c.pid, "as": p.req.label, "id": p.req.id, "delivered": false, "reason": "a person was typing"}),
+                );
+                c.refuse(&format!(
+                    "not delivered: someone attached to {} is typing a line (no pause of {} in {}); use --force to send anyway",
+                    session,
+                    humantime::format_duration(self.draft_quiet),
+                    humantime::format_duration(Duration::from_millis(p.req.timeout_ms))
+                ));
+                clients.flush(i, screen);
             }
         }
-        self.pending = keep;
-        due
+        out
     }
 
-    /// `p` goes to the program as these bytes: answer its sender (who may
+    /// A send goes to the program as `bytes`: answer its sender (who may
     /// now watch the output), remember its id, audit it.
-    pub fn delivered(&mut self, p: Pending, bytes: usize, c: &mut Client, events: &mut Events) {
-        let req = p.req;
+    fn delivered(
+        &mut self,
+        req: proto::SendReq,
+        bytes: usize,
+        c: &mut Client,
+        events: &mut Events,
+    ) {
         if let Some(w) = req.wait_idle_ms {
             c.start_watch(Watch::after_input(Duration::from_millis(w)));
         }
@@ -179,32 +235,13 @@ impl Ingress {
             self.delivered.insert(id);
         }
     }
-
-    /// `p` expired while a person typed: audit it; the refusal to send.
-    pub fn expired(&self, p: &Pending, c: &Client, events: &mut Events, session: &str) -> String {
-        events.emit(
-            "input",
-            json!({"uid": c.uid, "pid": c.pid, "as": p.req.label, "id": p.req.id, "delivered": false, "reason": "a person was typing"}),
-        );
-        format!(
-            "not delivered: someone attached to {} is typing a line (no pause of {} in {}); use --force to send anyway",
-            session,
-            humantime::format_duration(self.draft_quiet),
-            humantime::format_duration(Duration::from_millis(p.req.timeout_ms))
-        )
-    }
 }
 
 impl Pending {
-    /// Whether the program's foreground process group gets SIGINT first.
-    pub fn interrupts(&self) -> bool {
-        self.req.interrupt
-    }
-
     /// The bytes for the program: the text (in bracketed-paste markers if
     /// asked and the program enabled them), the keys for its cursor mode,
     /// Enter, then its EOF character (`veof`, asked only if needed).
-    pub fn bytes(&self, screen: &Screen, veof: impl FnOnce() -> u8) -> Vec<u8> {
+    fn bytes(&self, screen: &Screen, veof: impl Fn() -> u8) -> Vec<u8> {
         let req = &self.req;
         let mut bytes = Vec::new();
         if req.paste && screen.bracketed_paste() {

@@ -30,7 +30,7 @@ use serde_json::json;
 pub use launch::{Init, Ready, Settings};
 
 use clients::Clients;
-use ingress::{Due, Ingress};
+use ingress::Ingress;
 use launch::ReadyPipe;
 use program::Program;
 use record::Record;
@@ -386,9 +386,8 @@ impl Supervisor {
             Request::Send(payload) => {
                 let (running, waiting) = (self.program.running(), self.program.waiting());
                 let c = &mut self.clients[i];
-                match (self.ingress).offer(c, &payload, &mut self.events, running, waiting) {
-                    Ok(()) => self.try_sends(),
-                    Err(why) => c.refuse(&why),
+                if (self.ingress).offer(c, &payload, &mut self.events, running, waiting) {
+                    self.try_sends();
                 }
             }
             Request::Watch { idle } => {
@@ -431,31 +430,21 @@ impl Supervisor {
         }
     }
 
-    /// Deliver the sends that may go now, each written to the program as
-    /// one unit; refuse those that waited too long.
+    /// Write the sends that may go now, each as one unit.
     fn try_sends(&mut self) {
-        for due in self.ingress.take_due(Instant::now()) {
-            let (Due::Deliver(p) | Due::Expired(p)) = &due;
-            let Some(i) = self.clients.live(p.client) else {
-                continue;
-            };
-            let (c, events) = (&mut self.clients[i], &mut self.events);
-            match due {
-                Due::Deliver(p) => {
-                    if p.interrupts() {
-                        self.program.interrupt();
-                    }
-                    let bytes = p.bytes(&self.screen, || self.program.veof());
-                    self.ingress.delivered(p, bytes.len(), c, events);
-                    self.input_offset = self.output_bytes;
-                    self.write_pty(&bytes);
-                }
-                Due::Expired(p) => {
-                    let why = self.ingress.expired(&p, c, events, self.record.name());
-                    c.refuse(&why);
-                }
+        let (clients, screen, events) = (&mut self.clients, &mut self.screen, &mut self.events);
+        let program = &self.program;
+        let name = self.record.name();
+        let due = (self.ingress).take_due(Instant::now(), clients, screen, events, name, || {
+            program.veof()
+        });
+        for d in due {
+            if d.interrupt {
+                self.program.interrupt();
             }
-            self.clients.flush(i, &mut self.screen);
+            self.input_offset = self.output_bytes;
+            self.write_pty(&d.bytes);
+            self.clients.flush(d.client, &mut self.screen);
         }
     }
 
