@@ -133,3 +133,42 @@ impl LogWriter {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rotates_exactly_at_the_limit() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let mut ev = Events::open(d);
+        let mut w = LogWriter::open(d, 4096, 1).unwrap();
+        assert!(!w.write(&[b'a'; 4000], &mut ev), "no rotation yet");
+        assert!(w.write(&[b'b'; 6000], &mut ev), "rotated");
+        let len = |p: PathBuf| std::fs::metadata(p).unwrap().len();
+        assert_eq!(len(rotated(d, 1)), 4096);
+        assert_eq!(len(d.join(LOG)), 10000 - 8192);
+        assert!(!rotated(d, 2).exists(), "one kept");
+        assert_eq!((w.base, w.dropped, w.error.as_deref()), (8192, 0, None));
+    }
+
+    #[test]
+    fn a_failed_rotation_keeps_writing_and_says_so() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path().join("s");
+        std::fs::create_dir(&d).unwrap();
+        let mut ev = Events::open(&d);
+        let mut w = LogWriter::open(&d, 4096, 2).unwrap();
+        std::fs::remove_dir_all(&d).unwrap();
+        assert!(w.write(&[b'x'; 10000], &mut ev), "the failure is news");
+        // Everything went to the one log; it no longer rotates.
+        assert_eq!((w.size, w.base, w.dropped, w.max_size), (10000, 0, 0, None));
+        assert!(
+            w.error
+                .as_deref()
+                .unwrap()
+                .starts_with("rotating output.log: ")
+        );
+    }
+}

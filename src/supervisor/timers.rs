@@ -172,3 +172,27 @@ impl Timers {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stop_disarms_the_timeouts_and_keeps_the_sooner_kill() {
+        let s = Duration::from_secs;
+        let mut t = Timers::new(Some(s(1)), Some(s(2)), Duration::ZERO);
+        assert!(t.at(Timer::Ttl).is_some() && t.at(Timer::IdleTimeout).is_some());
+        assert!(t.at(Timer::IdleEvent).is_some() && t.at(Timer::Kill).is_none());
+        t.stopping(Some(s(10)));
+        let kill = t.at(Timer::Kill).expect("set by the stop");
+        assert!(t.at(Timer::Ttl).is_none() && t.at(Timer::IdleTimeout).is_none());
+        t.stopping(Some(s(20)));
+        t.stopping(None);
+        assert_eq!(t.at(Timer::Kill), Some(kill), "the sooner one stays");
+        t.ended();
+        assert!(t.at(Timer::Kill).is_none() && t.at(Timer::IdleEvent).is_none());
+        assert!(t.at(Timer::Drain).is_some());
+        t.clear(Timer::Drain);
+        assert!(Timer::ALL.iter().all(|&x| t.at(x).is_none()));
+    }
+}

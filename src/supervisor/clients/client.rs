@@ -367,3 +367,52 @@ impl Client {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn terminal() -> (Client, UnixStream) {
+        let (a, b) = UnixStream::pair().unwrap();
+        a.set_nonblocking(true).unwrap();
+        let mut c = Client::new(a, 0, None, 1);
+        c.hello(&proto::Hello {
+            version: proto::VERSION,
+            role: Role::Attach,
+            read_only: false,
+            size: None,
+        });
+        (c, b)
+    }
+
+    #[test]
+    fn a_terminal_that_falls_behind_is_repainted_once_it_catches_up() {
+        let (mut c, _peer) = terminal();
+        let mut screen = Screen::new(20, 5);
+        c.send_output(&vec![b'x'; QUEUE_LIMIT + 1]);
+        assert!(
+            c.is_flushed() && c.wants_write(),
+            "queue dropped, resync owed"
+        );
+        c.send_output(b"more");
+        assert!(c.is_flushed(), "nothing queued while a resync is owed");
+        c.flush_settled(&mut screen);
+        assert!(!c.wants_write() && c.is_attached());
+    }
+
+    #[test]
+    fn a_closing_terminal_counts_until_it_is_gone() {
+        let (mut c, _peer) = terminal();
+        let mut screen = Screen::new(20, 5);
+        c.refuse("no");
+        assert!(c.is_attached() && !c.is_open() && c.role().is_none());
+        c.send_output(b"ignored");
+        c.start_watch(Watch::after_input(Duration::from_secs(1)));
+        assert!(
+            c.watching().is_none(),
+            "a closing client does not start watching"
+        );
+        c.flush_settled(&mut screen);
+        assert!(c.is_dead() && c.is_gone_terminal() && !c.is_attached());
+    }
+}
