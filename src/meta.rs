@@ -1,5 +1,6 @@
 //! `meta.json`: the record of one session, rewritten atomically on every state
-//! change. Its fields are the `--json` contract of `list` and `inspect`.
+//! change. Its fields are the `--json` contract of `list` and `inspect`. The
+//! supervisor writes it and never reads it back (`supervisor/record.rs`).
 
 use std::fs;
 use std::io::Write;
@@ -78,6 +79,9 @@ pub struct Meta {
     /// Output bytes before the current output.log (in rotated or removed logs).
     #[serde(default)]
     pub log_base: u64,
+    /// The session's settings, as given at launch (a record: the
+    /// supervisor works from the `Settings` it was started with).
+    ///
     /// output.log rotates at this size; this many rotated logs are kept.
     #[serde(default = "default_log_max")]
     pub log_max_size: u64,

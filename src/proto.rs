@@ -292,9 +292,6 @@ pub fn encode_send(req: &SendReq, text: &[u8]) -> Vec<u8> {
 }
 
 /// A Send frame's request and raw text.
-// The supervisor's ingress decodes with this once it drops its own copy
-// (split_send); then this allow goes.
-#[allow(dead_code)]
 pub fn decode_send(payload: &[u8]) -> Result<(SendReq, &[u8]), ProtoError> {
     let bad = |why: &str| ProtoError::BadPayload(Kind::Send, why.to_string());
     let n = payload

@@ -21,7 +21,7 @@ use crate::logs::{self, Plain};
 use crate::meta::{self, Meta, Status};
 use crate::pty::Exec;
 use crate::store::{self, check_name};
-use crate::supervisor::{self, Init, Ready};
+use crate::supervisor::{self, Init, Ready, Settings};
 use crate::{fmt, names};
 
 pub fn run(a: RunArgs, ctx: &Ctx) -> Result<ExitCode> {
@@ -102,6 +102,15 @@ pub fn run(a: RunArgs, ctx: &Ctx) -> Result<ExitCode> {
         umask: current_umask(),
     };
 
+    let settings = Settings {
+        log_max_size: ctx.config.log_max_size,
+        log_keep: ctx.config.log_keep,
+        idle_timeout,
+        ttl,
+        idle_after: ctx.config.idle_after,
+        draft_quiet: ctx.config.draft_quiet,
+    };
+    let ms = |d: Duration| d.as_millis() as u64;
     let meta = Meta {
         schema: meta::SCHEMA,
         name: name.clone(),
@@ -127,12 +136,12 @@ pub fn run(a: RunArgs, ctx: &Ctx) -> Result<ExitCode> {
         dropped_bytes: 0,
         log_error: None,
         log_base: 0,
-        log_max_size: ctx.config.log_max_size,
-        log_keep: ctx.config.log_keep,
-        idle_timeout_ms: idle_timeout.map(|d| d.as_millis() as u64),
-        ttl_ms: ttl.map(|d| d.as_millis() as u64),
-        idle_after_ms: ctx.config.idle_after.as_millis() as u64,
-        draft_quiet_ms: ctx.config.draft_quiet.as_millis() as u64,
+        log_max_size: settings.log_max_size,
+        log_keep: settings.log_keep,
+        idle_timeout_ms: settings.idle_timeout.map(ms),
+        ttl_ms: settings.ttl.map(ms),
+        idle_after_ms: ms(settings.idle_after),
+        draft_quiet_ms: ms(settings.draft_quiet),
     };
     meta.write(&dir)?;
     drop(root_lock);
@@ -140,6 +149,7 @@ pub fn run(a: RunArgs, ctx: &Ctx) -> Result<ExitCode> {
     match supervisor::start(Init {
         dir,
         meta,
+        settings,
         exec,
         lock,
     })? {

@@ -3,57 +3,119 @@
 //! attached is typing a line (until they pause for `draft_quiet`, or the
 //! sender's timeout, unless forced); each send audited with the sender's
 //! uid and pid from the socket; repeated ids acknowledged, not delivered.
+//!
+//! [`Ingress`] owns the sends held back, the ids delivered and what it
+//! knows of a person's typing; the supervisor writes what it hands over.
 
-use std::collections::VecDeque;
+use std::collections::{HashSet, VecDeque};
 use std::time::{Duration, Instant};
 
-use nix::sys::signal::{Signal, killpg};
-use nix::unistd::Pid;
 use serde_json::json;
 
-use super::{INPUT_LIMIT, Supervisor, clients};
+use super::clients::{Client, Clients};
+use super::screen::Screen;
+use super::watchers::Watch;
+use crate::events::Events;
 use crate::proto::{self, Kind};
 
+/// Input waiting for a program that does not read it, beyond which sends
+/// are refused.
+pub const INPUT_LIMIT: usize = 8 << 20;
+
+pub struct Ingress {
+    /// Sends waiting for a typing person to pause, oldest first.
+    pending: VecDeque<Pending>,
+    /// `send` ids already delivered (kept for the supervisor's life).
+    delivered: HashSet<String>,
+    /// A person has typed since their last Enter...
+    draft: bool,
+    /// ...and this is when they last typed.
+    last_keystroke: Option<Instant>,
+    draft_quiet: Duration,
+}
+
 /// A `send` held back while a person types.
-pub(super) struct Pending {
+struct Pending {
+    /// The sender's id.
     client: u64,
     req: proto::SendReq,
     text: Vec<u8>,
-    pub(super) deadline: Instant,
+    deadline: Instant,
 }
 
-impl Supervisor {
-    pub(super) fn on_send(&mut self, i: usize, payload: &[u8]) {
-        let Some((req, text)) = split_send(payload) else {
-            return self.refuse(i, "malformed Send frame");
+/// A send to write to the program now, as one unit.
+pub struct Delivery {
+    /// The sender's index among the clients (to flush its answer).
+    pub client: usize,
+    /// SIGINT to the terminal's foreground process group first.
+    pub interrupt: bool,
+    pub bytes: Vec<u8>,
+}
+
+impl Ingress {
+    pub fn new(draft_quiet: Duration) -> Ingress {
+        Ingress {
+            pending: VecDeque::new(),
+            delivered: HashSet::new(),
+            draft: false,
+            last_keystroke: None,
+            draft_quiet,
+        }
+    }
+
+    /// A Send frame from `c`: held for [`Ingress::take_due`] (true), or
+    /// answered here (a repeated id) or refused. `running`: the program has
+    /// not ended; `waiting`: input bytes the PTY has not taken yet.
+    pub fn offer(
+        &mut self,
+        c: &mut Client,
+        payload: &[u8],
+        events: &mut Events,
+        running: bool,
+        waiting: usize,
+    ) -> bool {
+        match self.hold(c, payload, events, running, waiting) {
+            Ok(held) => held,
+            Err(why) => {
+                c.refuse(&why);
+                false
+            }
+        }
+    }
+
+    fn hold(
+        &mut self,
+        c: &mut Client,
+        payload: &[u8],
+        events: &mut Events,
+        running: bool,
+        waiting: usize,
+    ) -> Result<bool, String> {
+        let Ok((req, text)) = proto::decode_send(payload) else {
+            return Err("malformed Send frame".into());
         };
-        let c = &self.clients[i];
         if let Some(id) = req.id.as_ref().filter(|id| self.delivered.contains(*id)) {
-            let (uid, pid) = (c.uid, c.pid);
-            self.events.emit(
+            events.emit(
                 "input",
-                json!({"uid": uid, "pid": pid, "as": req.label, "id": id, "duplicate": true, "delivered": false}),
+                json!({"uid": c.uid, "pid": c.pid, "as": req.label, "id": id, "duplicate": true, "delivered": false}),
             );
-            self.clients[i].send_json(
+            c.send_json(
                 Kind::Ok,
                 &proto::SendResult {
                     duplicate: true,
                     bytes: 0,
                 },
             );
-            return;
+            return Ok(false);
         }
-        if self.child.is_none() {
-            return self.refuse(i, "the program has ended");
+        if !running {
+            return Err("the program has ended".into());
         }
-        if self.pty_in.len() + text.len() > INPUT_LIMIT {
-            return self.refuse(
-                i,
-                &format!(
-                    "not delivered: the program is not reading its input ({} already waiting)",
-                    crate::fmt::size(self.pty_in.len() as u64)
-                ),
-            );
+        if waiting + text.len() > INPUT_LIMIT {
+            return Err(format!(
+                "not delivered: the program is not reading its input ({} already waiting)",
+                crate::fmt::size(waiting as u64)
+            ));
         }
         let deadline = Instant::now() + Duration::from_millis(req.timeout_ms);
         self.pending.push_back(Pending {
@@ -62,11 +124,15 @@ impl Supervisor {
             text: text.to_vec(),
             deadline,
         });
-        self.try_sends();
+        Ok(true)
+    }
+
+    pub fn has_pending(&self) -> bool {
+        !self.pending.is_empty()
     }
 
     /// A person's keystrokes: note whether a line is being typed.
-    pub(super) fn keystrokes(&mut self, data: &[u8]) {
+    pub fn keystrokes(&mut self, data: &[u8]) {
         self.last_keystroke = Some(Instant::now());
         for &b in data {
             // Enter, Ctrl-C, Ctrl-D, Ctrl-U end or drop the line being typed.
@@ -74,116 +140,127 @@ impl Supervisor {
         }
     }
 
-    /// Deliver the sends that may go now; fail those that waited too long.
-    pub(super) fn try_sends(&mut self) {
-        let now = Instant::now();
+    /// The held-back sends' timer: the nearest of the typing person's pause
+    /// and a sender's timeout.
+    pub fn deadline(&self) -> Option<Instant> {
+        let quiet_at = self.last_keystroke.map(|t| t + self.draft_quiet);
+        self.pending
+            .iter()
+            .map(|p| quiet_at.map_or(p.deadline, |q| q.min(p.deadline)))
+            .min()
+    }
+
+    /// The sends that may go now, in the order they came, for the
+    /// supervisor to write: each is answered (Ok, and the output stream if
+    /// it asked to watch), remembered and audited here; the sends that
+    /// waited too long for a typing person to pause are refused here.
+    /// `veof`: the terminal's EOF character, asked only if needed.
+    pub fn take_due(
+        &mut self,
+        now: Instant,
+        clients: &mut Clients,
+        screen: &mut Screen,
+        events: &mut Events,
+        session: &str,
+        veof: impl Fn() -> u8,
+    ) -> Vec<Delivery> {
         let typing = self.draft
             && self
                 .last_keystroke
                 .is_some_and(|t| now < t + self.draft_quiet);
-        let mut keep = VecDeque::new();
-        while let Some(p) = self.pending.pop_front() {
-            let Some(i) = self
-                .clients
-                .iter()
-                .position(|c| c.id == p.client && !c.dead)
-            else {
+        let mut out = Vec::new();
+        for p in std::mem::take(&mut self.pending) {
+            let go = !typing || p.req.force;
+            if !go && now < p.deadline {
+                self.pending.push_back(p);
+                continue;
+            }
+            // A sender that is gone gets nothing, and nothing is written.
+            let Some(i) = clients.live(p.client) else {
                 continue;
             };
-            if !typing || p.req.force {
-                self.deliver(i, p.req, &p.text);
-            } else if now >= p.deadline {
-                let (uid, pid) = (self.clients[i].uid, self.clients[i].pid);
-                self.events.emit(
-                    "input",
-                    json!({"uid": uid, "pid": pid, "as": p.req.label, "id": p.req.id, "delivered": false, "reason": "a person was typing"}),
-                );
-                self.refuse(
-                    i,
-                    &format!(
-                        "not delivered: someone attached to {} is typing a line (no pause of {} in {}); use --force to send anyway",
-                        self.meta.name,
-                        humantime::format_duration(self.draft_quiet),
-                        humantime::format_duration(Duration::from_millis(p.req.timeout_ms))
-                    ),
-                );
-                self.flush_client(i);
+            let c = &mut clients[i];
+            if go {
+                let bytes = p.bytes(screen, &veof);
+                let interrupt = p.req.interrupt;
+                self.delivered(p.req, bytes.len(), c, events);
+                out.push(Delivery {
+                    client: i,
+                    interrupt,
+                    bytes,
+                });
             } else {
-                keep.push_back(p);
+                events.emit(
+                    "input",
+                    json!({"uid": c.uid, "pid": c.pid, "as": p.req.label, "id": p.req.id, "delivered": false, "reason": "a person was typing"}),
+                );
+                c.refuse(&format!(
+                    "not delivered: someone attached to {} is typing a line (no pause of {} in {}); use --force to send anyway",
+                    session,
+                    humantime::format_duration(self.draft_quiet),
+                    humantime::format_duration(Duration::from_millis(p.req.timeout_ms))
+                ));
+                clients.flush(i, screen);
             }
         }
-        self.pending = keep;
+        out
     }
 
-    /// Write one send to the program as one unit, and record it.
-    fn deliver(&mut self, i: usize, req: proto::SendReq, text: &[u8]) {
-        let mut bytes = Vec::new();
-        if req.interrupt {
-            let pgrp = self
-                .master
-                .as_ref()
-                .and_then(|m| rustix::termios::tcgetpgrp(m).ok())
-                .map_or(self.pgid, |p| Pid::from_raw(p.as_raw_nonzero().get()));
-            let _ = killpg(pgrp, Signal::SIGINT);
+    /// A send goes to the program as `bytes`: answer its sender (who may
+    /// now watch the output), remember its id, audit it.
+    fn delivered(
+        &mut self,
+        req: proto::SendReq,
+        bytes: usize,
+        c: &mut Client,
+        events: &mut Events,
+    ) {
+        if let Some(w) = req.wait_idle_ms {
+            c.start_watch(Watch::after_input(Duration::from_millis(w)));
         }
-        if req.paste && self.screen.bracketed_paste() {
+        c.send_json(
+            Kind::Ok,
+            &proto::SendResult {
+                duplicate: false,
+                bytes,
+            },
+        );
+        events.emit(
+            "input",
+            json!({"uid": c.uid, "pid": c.pid, "as": req.label, "bytes": bytes, "id": req.id,
+                   "keys": req.keys.len(), "submit": req.submit, "paste": req.paste,
+                   "interrupt": req.interrupt, "eof": req.eof, "forced": req.force}),
+        );
+        if let Some(id) = req.id {
+            self.delivered.insert(id);
+        }
+    }
+}
+
+impl Pending {
+    /// The bytes for the program: the text (in bracketed-paste markers if
+    /// asked and the program enabled them), the keys for its cursor mode,
+    /// Enter, then its EOF character (`veof`, asked only if needed).
+    fn bytes(&self, screen: &Screen, veof: impl Fn() -> u8) -> Vec<u8> {
+        let req = &self.req;
+        let mut bytes = Vec::new();
+        if req.paste && screen.bracketed_paste() {
             bytes.extend_from_slice(b"\x1b[200~");
-            bytes.extend_from_slice(text);
+            bytes.extend_from_slice(&self.text);
             bytes.extend_from_slice(b"\x1b[201~");
         } else {
-            bytes.extend_from_slice(text);
+            bytes.extend_from_slice(&self.text);
         }
         bytes.extend(crate::keys::encode_all(
             &req.keys,
-            self.screen.application_cursor(),
+            screen.application_cursor(),
         ));
         if req.submit {
             bytes.push(b'\r');
         }
         if req.eof {
-            let eof = self
-                .master
-                .as_ref()
-                .and_then(|m| rustix::termios::tcgetattr(m).ok())
-                .map_or(4, |t| {
-                    t.special_codes[rustix::termios::SpecialCodeIndex::VEOF]
-                });
-            bytes.push(eof);
+            bytes.push(veof());
         }
-        let c = &mut self.clients[i];
-        if let Some(w) = req.wait_idle_ms {
-            c.watch = Some(clients::Watch {
-                idle: Some(Duration::from_millis(w)),
-                armed_at: None,
-            });
-        }
-        let (uid, pid) = (c.uid, c.pid);
-        c.send_json(
-            Kind::Ok,
-            &proto::SendResult {
-                duplicate: false,
-                bytes: bytes.len(),
-            },
-        );
-        self.input_offset = self.meta.output_bytes;
-        self.write_pty(&bytes);
-        if let Some(id) = &req.id {
-            self.delivered.insert(id.clone());
-        }
-        self.events.emit(
-            "input",
-            json!({"uid": uid, "pid": pid, "as": req.label, "bytes": bytes.len(), "id": req.id,
-                   "keys": req.keys.len(), "submit": req.submit, "paste": req.paste,
-                   "interrupt": req.interrupt, "eof": req.eof, "forced": req.force}),
-        );
-        self.flush_client(i);
+        bytes
     }
-}
-
-/// A Send frame's JSON header and raw text.
-fn split_send(payload: &[u8]) -> Option<(proto::SendReq, &[u8])> {
-    let n = u32::from_le_bytes(payload.get(..4)?.try_into().ok()?) as usize;
-    let json = payload.get(4..4 + n)?;
-    let req = serde_json::from_slice(json).ok()?;
-    Some((req, &payload[4 + n..]))
 }
