@@ -44,7 +44,7 @@ use screen::Screen;
 use crate::events::Events;
 use crate::meta::{self, Meta, Status};
 use crate::proto::{self, Kind, Role, Size};
-use crate::store::{LOG, SCREEN_ANSI, SCREEN_TXT, SOCK};
+use crate::store::{LOG, SCREEN_ANSI, SCREEN_JOINED, SCREEN_TXT, SOCK};
 use crate::{pty, sys};
 
 const READ_BUF: usize = 64 * 1024;
@@ -588,6 +588,11 @@ impl Supervisor {
         }
         self.log_write(data);
         self.screen.feed(data);
+        let replies = self.screen.take_replies();
+        if !replies.is_empty() {
+            self.write_pty(&replies);
+        }
+        let shown = self.screen.for_clients(data);
         let (bells, title) = self.screen.take_hooks();
         if bells > 0
             && self
@@ -603,7 +608,8 @@ impl Supervisor {
         for i in 0..self.clients.len() {
             let c = &self.clients[i];
             if c.is_attached() || c.watch.is_some() {
-                self.clients[i].send_output(data);
+                let out = if c.is_attached() { &shown[..] } else { data };
+                self.clients[i].send_output(out);
                 self.flush_client(i);
             }
         }
@@ -939,6 +945,8 @@ impl Supervisor {
                 };
                 let text = if req.ansi {
                     self.screen.ansi()
+                } else if req.join {
+                    self.screen.text_joined()
                 } else {
                     self.screen.text()
                 };
@@ -1013,6 +1021,7 @@ impl Supervisor {
         // The last screen stays next to meta.json, for `capture` afterwards.
         let _ = std::fs::write(SCREEN_TXT, self.screen.text());
         let _ = std::fs::write(SCREEN_ANSI, self.screen.ansi());
+        let _ = std::fs::write(SCREEN_JOINED, self.screen.text_joined());
         self.meta.clients = 0;
         let _ = self.meta.write(std::path::Path::new("."));
         self.events.emit(

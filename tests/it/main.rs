@@ -11,5 +11,6 @@ mod lifecycle;
 mod list;
 mod logs;
 mod run;
+mod screen;
 mod security;
 mod send;
