@@ -77,8 +77,9 @@ pub enum Command {
 
     /// Print a session's current screen as text
     ///
-    /// Trailing blanks are trimmed. After the session ended, the last screen
-    /// it showed is printed.
+    /// One line per screen row (--join: per line of text), trailing blanks
+    /// trimmed. After the session ended, the last screen it showed is
+    /// printed.
     Capture(CaptureArgs),
 
     /// Send input to a session's program, as one unit
@@ -262,6 +263,11 @@ pub struct CaptureArgs {
     /// Keep colours and attributes as escape sequences
     #[arg(long)]
     pub ansi: bool,
+
+    /// Join a row that the text wrapped from with the next one (one line
+    /// per line of text rather than per screen row)
+    #[arg(long, conflicts_with = "ansi")]
+    pub join: bool,
 }
 
 #[derive(Debug, Args)]

@@ -149,6 +149,9 @@ pub struct CaptureReq {
     /// Keep colours and attributes as escape sequences.
     #[serde(default)]
     pub ansi: bool,
+    /// Join a row the text wrapped from with the next.
+    #[serde(default)]
+    pub join: bool,
 }
 
 /// A `send`: raw text (in the frame after the JSON) plus what to add.

@@ -21,6 +21,7 @@ pub const EVENTS: &str = "events.jsonl";
 /// The final screen, saved when the program ends.
 pub const SCREEN_TXT: &str = "screen.txt";
 pub const SCREEN_ANSI: &str = "screen.ansi";
+pub const SCREEN_JOINED: &str = "screen.joined.txt";
 
 pub const NAME_RULE: &str = "a session name starts with a letter, then letters, digits, '.', '_' or '-', at most 64 characters";
 

@@ -1,5 +1,6 @@
-//! `capture`: the screen as text (or with `--ansi`, with its colours); after
-//! the program ended, the last screen it showed.
+//! `capture`: the screen as text, one line per row (with `--join`, one per
+//! line of text; with `--ansi`, with its colours); after the program ended,
+//! the last screen it showed.
 
 use std::io::{self, Write};
 use std::process::ExitCode;
@@ -9,16 +10,22 @@ use crate::cli::CaptureArgs;
 use crate::client::Conn;
 use crate::error::{Error, Result, stdout_error};
 use crate::proto::{self, Kind, Role};
-use crate::store::{SCREEN_ANSI, SCREEN_TXT, Session};
+use crate::store::{SCREEN_ANSI, SCREEN_JOINED, SCREEN_TXT, Session};
 use crate::sys;
 
 pub fn run(a: CaptureArgs, ctx: &Ctx) -> Result<ExitCode> {
     let store = ctx.store()?;
     let s = store.get(&a.name)?;
     let screen = if s.is_running() {
-        live(&s, a.ansi)?
+        live(&s, a.ansi, a.join)?
     } else {
-        let path = s.path(if a.ansi { SCREEN_ANSI } else { SCREEN_TXT });
+        let path = s.path(if a.ansi {
+            SCREEN_ANSI
+        } else if a.join {
+            SCREEN_JOINED
+        } else {
+            SCREEN_TXT
+        });
         sys::read_nofollow(&path).map_err(|e| {
             Error::io("reading the last screen of", &path, e).hint(format!(
                 "session {} is {} and left no screen; `codex-session logs {}` shows its output",
@@ -35,7 +42,10 @@ pub fn run(a: CaptureArgs, ctx: &Ctx) -> Result<ExitCode> {
 }
 
 /// The screen from the supervisor's model: Screen frames, then Ok.
-fn live(s: &Session, ansi: bool) -> Result<Vec<u8>> {
+fn live(s: &Session, ansi: bool, join: bool) -> Result<Vec<u8>> {
     let mut c = Conn::open(s, Role::Control, None, false)?;
-    c.request(Kind::Capture, &proto::json(&proto::CaptureReq { ansi }))
+    c.request(
+        Kind::Capture,
+        &proto::json(&proto::CaptureReq { ansi, join }),
+    )
 }

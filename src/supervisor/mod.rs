@@ -287,6 +287,11 @@ impl Supervisor {
             self.save_meta();
         }
         self.screen.feed(data);
+        // Terminal queries the model answered (the program waits for them).
+        let replies = self.screen.take_replies();
+        if !replies.is_empty() {
+            self.write_pty(&replies);
+        }
         let (bell, title) = self.screen.take_hooks(now);
         if bell {
             self.events.emit("bell", json!({}));
@@ -294,7 +299,8 @@ impl Supervisor {
         if let Some(t) = title {
             self.events.emit("title", json!({"title": t}));
         }
-        self.clients.output(data, &mut self.screen);
+        let shown = self.screen.for_clients(data);
+        self.clients.output(data, &shown, &mut self.screen);
         self.buf = buf;
     }
 
@@ -397,9 +403,11 @@ impl Supervisor {
                 };
                 self.clients[i].watch_from(Watch::new(idle, Instant::now()), &info);
             }
-            Request::Capture { ansi } => {
+            Request::Capture { ansi, join } => {
                 let text = if ansi {
                     self.screen.ansi()
+                } else if join {
+                    self.screen.text_joined()
                 } else {
                     self.screen.text()
                 };

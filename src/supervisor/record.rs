@@ -13,7 +13,7 @@ use crate::events::Events;
 use crate::logs::LogWriter;
 use crate::meta::{self, Meta, Status};
 use crate::proto::ExitInfo;
-use crate::store::{SCREEN_ANSI, SCREEN_TXT};
+use crate::store::{SCREEN_ANSI, SCREEN_JOINED, SCREEN_TXT};
 use crate::sys;
 
 /// Kept allocated while the session runs and freed at its end, so that the
@@ -98,6 +98,7 @@ impl Record {
         let _ = std::fs::remove_file(RESERVE);
         let _ = std::fs::write(SCREEN_TXT, screen.text());
         let _ = std::fs::write(SCREEN_ANSI, screen.ansi());
+        let _ = std::fs::write(SCREEN_JOINED, screen.text_joined());
         self.save(0, output_bytes, log);
         let m = &self.meta;
         events.emit(

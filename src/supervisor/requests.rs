@@ -30,6 +30,7 @@ pub enum Request {
     },
     Capture {
         ansi: bool,
+        join: bool,
     },
 }
 
@@ -80,7 +81,10 @@ fn request(c: &mut Client, kind: Kind, payload: Vec<u8>) -> Option<Request> {
         }
         (Kind::Capture, _) => {
             let req: proto::CaptureReq = parse(c, kind, &payload)?;
-            Request::Capture { ansi: req.ansi }
+            Request::Capture {
+                ansi: req.ansi,
+                join: req.join,
+            }
         }
         _ => {
             c.refuse(&format!("unexpected {kind:?} frame"));

@@ -369,12 +369,9 @@ time.sleep(300)
 }
 
 /// What xterm, VTE, kitty and the Linux console show for bytes that are not
-/// UTF-8: one U+FFFD per invalid sequence, each one column wide. The live
-/// stream passes the bytes through, so the user's terminal shows them; the
-/// screen model (vt100 0.18) drops them, so `capture` and the repaint on
-/// attach lose those columns and what follows shifts left.
+/// UTF-8: one U+FFFD per invalid sequence, each one column wide; so do
+/// `capture` and the repaint on attach.
 #[test]
-#[ignore = "bug: the screen model drops invalid UTF-8 (vt100 0.18 ignores U+FFFD), so capture and the attach repaint lose columns a terminal shows"]
 fn capture_shows_invalid_bytes_as_replacement_characters() {
     let s = Store::new();
     s.start(

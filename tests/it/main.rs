@@ -16,6 +16,7 @@ mod logs;
 mod retention;
 mod rotation;
 mod run;
+mod screen;
 mod security;
 mod send;
 mod timeouts;

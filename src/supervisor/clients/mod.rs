@@ -154,10 +154,17 @@ impl Clients {
     }
 
     /// Program output to every terminal and watcher.
-    pub fn output(&mut self, data: &[u8], screen: &mut Screen) {
+    /// Program output: `data` as read for watchers, `shown` (without the
+    /// queries the model answered) for terminals.
+    pub fn output(&mut self, data: &[u8], shown: &[u8], screen: &mut Screen) {
         for i in 0..self.list.len() {
             if self.list[i].wants_output() {
-                self.list[i].send_output(data);
+                let out = if self.list[i].terminal().is_some() {
+                    shown
+                } else {
+                    data
+                };
+                self.list[i].send_output(out);
                 self.flush(i, screen);
             }
         }
