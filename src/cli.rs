@@ -152,9 +152,10 @@ pub enum Command {
     /// `cmd`, `shell` (run with no command) or `agent` (exec). CREATED is an
     /// age (42s, 3m, 2h, 7d); OUT counts what the program printed.
     ///
-    /// To a terminal, each line is cut to its width (COLUMNS, else the
-    /// terminal's) and control characters are shown escaped (\e, \n, ?);
-    /// --json is the same list, whole, for scripts.
+    /// Control characters in a label, command or prompt are shown escaped
+    /// (\e, \n, ?), and on a terminal each line is cut to its width
+    /// (COLUMNS, else the terminal's; --wide: not cut). --json is the same
+    /// list, whole, for scripts.
     #[command(
         visible_alias = "ls",
         alias = "status",
