@@ -22,19 +22,33 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
     propagate_version = true,
     max_term_width = 100,
     after_help = "Examples:\n  \
-        codex-session run --bg --name api -- pnpm dev     start a dev server in the background\n  \
-        codex-session list                                 see every session and how it ended\n  \
-        codex-session logs -f api                          follow its output\n  \
-        codex-session stop api                             stop it (TERM, then KILL after 10s)"
+        codex-session run --bg --name api pnpm dev   # start a dev server in the background\n  \
+        codex-session list                           # every session, numbered, and how it ended\n  \
+        codex-session logs -f api                    # follow its output (or: logs -f 0)\n  \
+        codex-session stop api                       # stop it (HUP and TERM, KILL after 10s)"
 )]
 pub struct Cli {
     /// The sessions folder [default: $CODEX_SESSION_STORE, else $CODEX_HOME/sessions]
-    #[arg(long, global = true, value_name = "DIR")]
+    #[arg(long, global = true, value_name = "DIR", display_order = 900)]
     pub store: Option<PathBuf>,
 
     /// The configuration file [default: $CODEX_SESSION_CONFIG, else $CODEX_HOME/sessions.toml]
-    #[arg(long, global = true, value_name = "FILE")]
+    #[arg(long, global = true, value_name = "FILE", display_order = 901)]
     pub config: Option<PathBuf>,
+
+    /// Print no notes (what was not done and why); `list -q` and `ps -q` print names only
+    #[arg(long, short = 'q', global = true, display_order = 902)]
+    pub quiet: bool,
+
+    /// Print notes that are silent by default (`run --if-absent` finding the session running)
+    #[arg(
+        long,
+        short = 'v',
+        global = true,
+        conflicts_with = "quiet",
+        display_order = 903
+    )]
+    pub verbose: bool,
 
     #[command(subcommand)]
     pub command: Command,
@@ -47,17 +61,24 @@ pub enum Command {
     /// Without --bg, the terminal attaches at once (like `dtach -A`); detach
     /// with Ctrl-\ and the program keeps running in the background.
     ///
-    /// With one argument after `--` that contains spaces, the program runs
-    /// through `sh -c` (so `-- "pnpm dev"` works); with several, they are
-    /// executed directly; with none, your $SHELL starts.
+    /// The command comes after the options: everything from its first word
+    /// on belongs to the program, options too (`--` before it is optional).
+    /// One word that contains spaces runs through `sh -c` (so
+    /// `run --bg "pnpm dev"` works); several words are executed directly;
+    /// with none, your $SHELL starts.
     ///
     /// `run --bg` returns once the program has started and the session can be
     /// attached to. It prints the session's name on standard output.
     #[command(after_help = "Examples:\n  \
-        codex-session run --bg --name api -- pnpm dev\n  \
-        codex-session run --bg -- \"make -j8 2>&1 | tee build.txt\"\n  \
-        codex-session run --bg --cwd ~/src/app --env PORT=4000 --label 'staging api' -- npm start")]
+        codex-session run --bg --name api pnpm dev\n  \
+        codex-session run -d --name build \"make -j8 2>&1 | tee build.txt\"\n  \
+        codex-session run --bg --cwd ~/src/app --env PORT=4000 --label 'staging api' npm start\n  \
+        codex-session run --bg --if-absent --name nightly ./job.sh   # for cron: silent if running")]
     Run(RunArgs),
+
+    /// `run --bg` (hidden: `new` and `create`, for tmux and docker hands)
+    #[command(hide = true, alias = "create")]
+    New(RunArgs),
 
     /// Attach the terminal to a running session
     ///
@@ -68,7 +89,8 @@ pub enum Command {
     /// running. When the program ends, attach exits with its exit code.
     #[command(after_help = "Examples:\n  \
         codex-session attach api\n  \
-        codex-session attach --read-only api        watch without typing\n  \
+        codex-session attach 0                     # the first session in `list`\n  \
+        codex-session attach --read-only api       # watch without typing\n  \
         codex-session attach --detach-key ^Q api")]
     Attach(AttachArgs),
 
@@ -80,6 +102,9 @@ pub enum Command {
     /// One line per screen row (--join: per line of text), trailing blanks
     /// trimmed. After the session ended, the last screen it showed is
     /// printed.
+    #[command(after_help = "Examples:\n  \
+        codex-session capture api\n  \
+        codex-session capture --ansi -t api        # with colours, tmux style")]
     Capture(CaptureArgs),
 
     /// Send input to a session's program, as one unit
@@ -91,8 +116,8 @@ pub enum Command {
     /// and pid, --as and --id; a repeated --id is not delivered twice.
     #[command(after_help = "Examples:\n  \
         codex-session send repl 'print(6*7)' --submit\n  \
-        codex-session send repl --keys Up Enter            run the previous line again\n  \
-        codex-session send build --interrupt                Ctrl-C, as a signal\n  \
+        codex-session send repl --keys Up Enter            # run the previous line again\n  \
+        codex-session send build --interrupt               # Ctrl-C, as a signal\n  \
         echo 'SELECT 1;' | codex-session send db --stdin --submit --wait-idle 1s")]
     Send(SendArgs),
 
@@ -101,7 +126,7 @@ pub enum Command {
     /// Exits 0 when the condition is met (with --exit: the program's exit
     /// code), 124 on --timeout, 1 if the session ends first.
     #[command(after_help = "Examples:\n  \
-        codex-session wait api --output 'listening on' --timeout 60s\n  \
+        codex-session wait api --output 'listening on' --from-start --timeout 60s\n  \
         codex-session wait build --exit\n  \
         codex-session send repl 'import time' --submit && codex-session wait repl --idle 2s")]
     Wait(WaitArgs),
@@ -121,8 +146,25 @@ pub enum Command {
         codex-session exec --name docs 'update the README' && codex-session wait docs --exit")]
     Exec(ExecArgs),
 
-    /// List sessions, running and ended
-    #[command(visible_alias = "ls")]
+    /// List sessions, running and ended, oldest first
+    ///
+    /// The # column numbers every session in the store by creation, 0 the
+    /// oldest; any verb takes that number where it takes a NAME. TYPE is
+    /// `cmd`, `shell` (run with no command) or `agent` (exec). CREATED is an
+    /// age (42s, 3m, 2h, 7d); OUT counts what the program printed.
+    ///
+    /// Control characters in a label, command or prompt are shown escaped
+    /// (\e, \n, ?), and on a terminal each line is cut to its width
+    /// (COLUMNS, else the terminal's; --wide: not cut). --json is the same
+    /// list, whole, for scripts.
+    #[command(
+        visible_alias = "ls",
+        alias = "status",
+        after_help = "Examples:\n  \
+        codex-session list --running\n  \
+        codex-session list -q --ended              # names only\n  \
+        codex-session list --json"
+    )]
     List(ListArgs),
 
     /// Show everything known about one session
@@ -134,14 +176,35 @@ pub enum Command {
     /// a file the output is plain text: escape sequences are removed and
     /// carriage-return rewrites (progress bars) are resolved the way a
     /// terminal would finally show each line.
+    #[command(after_help = "Examples:\n  \
+        codex-session logs api\n  \
+        codex-session logs -f -n 20 api            # the last 20 lines, then follow\n  \
+        codex-session logs 0 | tail -n 5           # plain text into a pipe")]
     Logs(LogsArgs),
 
+    /// `logs -f` (hidden)
+    #[command(hide = true)]
+    Follow(LogsArgs),
+
     /// Show each running session's command and last lines of output
+    #[command(after_help = "Examples:\n  \
+        codex-session ps\n  \
+        codex-session ps -n 10 --json")]
     Ps(PsArgs),
 
-    /// Stop sessions: SIGTERM to the program's process group, SIGKILL later
+    /// Stop sessions: SIGHUP and SIGTERM to the program's process group, SIGKILL later
     ///
-    /// Returns once each program has ended.
+    /// HUP and TERM together end what a closing terminal ends (an
+    /// interactive shell ignores TERM) and what a service manager ends.
+    /// --signal sends that one signal instead. Returns once each program has
+    /// ended.
+    #[command(
+        alias = "kill",
+        after_help = "Examples:\n  \
+        codex-session stop api\n  \
+        codex-session stop --signal INT --timeout 30s build   # Ctrl-C, KILL after 30s\n  \
+        codex-session stop --all"
+    )]
     Stop(StopArgs),
 
     /// Remove ended sessions' folders (their logs and records)
@@ -157,24 +220,38 @@ pub enum Command {
     /// Print the effective configuration and where each value came from
     ///
     /// The file is $CODEX_HOME/sessions.toml (or --config FILE, or
-    /// $CODEX_SESSION_CONFIG). Every key is optional:
-    ///
-    ///   store = "DIR"              the sessions folder [$CODEX_HOME/sessions]
-    ///   max_sessions = 64          how many sessions may run at once
-    ///   detach_key = "^\\"          the key that detaches (^X notation, or "none")
-    ///   term = "xterm-256color"    TERM for programs (unless run --env TERM=...)
-    ///   retain_exited = "7d"       ended sessions older than this are removed ("off" keeps them)
-    ///   idle_timeout = "off"       stop a session after this long with no output or input
-    ///   ttl = "off"                stop a session this long after it started
-    ///   idle_after = "2s"          no output for this long is an `idle` event
-    ///   draft_quiet = "2s"         send waits until a person typing has paused this long
-    ///   agent_command = ["codex", "exec"]   what `exec PROMPT` runs
-    ///
-    ///   [logs]
-    ///   max_size = "64MiB"         rotate output.log at this size (KiB, MiB, GiB; KB, MB, GB)
-    ///   keep = 3                   rotated logs to keep (output.log.1, ...)
+    /// $CODEX_SESSION_CONFIG). Every key is optional. --json prints each key's
+    /// value and source as one object.
+    #[command(after_help = CONFIG_KEYS)]
     Config(ConfigArgs),
+
+    /// Print session names for shell completion (the completion scripts call it)
+    #[command(hide = true)]
+    Complete(CompleteArgs),
 }
+
+/// The configuration file's keys, as `config --help` and its man page show
+/// them.
+pub const CONFIG_KEYS: &str = "\
+Keys, with their defaults:
+  store = \"DIR\"              the sessions folder [$CODEX_HOME/sessions]
+  max_sessions = 64          how many sessions may run at once
+  detach_key = \"^\\\\\"          the key that detaches (^X notation, or \"none\")
+  term = \"xterm-256color\"    TERM for programs (unless run --env TERM=...)
+  retain_exited = \"7d\"       ended sessions older than this are removed (\"off\" keeps them)
+  idle_timeout = \"off\"       stop a session after this long with no output or input
+  ttl = \"off\"                stop a session this long after it started
+  idle_after = \"2s\"          no output for this long is an `idle` event
+  draft_quiet = \"2s\"         send waits until a person typing has paused this long
+  agent_command = [\"codex\", \"exec\"]   what `exec PROMPT` runs
+
+  [logs]
+  max_size = \"64MiB\"         rotate output.log at this size (KiB, MiB, GiB; KB, MB, GB)
+  keep = 3                   rotated logs to keep (output.log.1, ...)
+
+Examples:
+  codex-session config
+  codex-session config --json";
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
@@ -204,7 +281,7 @@ pub struct RunArgs {
     #[arg(long, value_name = "COLSxROWS", default_value = "80x24")]
     pub size: String,
 
-    /// The key that detaches (without --bg), in ^X notation, or none [default: ^\\, or detach_key]
+    /// The key that detaches (without --bg), in ^X notation, or none [default: ^\, or detach_key]
     #[arg(long, value_name = "KEY")]
     pub detach_key: Option<String>,
 
@@ -216,7 +293,7 @@ pub struct RunArgs {
     #[arg(long, value_name = "DUR")]
     pub ttl: Option<String>,
 
-    /// Do nothing (exit 0) if a session of this name is running; for cron
+    /// Do nothing (exit 0, silently unless -v) if a session of this name is running; for cron
     ///
     /// An ended session of the same name is removed and started anew.
     #[arg(long, requires = "name", conflicts_with = "replace")]
@@ -230,35 +307,66 @@ pub struct RunArgs {
     #[arg(long, value_name = "DUR", requires = "bg")]
     pub wait_idle: Option<String>,
 
-    /// The program and its arguments
-    #[arg(last = true, value_name = "COMMAND")]
+    /// The program and its arguments [default: $SHELL]
+    #[arg(
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "COMMAND"
+    )]
     pub command: Vec<String>,
+
+    /// Started by `exec`: the session's type is `agent`.
+    #[arg(skip)]
+    pub agent: bool,
+}
+
+/// The session as a positional NAME or tmux's `-t NAME`.
+#[derive(Debug, Args)]
+pub struct Target {
+    /// The session: its name, or its number in `list`
+    #[arg(value_name = "NAME", required_unless_present = "target")]
+    pub session: Option<String>,
+
+    /// The session, as tmux's -t takes it (instead of NAME)
+    #[arg(short = 't', long = "target", value_name = "NAME")]
+    pub target: Option<String>,
+}
+
+impl Target {
+    /// The one session named, or a usage message.
+    pub fn name(&self) -> Result<String, String> {
+        match (&self.session, &self.target) {
+            (Some(_), Some(_)) => Err("give the session once: NAME or -t NAME".into()),
+            (Some(n), None) | (None, Some(n)) => Ok(n.clone()),
+            (None, None) => Err("which session? give NAME or -t NAME".into()),
+        }
+    }
 }
 
 #[derive(Debug, Args)]
 pub struct AttachArgs {
-    /// The session
-    pub name: String,
+    #[command(flatten)]
+    pub target: Target,
 
     /// Watch only: keystrokes are not sent and the window is not resized
     #[arg(long, short = 'r')]
     pub read_only: bool,
 
-    /// The key that detaches, in ^X notation (^\\, ^Q, C-a), or none [default: ^\\, or detach_key]
+    /// The key that detaches, in ^X notation (^\, ^Q, C-a), or none [default: ^\, or detach_key]
     #[arg(long, value_name = "KEY")]
     pub detach_key: Option<String>,
 }
 
 #[derive(Debug, Args)]
 pub struct DetachArgs {
-    /// The session
+    /// The session: its name, or its number in `list`
     pub name: String,
 }
 
 #[derive(Debug, Args)]
 pub struct CaptureArgs {
-    /// The session
-    pub name: String,
+    #[command(flatten)]
+    pub target: Target,
 
     /// Keep colours and attributes as escape sequences
     #[arg(long)]
@@ -272,23 +380,35 @@ pub struct CaptureArgs {
 
 #[derive(Debug, Args)]
 pub struct ListArgs {
-    /// Print a JSON array of session objects
-    #[arg(long, conflicts_with = "quiet")]
+    /// Print a JSON array of session objects (every one, whole)
+    #[arg(long)]
     pub json: bool,
 
-    /// Print names only
-    #[arg(long, short = 'q')]
-    pub quiet: bool,
+    /// Only running sessions (and those starting)
+    #[arg(long, conflicts_with = "ended")]
+    pub running: bool,
+
+    /// Only ended sessions (and lost or damaged ones)
+    #[arg(long)]
+    pub ended: bool,
+
+    /// Do not cut lines to the terminal's width
+    #[arg(long, short = 'w')]
+    pub wide: bool,
 }
 
 #[derive(Debug, Args)]
 pub struct InspectArgs {
-    /// The session
+    /// The session: its name, or its number in `list`
     pub name: String,
 
     /// Print one JSON object
     #[arg(long)]
     pub json: bool,
+
+    /// Do not cut values to the terminal's width
+    #[arg(long, short = 'w')]
+    pub wide: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -303,7 +423,7 @@ pub enum ColorChoice {
 
 #[derive(Debug, Args)]
 pub struct LogsArgs {
-    /// The session
+    /// The session: its name, or its number in `list`
     pub name: String,
 
     /// Keep printing new output until the session ends
@@ -324,11 +444,19 @@ pub struct PsArgs {
     /// Output lines to show per session
     #[arg(long, short = 'n', default_value_t = 3, value_name = "N")]
     pub lines: usize,
+
+    /// Print a JSON array: list --json's objects, each with its `lines`
+    #[arg(long)]
+    pub json: bool,
+
+    /// Do not cut lines to the terminal's width
+    #[arg(long, short = 'w')]
+    pub wide: bool,
 }
 
 #[derive(Debug, Args)]
 pub struct StopArgs {
-    /// The sessions to stop
+    /// The sessions to stop: names, or numbers in `list`
     #[arg(required_unless_present = "all", value_name = "NAME")]
     pub names: Vec<String>,
 
@@ -336,9 +464,9 @@ pub struct StopArgs {
     #[arg(long, short = 'a', conflicts_with = "names")]
     pub all: bool,
 
-    /// The first signal to send (name or number)
-    #[arg(long, short = 's', default_value = "TERM", value_name = "SIG")]
-    pub signal: String,
+    /// Send only this signal (name or number) instead of HUP and TERM
+    #[arg(long, short = 's', value_name = "SIG")]
+    pub signal: Option<String>,
 
     /// How long to wait before SIGKILL
     #[arg(long, short = 't', default_value = "10s", value_name = "DUR")]
@@ -347,7 +475,7 @@ pub struct StopArgs {
 
 #[derive(Debug, Args)]
 pub struct RmArgs {
-    /// The sessions to remove
+    /// The sessions to remove: names, or numbers in `list`
     #[arg(required = true, value_name = "NAME")]
     pub names: Vec<String>,
 
@@ -368,16 +496,39 @@ pub struct PruneArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct ConfigArgs {}
+pub struct ConfigArgs {
+    /// Print one JSON object: the file, and each key's value and source
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CompleteArgs {
+    /// The index in WORDS of the word being completed
+    pub index: usize,
+
+    /// The command line's words, the program's name first
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub words: Vec<String>,
+}
 
 #[derive(Debug, Args)]
 pub struct SendArgs {
-    /// The session
-    pub name: String,
+    /// The session: its name, or its number in `list` (or -t NAME)
+    #[arg(value_name = "NAME", required_unless_present = "target")]
+    pub session: Option<String>,
 
     /// The text to send (as is: add --submit for Enter)
     #[arg(conflicts_with = "stdin")]
     pub text: Option<String>,
+
+    /// The session, as tmux's -t takes it (then the first word is the text)
+    #[arg(short = 't', long = "target", value_name = "NAME")]
+    pub target: Option<String>,
+
+    /// The session, from NAME or -t NAME (see [`SendArgs::resolve`]).
+    #[arg(skip)]
+    pub name: String,
 
     /// Read the text from standard input
     #[arg(long)]
@@ -426,10 +577,31 @@ pub struct SendArgs {
     pub wait_idle: Option<String>,
 }
 
+impl SendArgs {
+    /// Fill `name` from NAME or -t NAME; with -t, the one word after the
+    /// options is the text.
+    pub fn resolve(mut self) -> Result<Self, String> {
+        match self.target.take() {
+            None => self.name = self.session.take().unwrap_or_default(),
+            Some(t) => {
+                if self.text.is_some() {
+                    return Err("with -t NAME, give at most one TEXT".into());
+                }
+                self.text = self.session.take();
+                if self.text.is_some() && self.stdin {
+                    return Err("the argument '--stdin' cannot be used with '[TEXT]'".into());
+                }
+                self.name = t;
+            }
+        }
+        Ok(self)
+    }
+}
+
 #[derive(Debug, Args)]
 #[command(group(clap::ArgGroup::new("until").required(true).args(["exit", "idle", "output"])))]
 pub struct WaitArgs {
-    /// The session
+    /// The session: its name, or its number in `list`
     pub name: String,
 
     /// Until the program ends; exits with its exit code
@@ -459,7 +631,7 @@ pub struct WaitArgs {
 
 #[derive(Debug, Args)]
 pub struct EventsArgs {
-    /// The session
+    /// The session: its name, or its number in `list`
     pub name: String,
 
     /// Keep printing new events until the session ends

@@ -85,9 +85,20 @@ impl Error {
     }
 }
 
+/// `--quiet`: notes are not printed.
+static QUIET: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Silence [`note`] for the rest of the run (`-q/--quiet`).
+pub fn set_quiet(quiet: bool) {
+    QUIET.store(quiet, std::sync::atomic::Ordering::Relaxed);
+}
+
 /// A message that is not a failure ("nothing to do"), printed as errors
-/// are.
+/// are, unless `--quiet`.
 pub fn note(msg: impl fmt::Display) {
+    if QUIET.load(std::sync::atomic::Ordering::Relaxed) {
+        return;
+    }
     let _ = writeln!(io::stderr().lock(), "codex-session: {msg}");
 }
 

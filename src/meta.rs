@@ -27,6 +27,29 @@ pub enum Status {
     Killed,
 }
 
+/// What a session runs, as `list` shows it in its TYPE column.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SessionType {
+    /// A command given to `run` (and records older than this field).
+    #[default]
+    Cmd,
+    /// `run` with no command: the user's shell.
+    Shell,
+    /// `exec PROMPT`: the agent command.
+    Agent,
+}
+
+impl SessionType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SessionType::Cmd => "cmd",
+            SessionType::Shell => "shell",
+            SessionType::Agent => "agent",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Meta {
     pub schema: u32,
@@ -40,6 +63,9 @@ pub struct Meta {
     pub cwd: String,
     #[serde(default)]
     pub label: Option<String>,
+    /// cmd, shell or agent.
+    #[serde(default)]
+    pub kind: SessionType,
     /// "pty" (the only mode so far).
     pub mode: String,
     /// RFC 3339, UTC.

@@ -1,15 +1,21 @@
-//! Sessions as the verbs show them: the `--json` record that `list` and
-//! `inspect` share.
+//! Sessions as the verbs show them: the `--json` record that `list`, `ps`
+//! and `inspect` share.
 
 use serde::Serialize;
 
-use crate::store::Session;
+use crate::store::{Entry, Session};
 
 /// One session in `list --json` and `inspect --json`. Stable: fields are
 /// only ever added.
 #[derive(Serialize)]
 pub struct SessionJson {
+    /// The row number `list` shows in its # column (creation order, 0 the
+    /// oldest), which verbs take in place of the name.
+    pub index: usize,
     pub name: String,
+    /// cmd, shell (run with no command) or agent (exec); null when damaged.
+    #[serde(rename = "type")]
+    pub kind: Option<&'static str>,
     /// starting, running, exited, killed, lost or damaged.
     pub status: String,
     /// The program's pid (its process group too).
@@ -38,7 +44,14 @@ pub struct SessionJson {
 }
 
 impl SessionJson {
-    pub fn from_session(s: &Session) -> Self {
+    pub fn from_entry(index: usize, e: &Entry) -> Self {
+        match e {
+            Entry::Ok(s) => SessionJson::from_session(index, s),
+            Entry::Damaged { name, reason } => SessionJson::damaged(index, name, reason),
+        }
+    }
+
+    pub fn from_session(index: usize, s: &Session) -> Self {
         let m = &s.meta;
         let status = if !m.is_ended() && !s.live {
             "lost".to_string()
@@ -49,7 +62,9 @@ impl SessionJson {
                 .unwrap_or_default()
         };
         SessionJson {
+            index,
             name: s.name.clone(),
+            kind: Some(m.kind.as_str()),
             status,
             pid: m.pid,
             supervisor_pid: m.supervisor_pid,
@@ -73,9 +88,11 @@ impl SessionJson {
         }
     }
 
-    pub fn damaged(name: &str, reason: &str) -> Self {
+    pub fn damaged(index: usize, name: &str, reason: &str) -> Self {
         SessionJson {
+            index,
             name: name.to_string(),
+            kind: None,
             status: "damaged".into(),
             pid: None,
             supervisor_pid: None,

@@ -11,4 +11,4 @@ pub mod watch;
 
 pub use conn::Conn;
 pub use send::send;
-pub use stop::stop_all;
+pub use stop::{STOP_SIGNALS, stop_all};

@@ -1,21 +1,30 @@
 //! Stopping sessions: ask each supervisor to signal its program's process
-//! group (the signal, then KILL after the grace period), then wait until
+//! group (the signals, then KILL after the grace period), then wait until
 //! each has ended and let go of its lock.
 
 use std::io;
 use std::time::{Duration, Instant};
+
+use nix::sys::signal::Signal;
 
 use super::Conn;
 use crate::error::{Error, Result};
 use crate::proto::{self, Kind, Role};
 use crate::store::{self, Session};
 
+/// What `stop` sends unless told otherwise: HUP, as a terminal going away
+/// does (an interactive shell ignores TERM but not HUP; tmux's kill-session
+/// sends it too), then TERM, what service managers send.
+pub const STOP_SIGNALS: [Signal; 2] = [Signal::SIGHUP, Signal::SIGTERM];
+
 /// Stop several sessions at once: every request is sent before waiting, so
-/// `stop --all` takes one grace period, not one per session.
-pub fn stop_all(sessions: &[Session], signal: i32, grace: Duration) -> Vec<Result<()>> {
+/// `stop --all` takes one grace period, not one per session. Each signal
+/// is one Stop request, in order; the supervisor sends KILL `grace` after
+/// the first.
+pub fn stop_all(sessions: &[Session], signals: &[Signal], grace: Duration) -> Vec<Result<()>> {
     let conns: Vec<Result<Conn>> = sessions
         .iter()
-        .map(|s| request_stop(s, signal, grace))
+        .map(|s| request_stop(s, signals, grace))
         .collect();
     sessions
         .iter()
@@ -24,16 +33,17 @@ pub fn stop_all(sessions: &[Session], signal: i32, grace: Duration) -> Vec<Resul
         .collect()
 }
 
-fn request_stop(s: &Session, signal: i32, grace: Duration) -> Result<Conn> {
+fn request_stop(s: &Session, signals: &[Signal], grace: Duration) -> Result<Conn> {
     let mut c = Conn::open(s, Role::Control, None, false)?;
-    let req = proto::StopReq {
-        signal,
-        grace_ms: grace.as_millis() as u64,
-    };
-    c.write(Kind::Stop, &proto::json(&req))?;
+    for &sig in signals {
+        let req = proto::StopReq {
+            signal: sig as i32,
+            grace_ms: grace.as_millis() as u64,
+        };
+        c.write(Kind::Stop, &proto::json(&req))?;
+    }
     Ok(c)
 }
-
 /// Read until the supervisor reports the exit (or hangs up), then until it
 /// has released its lock, so `list` right after shows how it ended.
 fn wait_ended(s: &Session, mut c: Conn, grace: Duration) -> Result<()> {

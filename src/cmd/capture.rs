@@ -14,8 +14,9 @@ use crate::store::{SCREEN_ANSI, SCREEN_JOINED, SCREEN_TXT, Session};
 use crate::sys;
 
 pub fn run(a: CaptureArgs, ctx: &Ctx) -> Result<ExitCode> {
+    let name = a.target.name().map_err(Error::usage)?;
     let store = ctx.store()?;
-    let s = store.get(&a.name)?;
+    let s = store.get(&name)?;
     let screen = if s.is_running() {
         live(&s, a.ansi, a.join)?
     } else {

@@ -28,5 +28,6 @@ pub fn run_args(a: ExecArgs, ctx: &Ctx) -> RunArgs {
         replace: false,
         wait_idle: None,
         command,
+        agent: true,
     }
 }

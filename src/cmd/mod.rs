@@ -4,6 +4,7 @@
 
 mod attach;
 mod capture;
+mod complete;
 mod config;
 mod detach;
 mod events;
@@ -21,15 +22,19 @@ mod wait;
 
 use std::process::ExitCode;
 
-use crate::cli::{Cli, Command};
+use crate::cli::{Cli, Command, LogsArgs, RunArgs};
 use crate::config::Config;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::store::Store;
 
 /// What every verb gets: the global flags and the configuration.
 pub struct Ctx {
     store_flag: Option<std::path::PathBuf>,
     pub config: Config,
+    /// `-q`: no notes (already set in `error::note`); `list` and `ps` print names.
+    pub quiet: bool,
+    /// `-v`: notes that are silent by default.
+    pub verbose: bool,
 }
 
 impl Ctx {
@@ -52,16 +57,21 @@ impl Ctx {
 }
 
 pub fn run(cli: Cli) -> Result<ExitCode> {
+    crate::error::set_quiet(cli.quiet);
     let ctx = Ctx {
         store_flag: cli.store,
         config: Config::load(cli.config.as_deref())?,
+        quiet: cli.quiet,
+        verbose: cli.verbose,
     };
     match cli.command {
         Command::Run(a) => run::run(a, &ctx),
+        // `new` and `create` are `run --bg`.
+        Command::New(a) => run::run(RunArgs { bg: true, ..a }, &ctx),
         Command::Attach(a) => attach::run(a, &ctx),
         Command::Detach(a) => detach::run(a, &ctx),
         Command::Capture(a) => capture::run(a, &ctx),
-        Command::Send(a) => send::run(a, &ctx),
+        Command::Send(a) => send::run(a.resolve().map_err(Error::usage)?, &ctx),
         Command::Wait(a) => wait::run(a, &ctx),
         Command::Events(a) => events::run(a, &ctx),
         // `exec` is `run --bg` with arguments made from the prompt.
@@ -69,10 +79,12 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::List(a) => list::run(a, &ctx),
         Command::Inspect(a) => inspect::run(a, &ctx),
         Command::Logs(a) => logs::run(a, &ctx),
+        Command::Follow(a) => logs::run(LogsArgs { follow: true, ..a }, &ctx),
         Command::Ps(a) => ps::run(a, &ctx),
         Command::Stop(a) => stop::run(a, &ctx),
         Command::Rm(a) => rm::run(a, &ctx),
         Command::Prune(a) => prune::run(a, &ctx),
         Command::Config(a) => config::run(a, &ctx),
+        Command::Complete(a) => complete::run(a, &ctx),
     }
 }

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use super::Ctx;
 use crate::cli::RmArgs;
-use crate::client::stop_all;
+use crate::client::{STOP_SIGNALS, stop_all};
 use crate::error::{Error, IoContext, Result};
 use crate::store::Session;
 
@@ -16,8 +16,11 @@ const FORCE_GRACE: Duration = Duration::from_secs(10);
 pub fn run(a: RmArgs, ctx: &Ctx) -> Result<ExitCode> {
     let store = ctx.store()?;
     let mut ok = true;
-    for name in &a.names {
-        if let Err(e) = store.get(name).and_then(|s| remove(s, a.force)) {
+    // Every name (or number) is looked up before anything is removed:
+    // removing one renumbers those after it.
+    let found: Vec<Result<Session>> = a.names.iter().map(|n| store.get(n)).collect();
+    for s in found {
+        if let Err(e) = s.and_then(|s| remove(s, a.force)) {
             e.print();
             ok = false;
         }
@@ -37,8 +40,7 @@ fn remove(s: Session, force: bool) -> Result<()> {
                 s.name
             )));
         }
-        let sig = nix::sys::signal::Signal::SIGTERM as i32;
-        stop_all(std::slice::from_ref(&s), sig, FORCE_GRACE)
+        stop_all(std::slice::from_ref(&s), &STOP_SIGNALS, FORCE_GRACE)
             .pop()
             .expect("one result")?;
     }

@@ -15,10 +15,10 @@ use nix::sys::stat::{Mode, umask};
 
 use super::Ctx;
 use crate::cli::RunArgs;
-use crate::client::{attach, stop_all, watch};
+use crate::client::{STOP_SIGNALS, attach, stop_all, watch};
 use crate::error::{Error, IoContext, Result, describe_io, note, stdout_error};
 use crate::logs::{self, Plain};
-use crate::meta::{self, Meta, Status};
+use crate::meta::{self, Meta, SessionType, Status};
 use crate::pty::Exec;
 use crate::store::{self, check_name};
 use crate::supervisor::{self, Init, Ready, Settings};
@@ -63,16 +63,19 @@ pub fn run(a: RunArgs, ctx: &Ctx) -> Result<ExitCode> {
         if !(explicit && (a.if_absent || a.replace)) {
             break root_lock;
         }
-        match make_room(&store, &name, a.if_absent)? {
+        match make_room(&store, &name, a.if_absent, ctx.verbose)? {
             Room::Made => break root_lock,
             Room::Done(code) => return Ok(code),
             Room::Stop(s) => {
                 // Stopping takes a while: not under the lock.
                 drop(root_lock);
-                let sig = nix::sys::signal::Signal::SIGTERM as i32;
-                stop_all(std::slice::from_ref(&*s), sig, Duration::from_secs(10))
-                    .pop()
-                    .expect("one result")?;
+                stop_all(
+                    std::slice::from_ref(&*s),
+                    &STOP_SIGNALS,
+                    Duration::from_secs(10),
+                )
+                .pop()
+                .expect("one result")?;
             }
         }
     };
@@ -119,8 +122,17 @@ pub fn run(a: RunArgs, ctx: &Ctx) -> Result<ExitCode> {
         command_line,
         cwd: cwd.to_string_lossy().into_owned(),
         label: a.label.clone(),
+        kind: if a.agent {
+            SessionType::Agent
+        } else if a.command.is_empty() {
+            SessionType::Shell
+        } else {
+            SessionType::Cmd
+        },
         mode: "pty".into(),
-        created: meta::now(),
+        // Milliseconds: two sessions started one after the other within a
+        // second are still listed (and numbered) in the order they were made.
+        created: humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string(),
         started: None,
         ended: None,
         supervisor_pid: None,
@@ -235,15 +247,19 @@ enum Room {
 }
 
 /// `--if-absent` and `--replace`, under the store's lock: remove an ended
-/// session of the same name; say what to do with a running one.
-fn make_room(store: &store::Store, name: &str, if_absent: bool) -> Result<Room> {
+/// session of the same name; say what to do with a running one. A running
+/// one is what `--if-absent` expects on every cron tick but the first, so
+/// it says so only with `-v` (cron mails whatever is printed).
+fn make_room(store: &store::Store, name: &str, if_absent: bool, verbose: bool) -> Result<Room> {
     if !store.dir(name).exists() {
         return Ok(Room::Made);
     }
     let s = store.get(name)?;
     if s.is_running() {
         if if_absent {
-            note(format!("session {name} is already running; nothing to do"));
+            if verbose {
+                note(format!("session {name} is already running; nothing to do"));
+            }
             return Ok(Room::Done(ExitCode::SUCCESS));
         }
         return Ok(Room::Stop(Box::new(s)));
@@ -261,12 +277,11 @@ fn check_limit(store: &store::Store, ctx: &Ctx) -> Result<()> {
         return Ok(());
     }
     Err(Error::new(format!(
-        "cannot start another session: max_sessions is {max} and {} are running ({})",
+        "cannot start another session: {} are running and max_sessions is {max}",
         running.len(),
-        running.join(", ")
     ))
     .hint(format!(
-        "stop one (`codex-session stop NAME`), or raise max_sessions in {}",
+        "stop one (`codex-session list --running` shows them), or raise max_sessions in {}",
         ctx.config.path.display()
     )))
 }

@@ -1,23 +1,26 @@
-//! `stop`: ask each supervisor to signal its program's process group (TERM,
-//! then KILL after the grace period), then wait until each has ended.
+//! `stop`: ask each supervisor to signal its program's process group (HUP
+//! and TERM, or the one `--signal`, then KILL after the grace period), then
+//! wait until each has ended.
 
 use std::io::{self, Write};
 use std::process::ExitCode;
 
 use super::Ctx;
 use crate::cli::StopArgs;
-use crate::client::stop_all;
+use crate::client::{STOP_SIGNALS, stop_all};
 use crate::error::{Error, Result, note, stdout_error};
 use crate::store::Session;
 use crate::{fmt, sys};
 
 pub fn run(a: StopArgs, ctx: &Ctx) -> Result<ExitCode> {
-    let sig = sys::parse_signal(&a.signal).ok_or_else(|| {
-        Error::usage(format!(
-            "invalid --signal {:?}: expected a name like TERM or INT, or a number",
-            a.signal
-        ))
-    })?;
+    let signals = match &a.signal {
+        None => STOP_SIGNALS.to_vec(),
+        Some(s) => vec![sys::parse_signal(s).ok_or_else(|| {
+            Error::usage(format!(
+                "invalid --signal {s:?}: expected a name like TERM or INT, or a number"
+            ))
+        })?],
+    };
     let grace = fmt::duration_arg("--timeout", &a.timeout)?;
     let store = ctx.store()?;
     let mut ok = true;
@@ -32,7 +35,11 @@ pub fn run(a: StopArgs, ctx: &Ctx) -> Result<ExitCode> {
         for name in &a.names {
             match store.get(name) {
                 Ok(s) if s.is_running() => targets.push(s),
-                Ok(s) => note(format!("session {name} is not running ({})", s.status())),
+                Ok(s) => note(format!(
+                    "session {} is not running ({})",
+                    s.name,
+                    s.status()
+                )),
                 Err(e) => {
                     e.print();
                     ok = false;
@@ -41,7 +48,7 @@ pub fn run(a: StopArgs, ctx: &Ctx) -> Result<ExitCode> {
         }
     }
     let mut out = io::stdout().lock();
-    for (s, r) in targets.iter().zip(stop_all(&targets, sig as i32, grace)) {
+    for (s, r) in targets.iter().zip(stop_all(&targets, &signals, grace)) {
         match r.and_then(|()| store.get(&s.name)) {
             Ok(after) => {
                 writeln!(out, "stopped {}: {}", s.name, after.status()).map_err(stdout_error)?

@@ -116,7 +116,10 @@ pub fn start(init: Init, body: fn(Init, ReadyPipe) -> !) -> Result<Ready> {
             let _ = setsid();
             // Safety: still single-threaded.
             match unsafe { fork() } {
-                Ok(ForkResult::Child) => body(init, ReadyPipe(w)),
+                Ok(ForkResult::Child) => {
+                    set_title(&init.meta.name);
+                    body(init, ReadyPipe(w))
+                }
                 // Safety: _exit skips atexit handlers and destructors that
                 // belong to the launcher, which is exactly what we want here.
                 Ok(ForkResult::Parent { .. }) | Err(_) => unsafe { nix::libc::_exit(0) },
@@ -269,4 +272,51 @@ fn close_stray_fds(keep: &[i32]) {
             let _ = nix::unistd::close(fd);
         }
     }
+}
+
+/// Name the supervisor where `ps` and `top` look: `codex-session:
+/// supervisor NAME`. On Linux, the command name (15 bytes: `cs:NAME`) and
+/// the command line, written over the launcher's own argument strings (the
+/// area is not grown, so a long title is cut; a launch line is longer than
+/// the title in practice). Elsewhere (macOS, the BSDs) `ps` keeps showing
+/// the `run` command line that started it: finding the argument area there
+/// takes a private libc symbol.
+#[cfg(target_os = "linux")]
+fn set_title(name: &str) {
+    if let Ok(comm) = std::ffi::CString::new(format!("cs:{name}")) {
+        let _ = nix::sys::prctl::set_name(&comm);
+    }
+    let Some((start, end)) = arg_area() else {
+        return;
+    };
+    let mut title = format!("codex-session: supervisor {name}").into_bytes();
+    let len = end - start;
+    // The title, NULs, and a last byte that is not NUL: the kernel then
+    // reads the area as setproctitle(3) leaves it, up to the first NUL, so
+    // /proc/PID/cmdline is exactly the title.
+    title.truncate(len - 2);
+    title.resize(len - 1, 0);
+    title.push(b' ');
+    // Safety: [start, end) is this process's argument area as the kernel
+    // reports it (the strings argv points to, on the initial stack, mapped
+    // and writable for the process's life). Nothing reads them after
+    // argument parsing, which is over: std reads argv only when
+    // `std::env::args` is called, and the supervisor never calls it.
+    unsafe { std::ptr::copy_nonoverlapping(title.as_ptr(), start as *mut u8, len) };
+}
+
+#[cfg(not(target_os = "linux"))]
+fn set_title(_name: &str) {}
+
+/// The argument area's bounds, from /proc/self/stat (fields 48 and 49,
+/// `arg_start` and `arg_end`); None if unreadable or too small to hold
+/// anything.
+#[cfg(target_os = "linux")]
+fn arg_area() -> Option<(usize, usize)> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // "pid (comm) state ...": the comm may hold spaces and parentheses.
+    let fields: Vec<&str> = stat[stat.rfind(')')? + 1..].split_whitespace().collect();
+    let start: usize = fields.get(48 - 3)?.parse().ok()?;
+    let end: usize = fields.get(49 - 3)?.parse().ok()?;
+    (start != 0 && end > start + 2).then_some((start, end))
 }

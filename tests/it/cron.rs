@@ -57,12 +57,19 @@ fn cron_if_absent_and_replace() {
     let sup = first["supervisor_pid"].as_i64().unwrap() as i32;
     assert!(alive(pid) && alive(sup), "it outlives the CLI");
 
+    // Every later tick: nothing printed at all, so cron mails nothing.
     let out = cron(&home, &job);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(stdout(&out), "", "nothing started");
+    assert_eq!(stderr(&out), "", "silent");
+    // -v says why nothing happened.
+    let verbose: Vec<&str> = std::iter::once("-v").chain(job).collect();
+    let out = cron(&home, &verbose);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "");
     assert!(
         stderr(&out).contains("job is already running"),
-        "a note: {}",
+        "a note with -v: {}",
         stderr(&out)
     );
     assert_eq!(s.list().len(), 1);

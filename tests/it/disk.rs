@@ -80,7 +80,7 @@ fn a_full_disk_loses_no_record() {
     s.ok(["stop", "full"]);
     let e = s.entry("full");
     assert_eq!(e["status"], "killed", "{e}");
-    assert_eq!(e["signal"], "SIGTERM");
+    assert_eq!(e["signal"], "SIGHUP");
     let total = e["output_bytes"].as_u64().unwrap();
     let dropped = e["dropped_bytes"].as_u64().unwrap();
     let logged = std::fs::metadata(s.dir("full").join("output.log"))

@@ -5,9 +5,11 @@ mod support;
 
 mod attach;
 mod basics;
+mod cli;
 mod config;
 mod cron;
 mod disk;
+mod examples;
 mod exit_policy;
 mod lifecycle;
 mod limits;

@@ -230,7 +230,7 @@ fn a_connection_from_another_uid_is_refused() {
     // The session is unharmed, and its owner still gets in.
     assert_eq!(s.entry("guarded")["status"], "running");
     s.ok(["stop", "guarded"]);
-    assert_eq!(s.entry("guarded")["signal"], "SIGTERM");
+    assert_eq!(s.entry("guarded")["signal"], "SIGHUP");
 }
 
 /// Send raw bytes on a fresh connection and read until the supervisor
@@ -284,7 +284,7 @@ fn a_malformed_frame_closes_only_that_connection() {
     assert!(out.contains("stopped sturdy"), "{out}");
     let e = s.entry("sturdy");
     assert_eq!(e["status"], "killed", "{e}");
-    assert_eq!(e["signal"], "SIGTERM", "{e}");
+    assert_eq!(e["signal"], "SIGHUP", "{e}");
     drop(idle);
 }
 
@@ -317,7 +317,7 @@ fn a_store_path_longer_than_sun_path_works() {
     assert!(out.contains("stopped longpath"), "{out}");
     let e = s.entry("longpath");
     assert_eq!(e["status"], "killed", "{e}");
-    assert_eq!(e["signal"], "SIGTERM", "{e}");
+    assert_eq!(e["signal"], "SIGHUP", "{e}");
     s.ok(["rm", "longpath"]);
     assert!(!s.dir("longpath").exists());
     // `rm --force` on a running one goes through the socket too.

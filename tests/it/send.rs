@@ -810,7 +810,7 @@ fn exec_runs_the_configured_agent_with_the_prompt() {
     let e = s.entry("agent");
     assert_eq!(e["label"], prompt, "{e}");
     let table = s.ok(["list"]);
-    let row = table.lines().find(|l| l.starts_with("agent ")).unwrap();
+    let row = list_row(&table, "agent");
     assert!(
         row.ends_with(prompt),
         "the prompt shown for the session: {table}"

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use super::{Store, wait_for};
+use super::{Store, list_row, wait_for};
 
 /// A private store, and a private CODEX_HOME whose sessions.toml is read.
 /// Everything a [`Store`] does, it does (through `Deref`).
@@ -70,11 +70,7 @@ impl Env {
         let out = self.ok(["list"]);
         let header = out.lines().next().unwrap();
         let (from, to) = (header.find("STATUS").unwrap(), header.find("PID").unwrap());
-        let row = out
-            .lines()
-            .find(|l| l.starts_with(&format!("{name} ")))
-            .unwrap_or_else(|| panic!("no row for {name}:\n{out}"));
-        row[from..to].trim().to_string()
+        list_row(&out, name)[from..to].trim().to_string()
     }
 }
 

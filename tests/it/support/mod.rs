@@ -294,6 +294,16 @@ pub fn fails(out: &Output) -> String {
     stderr(out)
 }
 
+/// The row of `list`'s table for a session: the one whose NAME (the column
+/// after #) it is.
+#[track_caller]
+pub fn list_row<'a>(table: &'a str, name: &str) -> &'a str {
+    table
+        .lines()
+        .find(|l| l.split_whitespace().nth(1) == Some(name))
+        .unwrap_or_else(|| panic!("no row for {name}:\n{table}"))
+}
+
 /// A session's events.jsonl, parsed (none yet if it is not there).
 pub fn events(s: &Store, name: &str) -> Vec<Value> {
     let b = std::fs::read(s.dir(name).join("events.jsonl")).unwrap_or_default();
