@@ -125,7 +125,7 @@ _codex__session() {
             return 0
             ;;
         codex__subcmd__session__subcmd__capture)
-            opts="-h -V --ansi --store --config --help --version"
+            opts="-h -V --ansi --join --store --config --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -549,7 +549,7 @@ _codex__session() {
             return 0
             ;;
         codex__subcmd__session__subcmd__wait)
-            opts="-h -V --exit --idle --output --from-start --since-input --timeout --store --config --help --version"
+            opts="-h -V --exit --idle --output --from-start --from-now --since-input --timeout --store --config --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
