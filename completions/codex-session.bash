@@ -704,7 +704,7 @@ _codex__session() {
             return 0
             ;;
         codex__session__subcmd__wait)
-            opts="-q -v -h -V --exit --idle --output --from-start --since-input --timeout --store --config --quiet --verbose --help --version"
+            opts="-q -v -h -V --exit --idle --output --from-start --from-now --since-input --timeout --store --config --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

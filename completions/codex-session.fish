@@ -113,30 +113,31 @@ complete -c codex-session -n "__fish_codex_session_using_subcommand capture" -s 
 complete -c codex-session -n "__fish_codex_session_using_subcommand capture" -s V -l version -d 'Print version'
 complete -c codex-session -n "__fish_codex_session_using_subcommand send" -s t -l target -d 'The session, as tmux\'s -t takes it (then the first word is the text)' -r
 complete -c codex-session -n "__fish_codex_session_using_subcommand send" -l keys -d 'Named keys after the text: Enter Tab Escape BSpace Up Down Left Right Home End PageUp PageDown F1-F12 C-x M-x (other words are sent as text)' -r
-complete -c codex-session -n "__fish_codex_session_using_subcommand send" -l timeout -d 'How long to wait for a typing person to pause (and, with --wait-idle, for the output to go quiet)' -r
+complete -c codex-session -n "__fish_codex_session_using_subcommand send" -l timeout -d 'Give up after DUR, counted from the start (exit 124): waiting for a person\'s line, then with --wait-idle for the output to go quiet' -r
 complete -c codex-session -n "__fish_codex_session_using_subcommand send" -l as -d 'Who is sending, for the audit record' -r
 complete -c codex-session -n "__fish_codex_session_using_subcommand send" -l id -d 'Deliver at most once: a repeated id is acknowledged, not delivered' -r
-complete -c codex-session -n "__fish_codex_session_using_subcommand send" -l wait-idle -d 'Then print the output that follows, once quiet this long' -r
+complete -c codex-session -n "__fish_codex_session_using_subcommand send" -l wait-idle -d 'Then print the program\'s answer (after the echo of the input), once the output has been quiet this long' -r
 complete -c codex-session -n "__fish_codex_session_using_subcommand send" -l store -d 'The sessions folder [default: $CODEX_SESSION_STORE, else $CODEX_HOME/sessions]' -r -F
 complete -c codex-session -n "__fish_codex_session_using_subcommand send" -l config -d 'The configuration file [default: $CODEX_SESSION_CONFIG, else $CODEX_HOME/sessions.toml]' -r -F
-complete -c codex-session -n "__fish_codex_session_using_subcommand send" -l stdin -d 'Read the text from standard input'
+complete -c codex-session -n "__fish_codex_session_using_subcommand send" -l stdin -d 'Read the text from standard input (with --submit, a final newline of it is dropped: one Enter is sent)'
 complete -c codex-session -n "__fish_codex_session_using_subcommand send" -l submit -d 'Press Enter after the text'
 complete -c codex-session -n "__fish_codex_session_using_subcommand send" -l paste -d 'Wrap the text in bracketed-paste markers if the program asked for them'
 complete -c codex-session -n "__fish_codex_session_using_subcommand send" -l interrupt -d 'Send SIGINT to the terminal\'s foreground process group'
 complete -c codex-session -n "__fish_codex_session_using_subcommand send" -l eof -d 'Send the terminal\'s end-of-file character (Ctrl-D)'
-complete -c codex-session -n "__fish_codex_session_using_subcommand send" -l force -d 'Deliver even while someone attached is typing a line'
+complete -c codex-session -n "__fish_codex_session_using_subcommand send" -l force -d 'Deliver even while someone attached has an unfinished line or is typing'
 complete -c codex-session -n "__fish_codex_session_using_subcommand send" -s q -l quiet -d 'Print no notes (what was not done and why); `list -q` and `ps -q` print names only'
 complete -c codex-session -n "__fish_codex_session_using_subcommand send" -s v -l verbose -d 'Print notes that are silent by default (`run --if-absent` finding the session running)'
 complete -c codex-session -n "__fish_codex_session_using_subcommand send" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c codex-session -n "__fish_codex_session_using_subcommand send" -s V -l version -d 'Print version'
 complete -c codex-session -n "__fish_codex_session_using_subcommand wait" -l idle -d 'Until there has been no output for DUR' -r
-complete -c codex-session -n "__fish_codex_session_using_subcommand wait" -l output -d 'Until the output (as plain text) matches REGEX; prints the matching line' -r
-complete -c codex-session -n "__fish_codex_session_using_subcommand wait" -l timeout -d 'Give up after DUR (exit 124)' -r
+complete -c codex-session -n "__fish_codex_session_using_subcommand wait" -l output -d 'Until the output (as plain text) matches REGEX; prints the matching line. Searches all the kept output, then what comes' -r
+complete -c codex-session -n "__fish_codex_session_using_subcommand wait" -l timeout -d 'Give up after DUR, counted from the start (exit 124)' -r
 complete -c codex-session -n "__fish_codex_session_using_subcommand wait" -l store -d 'The sessions folder [default: $CODEX_SESSION_STORE, else $CODEX_HOME/sessions]' -r -F
 complete -c codex-session -n "__fish_codex_session_using_subcommand wait" -l config -d 'The configuration file [default: $CODEX_SESSION_CONFIG, else $CODEX_HOME/sessions.toml]' -r -F
 complete -c codex-session -n "__fish_codex_session_using_subcommand wait" -l exit -d 'Until the program ends; exits with its exit code'
-complete -c codex-session -n "__fish_codex_session_using_subcommand wait" -l from-start -d 'With --output: also search the output from the start'
-complete -c codex-session -n "__fish_codex_session_using_subcommand wait" -l since-input -d 'With --output: also search the output since the last input'
+complete -c codex-session -n "__fish_codex_session_using_subcommand wait" -l from-start -d 'With --output: search all the kept output, then what comes (the default)'
+complete -c codex-session -n "__fish_codex_session_using_subcommand wait" -l from-now -d 'With --output: only output after wait connected'
+complete -c codex-session -n "__fish_codex_session_using_subcommand wait" -l since-input -d 'With --output: only the answer to the last input, after its echo'
 complete -c codex-session -n "__fish_codex_session_using_subcommand wait" -s q -l quiet -d 'Print no notes (what was not done and why); `list -q` and `ps -q` print names only'
 complete -c codex-session -n "__fish_codex_session_using_subcommand wait" -s v -l verbose -d 'Print notes that are silent by default (`run --if-absent` finding the session running)'
 complete -c codex-session -n "__fish_codex_session_using_subcommand wait" -s h -l help -d 'Print help (see more with \'--help\')'

@@ -110,10 +110,32 @@ pub enum Command {
     /// Send input to a session's program, as one unit
     ///
     /// The input goes through the supervisor, never interleaved with a
-    /// person's keystrokes. While someone attached is typing a line, it waits
-    /// until they pause (draft_quiet, 2s), up to --timeout, unless --force.
-    /// Each send is recorded in the session's events with the sender's uid
-    /// and pid, --as and --id; a repeated --id is not delivered twice.
+    /// person's keystrokes and never added to a person's unfinished line.
+    /// It waits while someone attached has a line unfinished (typed since
+    /// their last Enter, Ctrl-C, Ctrl-U or Ctrl-D; one who detached leaves it
+    /// in the program's input) or has typed anything in the last draft_quiet
+    /// (2s), and goes once the line is submitted or cleared and they paused.
+    /// --force skips that wait. Right after the program started, a send also
+    /// waits until the program reads its terminal, 1s at most (Linux).
+    ///
+    /// --timeout counts from the start, connecting included; with
+    /// --wait-idle, the output going quiet counts too. Exit status: 0
+    /// delivered; 124 timed out (not delivered; with --wait-idle, after
+    /// delivery: the output never went quiet); with --wait-idle, the
+    /// program's own exit status (128+N for signal N) if it ended first, its
+    /// output printed; 1 any other failure.
+    ///
+    /// --wait-idle prints the program's answer as plain text: what it printed
+    /// after the echo of the input, i.e. after the first as many line breaks
+    /// as the input had line ends (an Enter, CR or LF; CR LF counts once),
+    /// or all it printed from the moment the input was written when there
+    /// were none. A program that does not echo loses its first line to this
+    /// rule.
+    ///
+    /// --stdin --submit: one final newline of the input ("\n" or "\r\n") is
+    /// dropped, then exactly one Enter is sent. Each send is recorded in the
+    /// session's events with the sender's uid and pid, --as and --id; a
+    /// repeated --id is not delivered twice.
     #[command(after_help = "Examples:\n  \
         codex-session send repl 'print(6*7)' --submit\n  \
         codex-session send repl --keys Up Enter            # run the previous line again\n  \
@@ -123,18 +145,34 @@ pub enum Command {
 
     /// Wait until a session ends, goes quiet, or prints something
     ///
-    /// Exits 0 when the condition is met (with --exit: the program's exit
-    /// code), 124 on --timeout, 1 if the session ends first.
+    /// --output REGEX matches the output as plain text, line by line (and
+    /// the line being written), and prints the first matching line. By
+    /// default it searches everything the session printed that is still kept
+    /// (rotated logs, then output.log), then the output as it comes, so a
+    /// line printed before wait started is never missed. --from-now: only
+    /// output after wait connected. --since-input: only the answer to the
+    /// last input (a send or a person's keystrokes), i.e. what the program
+    /// printed after the echo of that input: after the first as many line
+    /// breaks as the input had line ends (an Enter, CR or LF; CR LF counts
+    /// once) from the moment it was written, or from that moment when it had
+    /// none. Of a session that has ended, all its kept output is searched.
+    ///
+    /// Exit status: 0 when the condition is met (--exit: the program's exit
+    /// status, 128+N for signal N); 124 when --timeout passed (counted from
+    /// the start, connecting included); 1 when the session ended before its
+    /// output matched, or was lost (its supervisor died without recording
+    /// an exit).
     #[command(after_help = "Examples:\n  \
-        codex-session wait api --output 'listening on' --from-start --timeout 60s\n  \
+        codex-session wait api --output 'listening on' --timeout 60s\n  \
         codex-session wait build --exit\n  \
-        codex-session send repl 'import time' --submit && codex-session wait repl --idle 2s")]
+        codex-session send repl 'import time' --submit && codex-session wait repl --idle 2s\n  \
+        codex-session send repl 'f()' --submit && codex-session wait repl --output ok --since-input")]
     Wait(WaitArgs),
 
     /// Show a session's events: lifecycle, clients, input audit, idle/busy
     ///
-    /// started, attached, detached, input, resized, idle, busy, bell, title,
-    /// timeout, rotated, dropped, refused, exited.
+    /// started, attached, detached, input, draft, resized, idle, busy, bell,
+    /// title, timeout, rotated, dropped, refused, exited.
     Events(EventsArgs),
 
     /// Start the agent (agent_command, default `codex exec`) with a prompt
@@ -530,7 +568,8 @@ pub struct SendArgs {
     #[arg(skip)]
     pub name: String,
 
-    /// Read the text from standard input
+    /// Read the text from standard input (with --submit, a final newline
+    /// of it is dropped: one Enter is sent)
     #[arg(long)]
     pub stdin: bool,
 
@@ -555,12 +594,13 @@ pub struct SendArgs {
     #[arg(long)]
     pub eof: bool,
 
-    /// Deliver even while someone attached is typing a line
+    /// Deliver even while someone attached has an unfinished line or is
+    /// typing
     #[arg(long)]
     pub force: bool,
 
-    /// How long to wait for a typing person to pause (and, with
-    /// --wait-idle, for the output to go quiet)
+    /// Give up after DUR, counted from the start (exit 124): waiting for a
+    /// person's line, then with --wait-idle for the output to go quiet
     #[arg(long, default_value = "10s", value_name = "DUR")]
     pub timeout: String,
 
@@ -572,7 +612,8 @@ pub struct SendArgs {
     #[arg(long, value_name = "ID")]
     pub id: Option<String>,
 
-    /// Then print the output that follows, once quiet this long
+    /// Then print the program's answer (after the echo of the input), once
+    /// the output has been quiet this long
     #[arg(long, value_name = "DUR")]
     pub wait_idle: Option<String>,
 }
@@ -612,19 +653,25 @@ pub struct WaitArgs {
     #[arg(long, value_name = "DUR")]
     pub idle: Option<String>,
 
-    /// Until the output (as plain text) matches REGEX; prints the matching line
+    /// Until the output (as plain text) matches REGEX; prints the matching
+    /// line. Searches all the kept output, then what comes
     #[arg(long, value_name = "REGEX")]
     pub output: Option<String>,
 
-    /// With --output: also search the output from the start
-    #[arg(long, requires = "output", conflicts_with = "since_input")]
+    /// With --output: search all the kept output, then what comes (the
+    /// default)
+    #[arg(long, requires = "output", conflicts_with_all = ["since_input", "from_now"])]
     pub from_start: bool,
 
-    /// With --output: also search the output since the last input
+    /// With --output: only output after wait connected
+    #[arg(long, requires = "output", conflicts_with = "since_input")]
+    pub from_now: bool,
+
+    /// With --output: only the answer to the last input, after its echo
     #[arg(long, requires = "output")]
     pub since_input: bool,
 
-    /// Give up after DUR (exit 124)
+    /// Give up after DUR, counted from the start (exit 124)
     #[arg(long, value_name = "DUR")]
     pub timeout: Option<String>,
 }

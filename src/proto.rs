@@ -195,6 +195,13 @@ pub struct SendResult {
     /// The id was delivered before; nothing was written this time.
     pub duplicate: bool,
     pub bytes: usize,
+    /// Output bytes when the send was written: with `wait_idle_ms`, the
+    /// Output frames that follow continue from here.
+    #[serde(default)]
+    pub offset: u64,
+    /// Line ends in what was written (see [`WatchInfo::input_lines`]).
+    #[serde(default)]
+    pub input_lines: u32,
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -208,8 +215,15 @@ pub struct WatchReq {
 pub struct WatchInfo {
     /// Output bytes so far: Output frames continue from here.
     pub offset: u64,
-    /// Output bytes when input was last delivered (0 if never).
+    /// Output bytes when input (a person's keystrokes or a send) was last
+    /// written to the program (0 if never).
     pub input_offset: u64,
+    /// Line ends in that input: CR, LF, or CR LF counted once (a send's
+    /// Enter counts). The program's answer begins after the first this many
+    /// LF bytes it prints from `input_offset` (the echo of the input), or
+    /// right at `input_offset` when 0 (`client::watch::Answer`).
+    #[serde(default)]
+    pub input_lines: u32,
 }
 
 /// How the program ended: its exit code, or the signal that killed it
@@ -243,6 +257,22 @@ impl ExitInfo {
 #[derive(Debug, Serialize, Deserialize)]
 pub struct ErrorMsg {
     pub message: String,
+    /// Why, for a program to act on: [`ErrorMsg::TIMEOUT`] (the request
+    /// waited as long as it was allowed to), or none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+}
+
+impl ErrorMsg {
+    /// The request gave up waiting (the client exits 124).
+    pub const TIMEOUT: &str = "timeout";
+
+    pub fn new(message: impl Into<String>) -> ErrorMsg {
+        ErrorMsg {
+            message: message.into(),
+            code: None,
+        }
+    }
 }
 
 #[derive(Debug)]

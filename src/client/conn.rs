@@ -13,6 +13,9 @@ use crate::proto::{self, Kind, Role};
 use crate::store::{SOCK, Session};
 use crate::sys;
 
+/// How long the supervisor may take to welcome a client.
+const HANDSHAKE: Duration = Duration::from_secs(10);
+
 pub struct Conn {
     /// The socket: the client modules read frames from it directly.
     pub(super) stream: UnixStream,
@@ -28,6 +31,17 @@ impl Conn {
         size: Option<proto::Size>,
         read_only: bool,
     ) -> Result<Conn> {
+        Conn::open_within(s, role, size, read_only, HANDSHAKE)
+    }
+
+    /// The same, the supervisor's Welcome awaited for `limit` at most.
+    pub fn open_within(
+        s: &Session,
+        role: Role,
+        size: Option<proto::Size>,
+        read_only: bool,
+        limit: Duration,
+    ) -> Result<Conn> {
         let path = s.path(SOCK);
         let stream = sys::connect_in(&s.dir, SOCK).map_err(|e| {
             let e = Error::io(&format!("connecting to session {}:", s.name), &path, e);
@@ -41,7 +55,7 @@ impl Conn {
             stream,
             name: s.name.clone(),
         };
-        c.set_timeout(Some(Duration::from_secs(10)))?;
+        c.set_timeout(Some(limit.max(Duration::from_millis(1))))?;
         let hello = proto::Hello {
             version: proto::VERSION,
             role,
@@ -107,12 +121,16 @@ impl Conn {
         Error::new(format!("session {}: {e}", self.name))
     }
 
-    /// The supervisor's Error frame, as an error naming the session.
+    /// The supervisor's Error frame, as an error naming the session (exit
+    /// 124 when the request gave up waiting).
     pub fn remote_error(&self, payload: &[u8]) -> Error {
-        let msg = proto::parse_json::<proto::ErrorMsg>(Kind::Error, payload)
-            .map(|m| m.message)
-            .unwrap_or_else(|_| String::from_utf8_lossy(payload).into_owned());
-        self.bad(msg)
+        match proto::parse_json::<proto::ErrorMsg>(Kind::Error, payload) {
+            Ok(m) if m.code.as_deref() == Some(proto::ErrorMsg::TIMEOUT) => {
+                Error::new(m.message).with_code(124)
+            }
+            Ok(m) => self.bad(m.message),
+            Err(_) => self.bad(String::from_utf8_lossy(payload)),
+        }
     }
 
     /// A failure on the socket, naming the session. A hang-up (EOF, EPIPE,

@@ -199,24 +199,38 @@ pub fn run(a: RunArgs, ctx: &Ctx) -> Result<ExitCode> {
 }
 
 /// `run --bg --wait-idle`: the program's first output, as plain text, once
-/// it has been quiet for `idle` (at most a minute, then exit 124).
+/// it has been quiet for `idle` (at most a minute, then exit 124); the
+/// program's exit status if it ended first.
 fn first_output(s: &store::Session, idle: Duration) -> Result<ExitCode> {
-    let deadline = std::time::Instant::now() + Duration::from_secs(60).max(idle * 2);
-    let (mut conn, info) = match watch::open(s, Some(idle.as_millis() as u64)) {
-        Ok(w) => w,
-        // Ended already: everything it printed is in the log.
-        Err(_) => {
-            let out = watch::read_range(s, 0, u64::MAX)?;
-            writeln!(io::stdout(), "{}", logs::plain(&out).trim_end()).map_err(stdout_error)?;
-            return Ok(ExitCode::SUCCESS);
-        }
+    let limit = Duration::from_secs(60).max(idle * 2);
+    let deadline = std::time::Instant::now() + limit;
+    let timed_out = || {
+        Error::new(format!(
+            "{}: the output did not go quiet within {}",
+            s.name,
+            humantime::format_duration(limit)
+        ))
+        .with_code(124)
     };
-    let before = watch::read_range(s, 0, info.offset)?;
+    let (mut conn, info) =
+        match watch::open(s, Some(idle.as_millis() as u64), Some(deadline), timed_out)? {
+            Ok(w) => w,
+            // Over already: everything it printed is in the log.
+            Err(ended) => {
+                let (_, out) = watch::read_range(&ended, 0, u64::MAX)?;
+                writeln!(io::stdout(), "{}", logs::plain(&out).trim_end()).map_err(stdout_error)?;
+                if let Some(e) = watch::lost(&ended) {
+                    return Err(e);
+                }
+                return Ok(ExitCode::from(watch::exit_status(&ended)));
+            }
+        };
+    let (_, before) = watch::read_range(s, 0, info.offset)?;
     let mut p = Plain::new();
     let mut text = Vec::new();
     p.feed(&before, &mut text);
     io::stdout().write_all(&text).map_err(stdout_error)?;
-    watch::print_until_idle_with(&mut conn, deadline, p)
+    watch::print_until_idle(&mut conn, s, deadline, p, None)
 }
 
 /// A per-session timeout from its flag ("off" allowed), else the config.

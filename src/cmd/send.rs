@@ -1,6 +1,6 @@
 //! `send`: input for the program through its supervisor, as one unit, with
 //! draft safety, an audit record and de-duplication; `--wait-idle` then
-//! prints what the program answered.
+//! prints what the program answered (after the echo of the input).
 
 use std::io::{self, Read};
 use std::process::ExitCode;
@@ -11,9 +11,12 @@ use crate::cli::SendArgs;
 use crate::client::{self, watch};
 use crate::error::{Error, Result, describe_io, note};
 use crate::fmt;
+use crate::logs::Plain;
 use crate::proto;
 
 pub fn run(a: SendArgs, ctx: &Ctx) -> Result<ExitCode> {
+    // Every wait below counts from here.
+    let started = Instant::now();
     let timeout = fmt::duration_arg("--timeout", &a.timeout)?;
     let wait_idle = a
         .wait_idle
@@ -25,6 +28,10 @@ pub fn run(a: SendArgs, ctx: &Ctx) -> Result<ExitCode> {
         io::stdin()
             .read_to_end(&mut text)
             .map_err(|e| Error::new(format!("reading standard input: {}", describe_io(&e))))?;
+        if a.submit {
+            // `echo TEXT | send --stdin --submit`: one Enter, not two.
+            drop_final_newline(&mut text);
+        }
     }
     let nothing = text.is_empty() && a.keys.is_empty() && !a.submit && !a.interrupt && !a.eof;
     if nothing && !a.stdin {
@@ -46,8 +53,21 @@ pub fn run(a: SendArgs, ctx: &Ctx) -> Result<ExitCode> {
         wait_idle_ms: wait_idle.map(|d| d.as_millis() as u64),
     };
     let store = ctx.store()?;
+    let s = store.get(&a.name)?;
+    if let Some(e) = watch::lost(&s) {
+        return Err(e);
+    }
     let s = store.get_running(&a.name)?;
-    let (result, mut conn) = client::send(&s, &req, &text)?;
+    let deadline = started + timeout;
+    let timed_out = || {
+        Error::new(format!(
+            "timed out after {} sending to {}",
+            humantime::format_duration(timeout),
+            s.name
+        ))
+        .with_code(124)
+    };
+    let (result, mut conn) = client::send(&s, &req, &text, deadline, timed_out)?;
     if result.duplicate {
         note(format!(
             "id {} was already delivered to {}: duplicate, not delivered",
@@ -58,6 +78,18 @@ pub fn run(a: SendArgs, ctx: &Ctx) -> Result<ExitCode> {
     }
     match wait_idle {
         None => Ok(ExitCode::SUCCESS),
-        Some(_) => watch::print_until_idle(&mut conn, Instant::now() + timeout),
+        Some(_) => {
+            let answer = watch::Answer::to_send(&result);
+            watch::print_until_idle(&mut conn, &s, deadline, Plain::new(), Some(answer))
+        }
+    }
+}
+
+/// One final "\n" or "\r\n" of standard input: the Enter is --submit's.
+fn drop_final_newline(text: &mut Vec<u8>) {
+    if text.ends_with(b"\r\n") {
+        text.truncate(text.len() - 2);
+    } else if text.ends_with(b"\n") {
+        text.pop();
     }
 }

@@ -65,8 +65,10 @@ struct Supervisor {
     ingress: Ingress,
     /// Bytes the program wrote, in all.
     output_bytes: u64,
-    /// Output bytes when input was last written.
+    /// Output bytes when input was last written...
     input_offset: u64,
+    /// ...and the line ends in that input (`ingress::line_ends`).
+    input_lines: u32,
     buf: Vec<u8>,
     _lock: File,
 }
@@ -115,9 +117,10 @@ impl Supervisor {
             log: s.log,
             events: s.events,
             timers: Timers::new(set.idle_timeout, set.ttl, set.idle_after),
-            ingress: Ingress::new(set.draft_quiet),
+            ingress: Ingress::new(set.draft_quiet, Instant::now()),
             output_bytes: 0,
             input_offset: 0,
+            input_lines: 0,
             buf: vec![0u8; READ_BUF],
             _lock: s.lock,
         }
@@ -183,7 +186,11 @@ impl Supervisor {
 
     fn deadline(&self, t: Timer) -> Option<Instant> {
         match t {
-            Timer::WatcherQuiet => (self.clients).watchers_quiet_at(self.timers.last_output()),
+            // Once the program has ended, watchers get Exit, not Idle.
+            Timer::WatcherQuiet => (self.program.running())
+                .then(|| (self.clients).watchers_quiet_at(self.timers.last_output()))
+                .flatten(),
+            Timer::FirstRead => self.ingress.first_read_at(),
             Timer::HeldSend => self.ingress.deadline(),
             _ => self.timers.at(t),
         }
@@ -215,7 +222,7 @@ impl Supervisor {
                 trim::trim();
             }
             Timer::WatcherQuiet => (self.clients).tell_quiet(now, self.timers.last_output()),
-            Timer::HeldSend => self.try_sends(),
+            Timer::FirstRead | Timer::HeldSend => self.try_sends(),
             Timer::Ttl | Timer::IdleTimeout => {
                 let why = if t == Timer::Ttl { "ttl" } else { "idle" };
                 let reason = format!("timed out ({why})");
@@ -400,6 +407,7 @@ impl Supervisor {
                 let info = proto::WatchInfo {
                     offset: self.output_bytes,
                     input_offset: self.input_offset,
+                    input_lines: self.input_lines,
                 };
                 self.clients[i].watch_from(Watch::new(idle, Instant::now()), &info);
             }
@@ -430,8 +438,12 @@ impl Supervisor {
         if !self.clients.is_active(i) {
             self.make_active(i);
         }
-        self.ingress.keystrokes(payload);
-        self.input_offset = self.output_bytes;
+        let c = &self.clients[i];
+        if self.ingress.keystrokes(c, payload, &mut self.events) {
+            // Terminal reports (focus, mouse) are no input to answer.
+            self.input_offset = self.output_bytes;
+            self.input_lines = ingress::line_ends(payload);
+        }
         self.write_pty(payload);
         if self.ingress.has_pending() {
             self.try_sends();
@@ -443,14 +455,22 @@ impl Supervisor {
         let (clients, screen, events) = (&mut self.clients, &mut self.screen, &mut self.events);
         let program = &self.program;
         let name = self.record.name();
-        let due = (self.ingress).take_due(Instant::now(), clients, screen, events, name, || {
-            program.veof()
-        });
+        let due = (self.ingress).take_due(
+            Instant::now(),
+            clients,
+            screen,
+            events,
+            name,
+            self.output_bytes,
+            || program.reading_input(),
+            || program.veof(),
+        );
         for d in due {
             if d.interrupt {
                 self.program.interrupt();
             }
             self.input_offset = self.output_bytes;
+            self.input_lines = ingress::line_ends(&d.bytes);
             self.write_pty(&d.bytes);
             self.clients.flush(d.client, &mut self.screen);
         }

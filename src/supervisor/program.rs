@@ -171,6 +171,38 @@ impl Program {
         let _ = killpg(pgrp, Signal::SIGINT);
     }
 
+    /// Whether the program waits for terminal input now: the terminal's
+    /// foreground process group leader sleeps in a read of the terminal or
+    /// a poll (Linux: its state and `/proc/PID/wchan`). None where the
+    /// platform cannot tell.
+    #[cfg(target_os = "linux")]
+    pub fn reading_input(&self) -> Option<bool> {
+        const WAITS: [&str; 7] = [
+            "n_tty_read",
+            "wait_woken",
+            "poll_schedule_timeout",
+            "do_select",
+            "do_sys_poll",
+            "core_sys_select",
+            "ep_poll",
+        ];
+        let pgrp = rustix::termios::tcgetpgrp(self.master.as_ref()?).ok()?;
+        let proc = format!("/proc/{}", pgrp.as_raw_nonzero());
+        let stat = std::fs::read_to_string(format!("{proc}/stat")).ok()?;
+        // pid (comm) state ...: the comm may hold spaces and parentheses.
+        let state = stat.rsplit_once(')')?.1.split_whitespace().next()?;
+        if state != "S" {
+            return Some(false);
+        }
+        let wchan = std::fs::read_to_string(format!("{proc}/wchan")).ok()?;
+        Some(WAITS.iter().any(|w| wchan.starts_with(w)))
+    }
+
+    #[cfg(not(target_os = "linux"))]
+    pub fn reading_input(&self) -> Option<bool> {
+        None
+    }
+
     /// The terminal's EOF character (Ctrl-D unless the program changed it).
     pub fn veof(&self) -> u8 {
         self.master

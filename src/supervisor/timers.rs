@@ -5,7 +5,8 @@
 //!
 //! [`Timers`] holds the clocks behind the supervisor's own deadlines; a
 //! watcher's quiet clock lives with the watcher (`watchers.rs`), a held-back
-//! send's with the send (`ingress.rs`).
+//! send's with the send, and the look for the program's first read of its
+//! terminal with the sends it holds (`ingress.rs`).
 
 use std::time::{Duration, Instant};
 
@@ -31,6 +32,9 @@ pub enum Timer {
     IdleEvent,
     /// A watcher's output has been quiet as long as it asked: Idle.
     WatcherQuiet,
+    /// Look again whether the program reads its terminal yet, for a send
+    /// held until it does (`ingress.rs`; every 10 ms, for a second at most).
+    FirstRead,
     /// A held-back send may go (the person paused) or has waited too long.
     HeldSend,
     /// The session's time to live is over: stop the program.
@@ -46,9 +50,10 @@ pub enum Timer {
 impl Timer {
     /// Every timer, in the order the ones due together are handled (a TTL
     /// that is over wins over an idle timeout as the reason to stop).
-    pub const ALL: [Timer; 7] = [
+    pub const ALL: [Timer; 8] = [
         Timer::IdleEvent,
         Timer::WatcherQuiet,
+        Timer::FirstRead,
         Timer::HeldSend,
         Timer::Ttl,
         Timer::IdleTimeout,
@@ -116,7 +121,7 @@ impl Timers {
                 .map(|d| self.last_activity + d),
             Timer::Kill => self.kill_at,
             Timer::Drain => self.drain_until,
-            Timer::WatcherQuiet | Timer::HeldSend => None,
+            Timer::WatcherQuiet | Timer::FirstRead | Timer::HeldSend => None,
         }
     }
 

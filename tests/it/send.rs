@@ -132,9 +132,22 @@ fn a_python_repl_driven_only_by_send_wait_and_capture() {
     assert!(out.contains(">>>"), "the prompt after the name: {out:?}");
 
     // A variable, then a computation with it; the answer in send's output.
+    // The next prompt is the answer to the assignment: once it shows, the
+    // REPL reads again (a line sent while it is busy is typeahead, which
+    // the terminal and then readline would both echo).
     s.ok(["send", "py", "x = 6 * 7", "--submit"]);
+    s.ok([
+        "wait",
+        "py",
+        "--output",
+        "^>>>",
+        "--since-input",
+        "--timeout",
+        "15s",
+    ]);
     let out = s.ok(["send", "py", "x + 1", "--submit", "--wait-idle", "1500ms"]);
     assert!(has_line(&out, "43"), "the result in the output: {out:?}");
+    assert!(!out.contains("x + 1"), "the answer, not the echo: {out:?}");
     assert!(
         !out.contains('\x1b'),
         "the output is plain text, without escape sequences: {out:?}"
@@ -304,21 +317,27 @@ fn send_waits_for_a_typing_person_and_never_interleaves() {
     };
     let mut t = attach(&s, "rec", 80, 24);
 
-    // A. The person keeps typing a line: a send with a short timeout gives up,
-    // says why, and its text never reaches the program.
+    // A. The person keeps typing a line: a send with a short timeout gives up
+    // (124, as every timeout), says why, and its text never reaches the
+    // program.
     let (o, typed_a) = while_typing(&mut t, b"abcdefgh", || {
         wait_received("the person's first key", &|r| contains(r, b"a"));
         s.run(["send", "rec", "--timeout", "1s", "SENDA"])
     });
-    assert_code(&o, 1);
+    assert_code(&o, 124);
     let err = stderr(&o);
-    assert!(err.contains("typing"), "says someone is typing: {err}");
+    assert!(
+        err.contains("a person attached to rec has an unfinished line"),
+        "says a line is being typed: {err}"
+    );
     assert!(err.contains("--force"), "suggests --force: {err}");
     let r = wait_received("all the person typed", &|r| contains(r, &typed_a));
     assert!(!contains(&r, b"SENDA"), "{:?}", String::from_utf8_lossy(&r));
 
-    // B. A send started while the person types is held until they pause,
-    // then delivered whole, after everything they typed.
+    // B. A send started while the person types is held while they type and
+    // while their line is unfinished; once they submit it and pause, it is
+    // delivered whole, after everything they typed. (Before issue 9 a pause
+    // alone let it go, appended to the unfinished line.)
     let (send, typed_b) = while_typing(&mut t, b"ijklmnop", || {
         wait_received("the person typing again", &|r| contains(r, b"i"));
         let mut send = spawn(s.cmd(["send", "rec", "--timeout", "15s", "SENDB"]));
@@ -337,9 +356,10 @@ fn send_waits_for_a_typing_person_and_never_interleaves() {
         assert!(!send.exited(), "send returned while the person was typing");
         send
     });
+    t.write(b"\r");
     assert_code(&send.finish(), 0);
     let mut want = typed_b.clone();
-    want.extend_from_slice(b"SENDB");
+    want.extend_from_slice(b"\rSENDB");
     wait_received("the person's keys, then the send's text", &|r| {
         contains(r, &want)
     });
@@ -377,14 +397,14 @@ fn send_waits_for_a_typing_person_and_never_interleaves() {
     );
 
     // D. Once the person pressed Enter there is no draft: a send goes through
-    // at once even while they keep pressing Enter.
+    // as soon as they pause.
     t.write(b"done\r");
     wait_received("the person's Enter", &|r| contains(r, b"done\r"));
-    let (o, _) = while_typing(&mut t, b"\r", || {
-        s.run(["send", "rec", "--timeout", "1s", "AFTERENTER"])
-    });
+    let o = s.run(["send", "rec", "--timeout", "15s", "AFTERENTER"]);
     assert_code(&o, 0);
-    let r = wait_received("the send after Enter", &|r| contains(r, b"AFTERENTER"));
+    let r = wait_received("the send after Enter", &|r| {
+        contains(r, b"done\rAFTERENTER")
+    });
     assert!(!contains(&r, b"SENDA"), "the refused send never arrives");
 
     // The audit trail: the refused send is recorded as not delivered, the
@@ -392,7 +412,12 @@ fn send_waits_for_a_typing_person_and_never_interleaves() {
     let ev = inputs(&s, "rec");
     let refused: Vec<_> = ev.iter().filter(|e| e["delivered"] == false).collect();
     assert_eq!(refused.len(), 1, "{ev:?}");
-    assert!(refused[0]["reason"].as_str().unwrap().contains("typing"));
+    assert!(
+        refused[0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("unfinished line")
+    );
     let forced: Vec<_> = ev.iter().filter(|e| e["forced"] == true).collect();
     assert_eq!(forced.len(), 1, "{ev:?}");
     assert_eq!(forced[0]["bytes"], 6);
@@ -596,16 +621,44 @@ fn wait_idle_returns_once_output_stops_or_124() {
     assert_code(&o, 124);
 }
 
+/// `wait --output` searches everything the session printed first (issue 9
+/// made that the default; before, only output after wait connected counted,
+/// which is now `--from-now`).
 #[test]
-fn wait_output_matches_new_output_or_earlier_with_from_start_or_since_input() {
+fn wait_output_searches_from_the_start_unless_from_now_or_since_input() {
     let s = Store::new();
     start_py(&s, "w", "echo.py", ECHO, &[]);
     s.wait_log("w", "READY");
     s.ok(["send", "w", "first", "--submit"]);
     s.wait_log("w", "GOT:first");
 
-    // Output printed before wait started does not count...
-    let mut waiter = spawn(s.cmd(["wait", "w", "--output", "^GOT:", "--timeout", "20s"]));
+    // Output printed before wait started counts...
+    let o = s.run(["wait", "w", "--output", "^GOT:", "--timeout", "5s"]);
+    assert_code(&o, 0);
+    assert_eq!(stdout(&o).trim(), "GOT:first");
+    // ... as with --from-start, which is the default.
+    let o = s.run([
+        "wait",
+        "w",
+        "--output",
+        "GOT:f.rst",
+        "--from-start",
+        "--timeout",
+        "5s",
+    ]);
+    assert_code(&o, 0);
+    assert_eq!(stdout(&o).trim(), "GOT:first");
+
+    // --from-now: only output after wait connected...
+    let mut waiter = spawn(s.cmd([
+        "wait",
+        "w",
+        "--output",
+        "^GOT:",
+        "--from-now",
+        "--timeout",
+        "20s",
+    ]));
     // ...so give it new output until it has seen some (it may not be
     // watching yet when the first of these is printed).
     let mut n = 0;
@@ -628,20 +681,7 @@ fn wait_output_matches_new_output_or_earlier_with_from_start_or_since_input() {
         "the first matching line after wait started: {line:?}"
     );
 
-    // --from-start finds what came earlier.
-    let o = s.run([
-        "wait",
-        "w",
-        "--output",
-        "GOT:f.rst",
-        "--from-start",
-        "--timeout",
-        "5s",
-    ]);
-    assert_code(&o, 0);
-    assert_eq!(stdout(&o).trim(), "GOT:first");
-
-    // --since-input: the output since the last input, not before it.
+    // --since-input: the answer to the last input, not what came before.
     s.ok(["send", "w", "latest", "--submit"]);
     s.wait_log("w", "GOT:latest");
     let o = s.run([
@@ -660,6 +700,17 @@ fn wait_output_matches_new_output_or_earlier_with_from_start_or_since_input() {
         "w",
         "--output",
         "GOT:f.rst",
+        "--since-input",
+        "--timeout",
+        "500ms",
+    ]);
+    assert_code(&o, 124);
+    // The echo of the input is not its answer.
+    let o = s.run([
+        "wait",
+        "w",
+        "--output",
+        "^latest",
         "--since-input",
         "--timeout",
         "500ms",
@@ -690,6 +741,10 @@ fn wait_output_matches_new_output_or_earlier_with_from_start_or_since_input() {
     s.wait_status("w", "exited");
     let o = s.run(["wait", "w", "--output", "never-printed"]);
     assert_code(&o, 1);
+    // An ended session's kept output is searched.
+    let o = s.run(["wait", "w", "--output", "GOT:latest"]);
+    assert_code(&o, 0);
+    assert_eq!(stdout(&o).trim(), "GOT:latest");
 }
 
 // --- 7. events ----------------------------------------------------------------

@@ -155,12 +155,7 @@ impl Client {
 
     /// Answer with an error and close this connection only.
     pub fn refuse(&mut self, msg: &str) {
-        self.send_json(
-            Kind::Error,
-            &proto::ErrorMsg {
-                message: msg.to_string(),
-            },
-        );
+        self.send_json(Kind::Error, &proto::ErrorMsg::new(msg));
         self.close();
     }
 
@@ -271,9 +266,7 @@ impl Client {
             _ => {
                 self.send_json(
                     Kind::Error,
-                    &proto::ErrorMsg {
-                        message: "this reader fell too far behind the output".into(),
-                    },
+                    &proto::ErrorMsg::new("this reader fell too far behind the output"),
                 );
                 self.state = State::Closing { attached: false };
             }
