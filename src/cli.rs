@@ -166,7 +166,7 @@ pub enum Command {
         codex-session wait api --output 'listening on' --timeout 60s\n  \
         codex-session wait build --exit\n  \
         codex-session send repl 'import time' --submit && codex-session wait repl --idle 2s\n  \
-        codex-session send repl 'f()' --submit && codex-session wait repl --output ok --since-input")]
+        codex-session send repl '6*7' --submit && codex-session wait repl --since-input --output 42")]
     Wait(WaitArgs),
 
     /// Show a session's events: lifecycle, clients, input audit, idle/busy
