@@ -4,7 +4,6 @@ use std::time::Duration;
 
 use super::Conn;
 use crate::error::{Error, Result};
-use crate::fmt;
 use crate::proto::{self, Kind, Role};
 use crate::store::Session;
 
@@ -12,11 +11,11 @@ use crate::store::Session;
 /// output next when `wait_idle_ms` asked for it).
 pub fn send(s: &Session, req: &proto::SendReq, text: &[u8]) -> Result<(proto::SendResult, Conn)> {
     let payload = proto::encode_send(req, text);
-    if payload.len() > proto::MAX_FRAME {
+    if text.len() > proto::MAX_SEND_TEXT || payload.len() > proto::MAX_FRAME {
         return Err(Error::new(format!(
-            "input of {} bytes is more than one send can carry ({})",
+            "input of {} bytes is more than one send can carry ({} bytes)",
             text.len(),
-            fmt::size(proto::MAX_FRAME as u64)
+            proto::MAX_SEND_TEXT
         ))
         .hint("split it into several sends"));
     }

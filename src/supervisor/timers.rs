@@ -5,7 +5,8 @@
 //!
 //! [`Timers`] holds the clocks behind the supervisor's own deadlines; a
 //! watcher's quiet clock lives with the watcher (`watchers.rs`), a held-back
-//! send's with the send (`ingress.rs`).
+//! send's with the send (`ingress.rs`), the listener's pause with the
+//! clients (`clients/mod.rs`).
 
 use std::time::{Duration, Instant};
 
@@ -41,12 +42,14 @@ pub enum Timer {
     Kill,
     /// The program was reaped and its output read long enough: stop reading.
     Drain,
+    /// Accepting failed (out of descriptors): listen again.
+    AcceptPause,
 }
 
 impl Timer {
     /// Every timer, in the order the ones due together are handled (a TTL
     /// that is over wins over an idle timeout as the reason to stop).
-    pub const ALL: [Timer; 7] = [
+    pub const ALL: [Timer; 8] = [
         Timer::IdleEvent,
         Timer::WatcherQuiet,
         Timer::HeldSend,
@@ -54,6 +57,7 @@ impl Timer {
         Timer::IdleTimeout,
         Timer::Kill,
         Timer::Drain,
+        Timer::AcceptPause,
     ];
 }
 
@@ -116,7 +120,7 @@ impl Timers {
                 .map(|d| self.last_activity + d),
             Timer::Kill => self.kill_at,
             Timer::Drain => self.drain_until,
-            Timer::WatcherQuiet | Timer::HeldSend => None,
+            Timer::WatcherQuiet | Timer::HeldSend | Timer::AcceptPause => None,
         }
     }
 

@@ -9,6 +9,7 @@ mod config;
 mod cron;
 mod disk;
 mod exit_policy;
+mod hostile;
 mod lifecycle;
 mod limits;
 mod list;

@@ -265,19 +265,30 @@ impl Client {
         if self.queued + data.len() <= limit {
             return self.send(Kind::Output, data);
         }
-        self.drop_queue();
         match &mut self.state {
-            State::Attached(t) => t.resync = true,
-            _ => {
-                self.send_json(
-                    Kind::Error,
-                    &proto::ErrorMsg {
-                        message: "this reader fell too far behind the output".into(),
-                    },
-                );
-                self.state = State::Closing { attached: false };
+            State::Attached(t) => {
+                t.resync = true;
+                self.drop_queue();
             }
+            _ => self.fell_behind(),
         }
+    }
+
+    /// Bytes queued for it.
+    pub(super) fn queued(&self) -> usize {
+        self.queued
+    }
+
+    /// A watcher too far behind: its queue dropped, an error, closed.
+    pub(super) fn fell_behind(&mut self) {
+        self.drop_queue();
+        self.send_json(
+            Kind::Error,
+            &proto::ErrorMsg {
+                message: "this reader fell too far behind the output".into(),
+            },
+        );
+        self.state = State::Closing { attached: false };
     }
 
     fn push(&mut self, f: Vec<u8>) {
