@@ -3,7 +3,8 @@
 //!
 //! Bounded three ways, whatever the program does:
 //! - the file rotates before a line would take it past `[events] max_size`
-//!   (`events.jsonl.1` … `.KEEP`, the same rotation as output.log's, read
+//!   (1 MiB unless configured; `events.jsonl.1` … `.KEEP`, 2 unless
+//!   configured, the same rotation as output.log's, read
 //!   across by `LogReader`), a line never split;
 //! - a string in an event longer than [`MAX_STRING`] is cut, with a marker
 //!   saying how long it was (a title is the program's to choose);
@@ -23,10 +24,6 @@ use crate::logs;
 use crate::store::EVENTS;
 use crate::sys;
 
-/// events.jsonl rotates at this size by default...
-pub const DEFAULT_MAX_SIZE: u64 = 1 << 20;
-/// ...and this many rotated files are kept.
-pub const DEFAULT_KEEP: u32 = 2;
 /// A string field longer than this (in bytes) is cut.
 pub const MAX_STRING: usize = 4096;
 /// The events written at most once per [`EVERY`] each.
@@ -55,10 +52,10 @@ struct Coalesce {
 }
 
 impl Events {
-    /// With the default limits.
+    /// With the configuration's default limits (`[events]` in config.rs).
     #[cfg(test)]
     pub fn open(dir: &Path) -> Events {
-        Events::open_with(dir, DEFAULT_MAX_SIZE, DEFAULT_KEEP)
+        Events::open_with(dir, 1 << 20, 2)
     }
 
     pub fn open_with(dir: &Path, max_size: u64, keep: u32) -> Events {

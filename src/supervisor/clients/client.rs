@@ -266,11 +266,16 @@ impl Client {
             return self.send(Kind::Output, data);
         }
         match &mut self.state {
-            State::Attached(t) => {
-                t.resync = true;
-                self.drop_queue();
-            }
+            State::Attached(_) => self.repaint_later(),
             _ => self.fell_behind(),
+        }
+    }
+
+    /// A terminal too far behind: its queue dropped, a repaint owed.
+    pub(super) fn repaint_later(&mut self) {
+        if let State::Attached(t) = &mut self.state {
+            t.resync = true;
+            self.drop_queue();
         }
     }
 

@@ -8,7 +8,9 @@
 //! is marked for a resync: once it can take data again it gets a full
 //! repaint of the screen instead. A watcher is cut off instead
 //! (`../watchers.rs`), and so is the watcher furthest behind whenever all
-//! watchers together are more than [`WATCHERS_TOTAL`] behind.
+//! watchers together are more than [`WATCHERS_TOTAL`] behind; likewise the
+//! terminal with the most queued is repainted later whenever all together
+//! queue more than [`TERMINALS_TOTAL`].
 //!
 //! Connections are bounded too: at most [`MAX_CONNECTIONS`]; one more is
 //! accepted and closed at once with an Error frame saying why. When the
@@ -42,6 +44,9 @@ pub const MAX_CONNECTIONS: usize = 256;
 /// All watchers together may be this far behind; beyond, the one furthest
 /// behind is cut off (each alone may be `WATCH_LIMIT` behind).
 pub const WATCHERS_TOTAL: usize = 64 << 20;
+/// All terminals together may queue this much; beyond, the one with the
+/// most queued is repainted instead (each alone may queue 1 MiB).
+pub const TERMINALS_TOTAL: usize = 16 << 20;
 /// How long the listener rests after accepting failed.
 pub const ACCEPT_PAUSE: Duration = Duration::from_millis(100);
 
@@ -272,6 +277,31 @@ impl Clients {
             }
         }
         self.bound_watchers();
+        self.bound_terminals();
+    }
+
+    /// While all terminals together have more than [`TERMINALS_TOTAL`]
+    /// queued, the one with the most is repainted once it reads again
+    /// instead (its queue dropped).
+    fn bound_terminals(&mut self) {
+        loop {
+            let queued = |c: &Client| c.terminal().map(|_| c.queued());
+            let total: usize = self.list.iter().filter_map(queued).sum();
+            if total <= TERMINALS_TOTAL {
+                return;
+            }
+            let Some(worst) = (self.list.iter_mut())
+                .filter(|c| c.terminal().is_some() && c.queued() > 0)
+                .max_by_key(|c| c.queued())
+            else {
+                return;
+            };
+            let before = worst.queued();
+            worst.repaint_later();
+            if worst.queued() == before {
+                return;
+            }
+        }
     }
 
     /// While all watchers together are more than [`WATCHERS_TOTAL`]
