@@ -12,7 +12,7 @@ use std::time::Duration;
 use toml::de::{DeTable, DeValue};
 
 use crate::error::{Error, Result};
-use crate::{fmt, keys, store};
+use crate::{fmt, keys, store, sys};
 
 /// A key of the file: its name (`logs.max_size` for `[logs] max_size`) and
 /// what it means (the defaults are in [`Config::defaults`]).
@@ -70,7 +70,22 @@ pub const KEYS: &[Key] = &[
         name: "logs.keep",
         doc: "how many rotated logs (output.log.1, ...) to keep",
     },
+    Key {
+        name: "events.max_size",
+        doc: "rotate events.jsonl when the next event would take it past this size",
+    },
+    Key {
+        name: "events.keep",
+        doc: "how many rotated event files (events.jsonl.1, ...) to keep",
+    },
 ];
+
+/// The configuration file is small; a bigger one is a mistake.
+const MAX_FILE: u64 = 1 << 20;
+/// The most sessions `max_sessions` may allow.
+const MAX_SESSIONS: i64 = 10_000;
+/// The largest log or events file size.
+const MAX_LOG_SIZE: u64 = 1 << 40;
 
 /// Where a value came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -93,6 +108,8 @@ pub struct Config {
     pub ttl: Option<Duration>,
     pub log_max_size: u64,
     pub log_keep: u32,
+    pub events_max_size: u64,
+    pub events_keep: u32,
     pub idle_after: Duration,
     pub draft_quiet: Duration,
     pub agent_command: Vec<String>,
@@ -114,6 +131,8 @@ impl Config {
             ttl: None,
             log_max_size: 64 << 20,
             log_keep: 3,
+            events_max_size: 1 << 20,
+            events_keep: 2,
             idle_after: Duration::from_secs(2),
             draft_quiet: Duration::from_secs(2),
             agent_command: vec!["codex".into(), "exec".into()],
@@ -131,22 +150,38 @@ impl Config {
                 None => (store::codex_home()?.join("sessions.toml"), false),
             },
         };
-        let text = match std::fs::read_to_string(&path) {
-            Ok(t) => t,
+        // A regular file (a FIFO there would block every verb), small.
+        let bytes = match sys::open_config(&path).and_then(|f| sys::read_small(f, MAX_FILE)) {
+            Ok(b) => b,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => {
                 return Ok(Config::defaults(path));
             }
             Err(e) => return Err(Error::io("reading the configuration", &path, e)),
         };
+        let text = String::from_utf8(bytes).map_err(|_| {
+            Error::new(format!(
+                "reading the configuration {}: it is not UTF-8 text",
+                path.display()
+            ))
+        })?;
+        Config::from_toml(path, &text)
+    }
+
+    /// The configuration in `text`, read from `path` (untrusted: every
+    /// value is checked here, each error naming the file, line and key).
+    pub fn from_toml(path: PathBuf, text: &str) -> Result<Config> {
         let mut c = Config::defaults(path);
         c.found = true;
-        c.parse(&text)?;
+        c.parse(text)?;
         Ok(c)
     }
 
     fn parse(&mut self, text: &str) -> Result<()> {
         let path = self.path.clone();
-        let line_of = |offset: usize| text[..offset.min(text.len())].matches('\n').count() + 1;
+        let line_of = |offset: usize| {
+            let upto = &text.as_bytes()[..offset.min(text.len())];
+            upto.iter().filter(|&&b| b == b'\n').count() + 1
+        };
         let doc = DeTable::parse(text).map_err(|e| {
             let line = e.span().map_or(1, |s| line_of(s.start));
             Error::new(format!(
@@ -159,10 +194,10 @@ impl Config {
         for (k, v) in doc.get_ref() {
             let name = k.get_ref().as_ref().to_string();
             match v.get_ref() {
-                DeValue::Table(t) if name == "logs" => {
+                DeValue::Table(t) if name == "logs" || name == "events" => {
                     for (k2, v2) in t {
                         flat.push((
-                            format!("logs.{}", k2.get_ref().as_ref()),
+                            format!("{name}.{}", k2.get_ref().as_ref()),
                             k2.span().start,
                             v2,
                         ));
@@ -189,12 +224,15 @@ impl Config {
             match key.name {
                 "store" => {
                     let s = v.as_str().ok_or_else(|| wrong("a path (a string)"))?;
+                    if s.trim().is_empty() || s.contains('\0') {
+                        return Err(wrong("a path (a non-empty string without NUL)"));
+                    }
                     self.store = Some(expand_home(s));
                 }
                 "max_sessions" => {
                     let n = integer(v)
-                        .filter(|&n| n >= 1)
-                        .ok_or_else(|| wrong("a positive integer"))?;
+                        .filter(|&n| (1..=MAX_SESSIONS).contains(&n))
+                        .ok_or_else(|| wrong(&format!("an integer from 1 to {MAX_SESSIONS}")))?;
                     self.max_sessions = n as usize;
                 }
                 "detach_key" => {
@@ -207,8 +245,10 @@ impl Config {
                 "term" => {
                     let s = v
                         .as_str()
-                        .filter(|s| !s.is_empty())
-                        .ok_or_else(|| wrong("a terminal name (a string)"))?;
+                        .filter(|s| !s.is_empty() && s.len() <= 256 && !has_control(s))
+                        .ok_or_else(|| {
+                            wrong("a terminal name (a string without control characters)")
+                        })?;
                     self.term = s.to_string();
                 }
                 "retain_exited" | "idle_timeout" | "ttl" => {
@@ -250,12 +290,17 @@ impl Config {
                             .collect(),
                         _ => None,
                     };
-                    let words = words.filter(|w| !w.is_empty()).ok_or_else(|| {
-                        wrong("a non-empty array of strings, like [\"codex\", \"exec\"]")
-                    })?;
+                    let words = words
+                        .filter(|w| !w.is_empty() && !w[0].is_empty())
+                        .ok_or_else(|| {
+                            wrong("a non-empty array of strings, like [\"codex\", \"exec\"]")
+                        })?;
+                    if words.iter().any(|w| has_control(w)) {
+                        return Err(wrong("an array of strings without control characters"));
+                    }
                     self.agent_command = words;
                 }
-                "logs.max_size" => {
+                "logs.max_size" | "events.max_size" => {
                     let n = match (v.as_str(), integer(v)) {
                         (Some(s), _) => {
                             fmt::parse_size(s).map_err(|e| here(format!("`{name}`: {e}")))?
@@ -263,16 +308,24 @@ impl Config {
                         (None, Some(n)) if n > 0 => n as u64,
                         _ => return Err(wrong("a size like \"64MiB\"")),
                     };
-                    if n < 4096 {
-                        return Err(here(format!("`{name}` must be at least 4KiB")));
+                    if !(4096..=MAX_LOG_SIZE).contains(&n) {
+                        return Err(here(format!("`{name}` must be from 4KiB to 1TiB")));
                     }
-                    self.log_max_size = n;
+                    if key.name == "logs.max_size" {
+                        self.log_max_size = n;
+                    } else {
+                        self.events_max_size = n;
+                    }
                 }
-                "logs.keep" => {
+                "logs.keep" | "events.keep" => {
                     let n = integer(v)
                         .filter(|&n| (0..=1000).contains(&n))
                         .ok_or_else(|| wrong("an integer from 0 to 1000"))?;
-                    self.log_keep = n as u32;
+                    if key.name == "logs.keep" {
+                        self.log_keep = n as u32;
+                    } else {
+                        self.events_keep = n as u32;
+                    }
                 }
                 _ => unreachable!("every key in KEYS is handled"),
             }
@@ -305,6 +358,8 @@ impl Config {
             "agent_command" => format!("{:?}", self.agent_command),
             "logs.max_size" => format!("\"{}\"", fmt::size_exact(self.log_max_size)),
             "logs.keep" => self.log_keep.to_string(),
+            "events.max_size" => format!("\"{}\"", fmt::size_exact(self.events_max_size)),
+            "events.keep" => self.events_keep.to_string(),
             _ => String::new(),
         }
     }
@@ -315,6 +370,11 @@ impl Config {
             .find(|(k, _)| *k == name)
             .map_or(Source::Default, |(_, s)| s.clone())
     }
+}
+
+/// NUL, newlines, escapes: nothing a terminal name or a command word has.
+fn has_control(s: &str) -> bool {
+    s.chars().any(char::is_control)
 }
 
 fn integer(v: &DeValue<'_>) -> Option<i64> {
@@ -404,7 +464,7 @@ mod tests {
         let e = parse("\n\nmax_sessions = \"many\"\n").unwrap_err();
         assert_eq!(
             e.message(),
-            "/x/sessions.toml:3: `max_sessions` must be a positive integer, not the string \"many\""
+            "/x/sessions.toml:3: `max_sessions` must be an integer from 1 to 10000, not the string \"many\""
         );
         let e = parse("[logs]\nmax_sise = \"1MiB\"\n").unwrap_err();
         assert!(

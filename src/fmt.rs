@@ -179,17 +179,27 @@ pub fn table(rows: &[Vec<String>], width_limit: Option<usize>) -> String {
     out
 }
 
-/// Parse a human duration: "90s", "10m", "1h30m", "500ms", or plain seconds.
+/// The longest duration taken anywhere (100 years): a deadline further
+/// than that would overflow a clock.
+pub const MAX_DURATION: Duration = Duration::from_secs(100 * 365 * 86400);
+
+/// Parse a human duration: "90s", "10m", "1h30m", "500ms", or plain
+/// seconds; at most [`MAX_DURATION`].
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let t = s.trim();
-    if let Ok(secs) = t.parse::<f64>()
+    let d = if let Ok(secs) = t.parse::<f64>()
         && secs >= 0.0
         && secs.is_finite()
     {
-        return Ok(Duration::from_secs_f64(secs));
+        Duration::try_from_secs_f64(secs).unwrap_or(Duration::MAX)
+    } else {
+        humantime::parse_duration(t)
+            .map_err(|e| format!("invalid duration {s:?}: {e} (try 90s, 10m, 1h30m)"))?
+    };
+    if d > MAX_DURATION {
+        return Err(format!("invalid duration {s:?}: longer than 100 years"));
     }
-    humantime::parse_duration(t)
-        .map_err(|e| format!("invalid duration {s:?}: {e} (try 90s, 10m, 1h30m)"))
+    Ok(d)
 }
 
 /// A duration given to `flag`, or a usage error naming the flag.
@@ -236,20 +246,27 @@ pub fn size_exact(n: u64) -> String {
     n.to_string()
 }
 
-/// A window size, `COLSxROWS` (`--size 120x40`).
+/// A window size, `COLSxROWS` (`--size 120x40`), each from 1 to
+/// [`crate::proto::Size::MAX`].
 pub fn parse_window(s: &str) -> Result<(u16, u16)> {
+    let max = crate::proto::Size::MAX;
     let bad = || {
         Error::usage(format!(
-            "invalid --size {s:?}: expected COLSxROWS, like 120x40"
+            "invalid --size {s:?}: expected COLSxROWS, like 120x40, at most {max}x{max}"
         ))
     };
     let (c, r) = s.split_once(['x', 'X']).ok_or_else(bad)?;
-    let c: u16 = c.trim().parse().map_err(|_| bad())?;
-    let r: u16 = r.trim().parse().map_err(|_| bad())?;
+    let c: u32 = c.trim().parse().map_err(|_| bad())?;
+    let r: u32 = r.trim().parse().map_err(|_| bad())?;
     if c == 0 || r == 0 {
         return Err(bad());
     }
-    Ok((c, r))
+    if c > max.into() || r > max.into() {
+        return Err(Error::usage(format!(
+            "invalid --size {s:?}: the largest window is {max}x{max}"
+        )));
+    }
+    Ok((c as u16, r as u16))
 }
 
 /// Quote a word for display the way a shell would need it.
@@ -359,5 +376,12 @@ mod tests {
         assert_eq!(parse_window("80X24").unwrap(), (80, 24));
         assert!(parse_window("80x0").is_err());
         assert!(parse_window("wide").is_err());
+        assert_eq!(parse_window("1000x1000").unwrap(), (1000, 1000));
+        for big in ["1001x24", "80x1001", "65535x65535", "99999x1"] {
+            let e = parse_window(big).unwrap_err();
+            assert_eq!(e.code(), 2);
+            assert!(e.message().contains("1000x1000"), "{}", e.message());
+        }
+        assert!(parse_duration("1e30").is_err());
     }
 }

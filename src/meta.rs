@@ -14,6 +14,8 @@ use crate::sys;
 
 pub const SCHEMA: u32 = 1;
 pub const FILE: &str = "meta.json";
+/// A meta.json larger than this is damage, not a record.
+pub const MAX_SIZE: u64 = 1 << 20;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -145,9 +147,13 @@ fn overwrite_in_place(path: &Path, body: &[u8]) -> std::io::Result<()> {
     use std::os::unix::fs::{FileExt, OpenOptionsExt};
     let f = fs::OpenOptions::new()
         .write(true)
-        .custom_flags(nix::fcntl::OFlag::O_NOFOLLOW.bits())
+        .custom_flags((nix::fcntl::OFlag::O_NOFOLLOW | nix::fcntl::OFlag::O_NONBLOCK).bits())
         .open(path)?;
-    let old = f.metadata()?.len() as usize;
+    let md = f.metadata()?;
+    if !md.is_file() {
+        return Err(std::io::Error::other("not a regular file"));
+    }
+    let old = md.len() as usize;
     let mut padded = body.to_vec();
     if padded.len() < old {
         padded.resize(old, b' ');
@@ -183,9 +189,15 @@ pub fn now() -> String {
 impl Meta {
     pub fn read(dir: &Path) -> Result<Meta> {
         let path = dir.join(FILE);
-        let bytes = sys::read_nofollow(&path).ctx("reading", &path)?;
-        serde_json::from_slice(&bytes)
-            .map_err(|e| Error::new(format!("reading {}: {e}", path.display())))
+        let bytes = sys::open_nofollow(&path)
+            .and_then(|f| sys::read_small(f, MAX_SIZE))
+            .ctx("reading", &path)?;
+        Meta::parse(&bytes).map_err(|e| Error::new(format!("reading {}: {e}", path.display())))
+    }
+
+    /// A record's bytes (untrusted: anything may be in the file).
+    pub fn parse(bytes: &[u8]) -> serde_json::Result<Meta> {
+        serde_json::from_slice(bytes)
     }
 
     /// Replace meta.json atomically: write a temp file, then rename it. On a

@@ -19,8 +19,11 @@ use serde::{Deserialize, Serialize};
 use crate::sys;
 
 pub const VERSION: u32 = 1;
-/// The largest payload accepted (1 MiB).
-pub const MAX_FRAME: usize = 1 << 20;
+/// The most text one `send` carries (1 MiB, inclusive).
+pub const MAX_SEND_TEXT: usize = 1 << 20;
+/// The largest payload accepted: a whole send's text and room for its
+/// request.
+pub const MAX_FRAME: usize = MAX_SEND_TEXT + 64 * 1024;
 const HEADER: usize = 5;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -136,6 +139,27 @@ pub struct Welcome {
 pub struct Size {
     pub cols: u16,
     pub rows: u16,
+}
+
+impl Size {
+    /// The largest window, in either direction: the screen model's memory
+    /// grows with cols x rows (about 40 MiB at 1000x1000 with both screens).
+    pub const MAX: u16 = 1000;
+
+    /// This size with each side cut to [`Size::MAX`].
+    pub fn clamped(self) -> Size {
+        Size {
+            cols: self.cols.min(Size::MAX),
+            rows: self.rows.min(Size::MAX),
+        }
+    }
+}
+
+/// A duration a peer sent in milliseconds, cut to 100 years (a deadline
+/// further away would overflow the clock it is added to).
+pub fn millis(ms: u64) -> std::time::Duration {
+    const MAX_MS: u64 = 100 * 365 * 86400 * 1000;
+    std::time::Duration::from_millis(ms.min(MAX_MS))
 }
 
 #[derive(Debug, Serialize, Deserialize)]

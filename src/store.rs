@@ -142,6 +142,15 @@ impl Store {
         if is_number(name) {
             return self.get_number(name);
         }
+        match self.entry(name)? {
+            Entry::Ok(s) => Ok(*s),
+            Entry::Damaged { reason, .. } => Err(damaged(name, &reason)),
+        }
+    }
+
+    /// One session folder by name, loaded or damaged; `no session named X`
+    /// when there is none.
+    pub fn entry(&self, name: &str) -> Result<Entry> {
         check_name(name)?;
         let dir = self.dir(name);
         match fs::symlink_metadata(dir.join(meta::FILE)) {
@@ -151,10 +160,7 @@ impl Store {
             }
             _ => {}
         }
-        match self.load(name, dir) {
-            Entry::Ok(s) => Ok(*s),
-            Entry::Damaged { reason, .. } => Err(Error::new(format!("session {name}: {reason}"))),
-        }
+        Ok(self.load(name, dir))
     }
 
     /// The session in row `n` of `list`: every session in the store by
@@ -261,6 +267,20 @@ impl Store {
     }
 }
 
+/// A session whose record cannot be used.
+fn damaged(name: &str, reason: &str) -> Error {
+    Error::new(format!("session {name}: {reason}")).hint(format!(
+        "the session is damaged; `codex-session rm --force {name}` removes it"
+    ))
+}
+
+/// What [`Store::remove_session`] did.
+pub enum Removal {
+    Removed,
+    /// Left alone: its supervisor runs (stop it first).
+    Running(Box<Session>),
+}
+
 fn sort_key(e: &Entry) -> (String, String) {
     match e {
         Entry::Ok(s) => (s.meta.created.clone(), s.name.clone()),
@@ -353,11 +373,56 @@ impl Store {
             .create(true)
             .truncate(false)
             .mode(0o600)
-            .custom_flags(nix::fcntl::OFlag::O_NOFOLLOW.bits())
+            .custom_flags((nix::fcntl::OFlag::O_NOFOLLOW | nix::fcntl::OFlag::O_NONBLOCK).bits())
             .open(&path)
             .ctx("opening", &path)?;
+        let md = f.metadata().ctx("opening", &path)?;
+        if !md.is_file() {
+            return Err(Error::new(format!(
+                "opening {}: it is {}, not a regular file",
+                path.display(),
+                sys::kind_of(md.file_type())
+            )));
+        }
         f.lock().ctx("locking", &path)?;
         Ok(f)
+    }
+
+    /// Remove a session, deciding under the store's lock (which creation
+    /// takes too): what is there is looked at, a running session is left
+    /// alone (the caller may stop it and ask again), a damaged one is
+    /// removed only if `damaged_ok`. The folder is renamed aside in one
+    /// step, so of racing removals exactly one finds it and the others
+    /// say there is no such session; it is deleted after the lock is let
+    /// go.
+    pub fn remove_session(&self, name: &str, damaged_ok: bool) -> Result<Removal> {
+        let lock = self.lock_root()?;
+        match self.entry(name)? {
+            Entry::Ok(s) if s.is_running() => return Ok(Removal::Running(s)),
+            Entry::Ok(_) => {}
+            Entry::Damaged { reason, .. } if !damaged_ok => return Err(damaged(name, &reason)),
+            Entry::Damaged { .. } => {}
+        }
+        let dir = self.dir(name);
+        let aside = self.set_aside(&dir)?;
+        drop(lock);
+        fs::remove_dir_all(&aside).ctx("removing", &dir)?;
+        Ok(Removal::Removed)
+    }
+
+    /// Rename a session folder to a hidden name in the root (scans skip
+    /// it), with the store's lock held.
+    fn set_aside(&self, dir: &Path) -> Result<PathBuf> {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .subsec_nanos();
+        let name = dir.file_name().unwrap_or_default().to_string_lossy();
+        let aside = self
+            .root
+            .join(format!(".removing.{name}.{}.{nanos}", std::process::id()));
+        fs::rename(dir, &aside).ctx("removing", dir)?;
+        Ok(aside)
     }
 
     /// The sessions whose supervisor holds its lock (running or starting),
@@ -395,20 +460,8 @@ impl Store {
     /// be) removed. Only each record's status and end time are read, so a
     /// pass over a big store stays cheap (run and list make one each time).
     pub fn prune(&self, older_than: std::time::Duration, dry_run: bool) -> Result<Vec<Pruned>> {
-        #[derive(serde::Deserialize)]
-        struct Ending {
-            status: meta::Status,
-            #[serde(default)]
-            ended: Option<String>,
-            #[serde(default)]
-            exit_code: Option<i32>,
-            #[serde(default)]
-            signal: Option<String>,
-            #[serde(default)]
-            end_reason: Option<String>,
-        }
         let now = std::time::SystemTime::now();
-        let mut removed = Vec::new();
+        let mut due = Vec::new();
         for ent in fs::read_dir(&self.root).ctx("reading", &self.root)? {
             let ent = ent.ctx("reading", &self.root)?;
             let Some(name) = ent
@@ -420,27 +473,38 @@ impl Store {
                 continue;
             };
             let dir = ent.path();
-            let Ok(bytes) = sys::read_nofollow(&dir.join(meta::FILE)) else {
+            let Some(e) = Ending::read(&dir) else {
                 continue;
             };
-            let Ok(e) = serde_json::from_slice::<Ending>(&bytes) else {
-                continue;
-            };
-            let Some(ended) = e
-                .ended
-                .as_deref()
-                .and_then(|t| humantime::parse_rfc3339(t).ok())
-            else {
-                continue;
-            };
-            if !matches!(e.status, meta::Status::Exited | meta::Status::Killed)
-                || now.duration_since(ended).unwrap_or_default() < older_than
-                || check_owned_dir(&dir, "session folder").is_err()
-            {
-                continue;
+            let old = e
+                .ended_at()
+                .is_some_and(|t| now.duration_since(t).unwrap_or_default() >= older_than);
+            if old && check_owned_dir(&dir, "session folder").is_ok() {
+                due.push((name, dir, e));
             }
+        }
+        if due.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut removed = Vec::new();
+        let mut aside = Vec::new();
+        // Decide again under the store's lock: the folder may have been
+        // removed, or replaced by a new session, since it was looked at.
+        let lock = if dry_run {
+            None
+        } else {
+            Some(self.lock_root()?)
+        };
+        for (name, dir, e) in due {
             if !dry_run {
-                std::fs::remove_dir_all(&dir).ctx("removing", &dir)?;
+                if Ending::read(&dir).is_none_or(|again| again.ended != e.ended) {
+                    continue;
+                }
+                match self.set_aside(&dir) {
+                    Ok(p) => aside.push((p, dir)),
+                    Err(_) if !dir.exists() => continue,
+                    Err(err) => return Err(err),
+                }
             }
             let status = meta::describe_end(
                 e.status,
@@ -454,8 +518,41 @@ impl Store {
                 ended: e.ended.unwrap_or_default(),
             });
         }
+        drop(lock);
+        for (p, dir) in aside {
+            fs::remove_dir_all(&p).ctx("removing", &dir)?;
+        }
         removed.sort_by(|a, b| a.ended.cmp(&b.ended));
         Ok(removed)
+    }
+}
+
+/// What retention reads of a record: its status and end only (a pass
+/// over a big store stays cheap). None unless it has ended.
+#[derive(serde::Deserialize)]
+struct Ending {
+    status: meta::Status,
+    #[serde(default)]
+    ended: Option<String>,
+    #[serde(default)]
+    exit_code: Option<i32>,
+    #[serde(default)]
+    signal: Option<String>,
+    #[serde(default)]
+    end_reason: Option<String>,
+}
+
+impl Ending {
+    fn read(dir: &Path) -> Option<Ending> {
+        let f = sys::open_nofollow(&dir.join(meta::FILE)).ok()?;
+        let bytes = sys::read_small(f, meta::MAX_SIZE).ok()?;
+        let e: Ending = serde_json::from_slice(&bytes).ok()?;
+        let ended = matches!(e.status, meta::Status::Exited | meta::Status::Killed);
+        (ended && e.ended_at().is_some()).then_some(e)
+    }
+
+    fn ended_at(&self) -> Option<std::time::SystemTime> {
+        humantime::parse_rfc3339(self.ended.as_deref()?).ok()
     }
 }
 

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 use super::Conn;
 use super::watch::{self, Reach};
 use crate::error::{Error, Result};
-use crate::fmt;
+
 use crate::proto::{self, Kind};
 use crate::store::Session;
 
@@ -26,11 +26,11 @@ pub fn send(
     timed_out: impl Fn() -> Error,
 ) -> Result<(proto::SendResult, Conn)> {
     let payload = proto::encode_send(req, text);
-    if payload.len() > proto::MAX_FRAME {
+    if text.len() > proto::MAX_SEND_TEXT || payload.len() > proto::MAX_FRAME {
         return Err(Error::new(format!(
-            "input of {} bytes is more than one send can carry ({})",
+            "input of {} bytes is more than one send can carry ({} bytes)",
             text.len(),
-            fmt::size(proto::MAX_FRAME as u64)
+            proto::MAX_SEND_TEXT
         ))
         .hint("split it into several sends"));
     }

@@ -1,7 +1,10 @@
-//! `events`: the session's events file, readable or as JSON lines; `-f`
-//! follows until the session ends.
+//! `events`: the session's events, readable or as JSON lines; `-f`
+//! follows until the session ends, across the rotations of events.jsonl
+//! as `logs -f` follows output.log's (one file open at a time, moving to
+//! the next by inode: no event lost or repeated while the rotated files
+//! exist).
 
-use std::io::{self, BufRead, Write};
+use std::io::{self, Write};
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -10,45 +13,50 @@ use serde_json::Value;
 use super::Ctx;
 use crate::cli::EventsArgs;
 use crate::error::{Error, Result, stdout_error};
+use crate::logs::LogReader;
 use crate::store::{self, EVENTS};
-use crate::sys;
 
 const FOLLOW_POLL: Duration = Duration::from_millis(20);
 
 pub fn run(a: EventsArgs, ctx: &Ctx) -> Result<ExitCode> {
     let store = ctx.store()?;
     let s = store.get(&a.name)?;
-    let path = s.path(EVENTS);
-    let f = sys::open_nofollow(&path).map_err(|e| Error::io("opening", &path, e))?;
-    let mut r = io::BufReader::new(f);
+    let err = |e| Error::io("reading the events of", &s.dir, e);
+    let mut reader = LogReader::open_start_of(&s.dir, EVENTS).map_err(err)?;
     let mut out = io::stdout().lock();
-    let mut line = String::new();
+    let mut buf = vec![0u8; 64 * 1024];
+    // Bytes of a line not yet whole (one being written).
+    let mut part: Vec<u8> = Vec::new();
     loop {
+        // Liveness first: the supervisor writes its last event before it
+        // lets go of the lock, so one more read after that gets it.
         let live = a.follow && !s.meta.is_ended() && store::is_locked(&s.dir);
+        if reader.is_none() {
+            reader = LogReader::open_start_of(&s.dir, EVENTS).map_err(err)?;
+        }
         let mut any = false;
-        loop {
-            line.clear();
-            let n = r
-                .read_line(&mut line)
-                .map_err(|e| Error::io("reading", &path, e))?;
-            if n == 0 || !line.ends_with('\n') {
-                // A line still being written: read it whole next time.
-                if n > 0 {
-                    let back = -(n as i64);
-                    io::Seek::seek_relative(r.get_mut(), back)
-                        .map_err(|e| Error::io("reading", &path, e))?;
-                    // Drop the buffered part too.
-                    r = io::BufReader::new(r.into_inner());
+        if let Some(r) = reader.as_mut() {
+            loop {
+                let n = r.read(&mut buf).map_err(err)?;
+                if n == 0 {
+                    break;
                 }
-                break;
+                any = true;
+                part.extend_from_slice(&buf[..n]);
+                let Some(end) = part.iter().rposition(|&b| b == b'\n') else {
+                    continue;
+                };
+                for line in part[..end].split(|&b| b == b'\n') {
+                    let line = String::from_utf8_lossy(line);
+                    let text = if a.json {
+                        line.trim_end().to_string()
+                    } else {
+                        readable(&line)
+                    };
+                    writeln!(out, "{text}").map_err(stdout_error)?;
+                }
+                part.drain(..=end);
             }
-            any = true;
-            let text = if a.json {
-                line.trim_end().to_string()
-            } else {
-                readable(&line)
-            };
-            writeln!(out, "{text}").map_err(stdout_error)?;
         }
         if !live {
             break;

@@ -108,6 +108,8 @@ pub fn run(a: RunArgs, ctx: &Ctx) -> Result<ExitCode> {
     let settings = Settings {
         log_max_size: ctx.config.log_max_size,
         log_keep: ctx.config.log_keep,
+        events_max_size: ctx.config.events_max_size,
+        events_keep: ctx.config.events_keep,
         idle_timeout,
         ttl,
         idle_after: ctx.config.idle_after,

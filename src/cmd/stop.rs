@@ -23,7 +23,8 @@ pub fn run(a: StopArgs, ctx: &Ctx) -> Result<ExitCode> {
     };
     let grace = fmt::duration_arg("--timeout", &a.timeout)?;
     let store = ctx.store()?;
-    let mut ok = true;
+    // The worst outcome decides the status: 2 if a name was invalid.
+    let mut code = 0;
     let mut targets = Vec::new();
     if a.all {
         targets = store
@@ -42,7 +43,7 @@ pub fn run(a: StopArgs, ctx: &Ctx) -> Result<ExitCode> {
                 )),
                 Err(e) => {
                     e.print();
-                    ok = false;
+                    code = code.max(e.code());
                 }
             }
         }
@@ -55,13 +56,9 @@ pub fn run(a: StopArgs, ctx: &Ctx) -> Result<ExitCode> {
             }
             Err(e) => {
                 e.print();
-                ok = false;
+                code = code.max(e.code());
             }
         }
     }
-    Ok(if ok {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    })
+    Ok(ExitCode::from(code))
 }

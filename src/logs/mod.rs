@@ -2,7 +2,9 @@
 //! `output.log.KEEP` (newest first). The supervisor appends and rotates
 //! ([`LogWriter`], `writer.rs`); the verbs read across the rotated logs
 //! ([`LogReader`], `reader.rs`) and render plain text ([`Plain`], `plain.rs`).
-//! The rotated files are named here only ([`rotated`]).
+//! `events.jsonl` rotates and is read the same way ([`rotate`],
+//! [`LogReader::open_start_of`]). The rotated files are named here only
+//! ([`rotated`]).
 
 mod plain;
 mod reader;
@@ -10,13 +12,12 @@ mod writer;
 
 use std::path::{Path, PathBuf};
 
-pub use plain::{Plain, plain};
+pub use plain::{Plain, StringCap, plain};
 pub use reader::{LogReader, last_lines};
-pub use writer::LogWriter;
+pub use writer::{LogWriter, rotate};
 
-use crate::store::LOG;
-
-/// The `k`-th rotated log in `dir`: `output.log.1` is the newest.
-pub fn rotated(dir: &Path, k: u32) -> PathBuf {
-    dir.join(format!("{LOG}.{k}"))
+/// The `k`-th rotated copy of `base` (`output.log`, `events.jsonl`) in
+/// `dir`: `output.log.1` is the newest.
+pub fn rotated(dir: &Path, base: &str, k: u32) -> PathBuf {
+    dir.join(format!("{base}.{k}"))
 }

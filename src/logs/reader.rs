@@ -1,5 +1,9 @@
 //! Reading session output: across rotated logs ([`LogReader`]), tail
-//! offsets counted as tail(1) does, and the last lines for `ps`.
+//! offsets counted as tail(1) does, and the last lines for `ps`. The same
+//! reader follows `events.jsonl` across its rotations.
+//!
+//! Every file is opened as a record ([`sys::open_nofollow`]: no symlink,
+//! no FIFO, never blocking); an error names the file.
 
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
@@ -7,18 +11,19 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use super::{plain, rotated};
+use crate::error::describe_io;
 use crate::store::LOG;
 use crate::sys;
 
-/// The logs of a session, oldest first: output.log.N … output.log.1,
-/// output.log, each with its (dev, inode).
-fn chain(dir: &Path) -> Vec<(PathBuf, (u64, u64))> {
+/// The files of a session's `base` (output.log, events.jsonl), oldest
+/// first: base.N … base.1, base, each with its (dev, inode).
+fn chain(dir: &Path, base: &str) -> Vec<(PathBuf, (u64, u64))> {
     loop {
-        let head = ino(&dir.join(LOG));
+        let head = ino(&dir.join(base));
         let mut files = Vec::new();
         let mut k = 1;
         loop {
-            let p = rotated(dir, k);
+            let p = rotated(dir, base, k);
             match ino(&p) {
                 Some(i) => files.push((p, i)),
                 None => break,
@@ -27,10 +32,10 @@ fn chain(dir: &Path) -> Vec<(PathBuf, (u64, u64))> {
         }
         files.reverse();
         if let Some(h) = head {
-            files.push((dir.join(LOG), h));
+            files.push((dir.join(base), h));
         }
         // A rotation while we looked shifts every name: look again.
-        if ino(&dir.join(LOG)) == head {
+        if ino(&dir.join(base)) == head {
             return files;
         }
     }
@@ -47,11 +52,24 @@ fn file_ino(f: &File) -> io::Result<(u64, u64)> {
     Ok((m.dev(), m.ino()))
 }
 
+/// Open one file of the chain; an error other than "gone" names it.
+fn open(path: &Path) -> io::Result<File> {
+    sys::open_nofollow(path).map_err(|e| {
+        if e.kind() == io::ErrorKind::NotFound {
+            return e;
+        }
+        let name = path.file_name().unwrap_or_default().to_string_lossy();
+        io::Error::new(e.kind(), format!("{name}: {}", describe_io(&e)))
+    })
+}
+
 /// Reads a session's output across rotations. It holds one log open and,
 /// at its end, moves to the next one in the chain by inode, so a reader
 /// neither loses nor repeats a byte while the rotated logs still exist.
 pub struct LogReader {
     dir: PathBuf,
+    /// output.log or events.jsonl.
+    base: &'static str,
     cur: File,
     cur_ino: (u64, u64),
 }
@@ -59,15 +77,21 @@ pub struct LogReader {
 impl LogReader {
     /// From the oldest log kept; None while there is no log yet.
     pub fn open_start(dir: &Path) -> io::Result<Option<LogReader>> {
-        Self::open_nth(dir, |files| files.first().cloned())
+        Self::open_start_of(dir, LOG)
+    }
+
+    /// From the oldest kept of `base`'s files (`events.jsonl`); None while
+    /// there is none.
+    pub fn open_start_of(dir: &Path, base: &'static str) -> io::Result<Option<LogReader>> {
+        Self::open_nth(dir, base, |files| files.first().cloned())
     }
 
     /// From where the last `n` lines begin (tail(1)'s count), across logs.
     pub fn open_tail(dir: &Path, n: u64) -> io::Result<Option<LogReader>> {
-        let files = chain(dir);
+        let files = chain(dir, LOG);
         let mut left = n;
         for (i, (path, id)) in files.iter().enumerate().rev() {
-            let mut f = sys::open_nofollow(path)?;
+            let mut f = open(path)?;
             if file_ino(&f)? != *id {
                 // Rotated under us: start over.
                 return Self::open_tail(dir, n);
@@ -77,6 +101,7 @@ impl LogReader {
                 f.seek(SeekFrom::Start(off))?;
                 return Ok(Some(LogReader {
                     dir: dir.to_path_buf(),
+                    base: LOG,
                     cur: f,
                     cur_ino: *id,
                 }));
@@ -88,14 +113,15 @@ impl LogReader {
 
     fn open_nth(
         dir: &Path,
+        base: &'static str,
         pick: impl Fn(&[(PathBuf, (u64, u64))]) -> Option<(PathBuf, (u64, u64))>,
     ) -> io::Result<Option<LogReader>> {
         loop {
-            let files = chain(dir);
+            let files = chain(dir, base);
             let Some((path, id)) = pick(&files) else {
                 return Ok(None);
             };
-            let f = match sys::open_nofollow(&path) {
+            let f = match open(&path) {
                 Ok(f) => f,
                 Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
                 Err(e) => return Err(e),
@@ -103,6 +129,7 @@ impl LogReader {
             if file_ino(&f)? == id {
                 return Ok(Some(LogReader {
                     dir: dir.to_path_buf(),
+                    base,
                     cur: f,
                     cur_ino: id,
                 }));
@@ -114,7 +141,7 @@ impl LogReader {
     /// output.log (excluded): where this file starts, counted back from the
     /// start of output.log.
     pub fn bytes_before_current(&self) -> io::Result<u64> {
-        let files = chain(&self.dir);
+        let files = chain(&self.dir, self.base);
         let Some(at) = files.iter().position(|f| f.1 == self.cur_ino) else {
             return Ok(0);
         };
@@ -132,7 +159,7 @@ impl LogReader {
             if n > 0 {
                 return Ok(n);
             }
-            let files = chain(&self.dir);
+            let files = chain(&self.dir, self.base);
             if files.last().map(|f| f.1) == Some(self.cur_ino) || files.is_empty() {
                 return Ok(0);
             }
@@ -148,7 +175,7 @@ impl LogReader {
                 // Ours is gone (more rotations than are kept): the oldest left.
                 None => files[0].clone(),
             };
-            match sys::open_nofollow(&next.0) {
+            match open(&next.0) {
                 Ok(f) if file_ino(&f)? == next.1 => {
                     self.cur = f;
                     self.cur_ino = next.1;
@@ -165,11 +192,11 @@ impl LogReader {
 pub fn tail_bytes(dir: &Path, max: u64) -> io::Result<Vec<u8>> {
     let mut parts = Vec::new();
     let mut left = max;
-    for (path, _) in chain(dir).iter().rev() {
+    for (path, _) in chain(dir, LOG).iter().rev() {
         if left == 0 {
             break;
         }
-        let mut f = match sys::open_nofollow(path) {
+        let mut f = match open(path) {
             Ok(f) => f,
             Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
             Err(e) => return Err(e),

@@ -107,18 +107,8 @@ impl LogWriter {
     /// output.log → output.log.1 → … → output.log.KEEP (dropped), then a
     /// fresh output.log.
     fn rotate(&mut self, events: &mut Events) {
-        let (dir, keep) = (&self.dir, self.keep);
-        let log = dir.join(LOG);
-        let moved = if keep == 0 {
-            std::fs::remove_file(&log)
-        } else {
-            let _ = std::fs::remove_file(rotated(dir, keep));
-            for k in (1..keep).rev() {
-                let _ = std::fs::rename(rotated(dir, k), rotated(dir, k + 1));
-            }
-            std::fs::rename(&log, rotated(dir, 1))
-        };
-        match moved.and_then(|()| sys::append_nofollow(&log)) {
+        let keep = self.keep;
+        match rotate(&self.dir, LOG, keep) {
             Ok(f) => {
                 self.file = f;
                 self.base += self.size;
@@ -134,6 +124,24 @@ impl LogWriter {
     }
 }
 
+/// Rotate `dir/base`: base → base.1 → … → base.KEEP (the oldest
+/// dropped), then a fresh `base` for appending. The one rotation of the
+/// store's files (output.log, events.jsonl); readers follow it by inode
+/// (`reader.rs`).
+pub fn rotate(dir: &Path, base: &str, keep: u32) -> io::Result<File> {
+    let path = dir.join(base);
+    if keep == 0 {
+        std::fs::remove_file(&path)?;
+    } else {
+        let _ = std::fs::remove_file(rotated(dir, base, keep));
+        for k in (1..keep).rev() {
+            let _ = std::fs::rename(rotated(dir, base, k), rotated(dir, base, k + 1));
+        }
+        std::fs::rename(&path, rotated(dir, base, 1))?;
+    }
+    sys::append_nofollow(&path)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -147,9 +155,9 @@ mod tests {
         assert!(!w.write(&[b'a'; 4000], &mut ev), "no rotation yet");
         assert!(w.write(&[b'b'; 6000], &mut ev), "rotated");
         let len = |p: PathBuf| std::fs::metadata(p).unwrap().len();
-        assert_eq!(len(rotated(d, 1)), 4096);
+        assert_eq!(len(rotated(d, LOG, 1)), 4096);
         assert_eq!(len(d.join(LOG)), 10000 - 8192);
-        assert!(!rotated(d, 2).exists(), "one kept");
+        assert!(!rotated(d, LOG, 2).exists(), "one kept");
         assert_eq!((w.base, w.dropped, w.error.as_deref()), (8192, 0, None));
     }
 

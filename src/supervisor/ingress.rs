@@ -35,8 +35,14 @@ use crate::events::Events;
 use crate::proto::{self, Kind};
 
 /// Input waiting for a program that does not read it, beyond which sends
-/// are refused.
+/// are refused (sends held back for a typing person count too).
 pub const INPUT_LIMIT: usize = 8 << 20;
+/// Sends held back at once, beyond which more are refused.
+pub const PENDING_LIMIT: usize = 16;
+/// The longest send id (ids are remembered).
+pub const MAX_ID: usize = 256;
+/// How many delivered ids are remembered (the oldest forgotten first).
+pub const DELIVERED_IDS: usize = 4096;
 
 /// How long after the start a send may be held for the program to be seen
 /// reading its terminal.
@@ -47,8 +53,10 @@ pub const FIRST_READ_PROBE: Duration = Duration::from_millis(10);
 pub struct Ingress {
     /// Sends held back, oldest first.
     pending: VecDeque<Pending>,
-    /// `send` ids already delivered (kept for the supervisor's life).
+    /// `send` ids already delivered: the last [`DELIVERED_IDS`]...
     delivered: HashSet<String>,
+    /// ...in the order they came, to forget the oldest.
+    delivered_order: VecDeque<String>,
     /// The unfinished lines, by who typed them (kept after they detach).
     drafts: Vec<Draft>,
     /// When a person last typed (anything but terminal reports).
@@ -112,6 +120,7 @@ impl Ingress {
         Ingress {
             pending: VecDeque::new(),
             delivered: HashSet::new(),
+            delivered_order: VecDeque::new(),
             drafts: Vec::new(),
             last_keystroke: None,
             draft_quiet,
@@ -169,16 +178,25 @@ impl Ingress {
             );
             return Ok(false);
         }
+        if req.id.as_ref().is_some_and(|id| id.len() > MAX_ID) {
+            return Err(format!("not delivered: an id is at most {MAX_ID} bytes"));
+        }
         if !running {
             return Err("the program has ended".into());
         }
-        if waiting + text.len() > INPUT_LIMIT {
+        let held: usize = self.pending.iter().map(|p| p.text.len()).sum();
+        if self.pending.len() >= PENDING_LIMIT {
             return Err(format!(
-                "not delivered: the program is not reading its input ({} already waiting)",
-                crate::fmt::size(waiting as u64)
+                "not delivered: {PENDING_LIMIT} sends are already waiting"
             ));
         }
-        let deadline = Instant::now() + Duration::from_millis(req.timeout_ms);
+        if waiting + held + text.len() > INPUT_LIMIT {
+            return Err(format!(
+                "not delivered: the program is not reading its input ({} already waiting)",
+                crate::fmt::size((waiting + held) as u64)
+            ));
+        }
+        let deadline = Instant::now() + proto::millis(req.timeout_ms);
         self.pending.push_back(Pending {
             client: c.id,
             req,
@@ -396,7 +414,7 @@ impl Ingress {
         events: &mut Events,
     ) {
         if let Some(w) = req.wait_idle_ms {
-            c.start_watch(Watch::after_input(Duration::from_millis(w)));
+            c.start_watch(Watch::after_input(proto::millis(w)));
         }
         c.send_json(
             Kind::Ok,
@@ -413,8 +431,15 @@ impl Ingress {
                    "keys": req.keys.len(), "submit": req.submit, "paste": req.paste,
                    "interrupt": req.interrupt, "eof": req.eof, "forced": req.force}),
         );
-        if let Some(id) = req.id {
-            self.delivered.insert(id);
+        if let Some(id) = req.id
+            && self.delivered.insert(id.clone())
+        {
+            self.delivered_order.push_back(id);
+            if self.delivered_order.len() > DELIVERED_IDS
+                && let Some(old) = self.delivered_order.pop_front()
+            {
+                self.delivered.remove(&old);
+            }
         }
     }
 }

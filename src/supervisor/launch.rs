@@ -91,6 +91,10 @@ pub struct Settings {
     pub log_max_size: u64,
     /// ...and this many rotated logs are kept.
     pub log_keep: u32,
+    /// events.jsonl rotates at this size...
+    pub events_max_size: u64,
+    /// ...and this many rotated event files are kept.
+    pub events_keep: u32,
     /// Stop the program after this long without output or input.
     pub idle_timeout: Option<Duration>,
     /// Stop the program this long after it started.
@@ -208,7 +212,7 @@ pub fn setup(init: Init, ready: ReadyPipe) -> Option<Started> {
         LogWriter::open(here, settings.log_max_size, settings.log_keep),
         format!("opening {}", dir.join(LOG).display())
     );
-    let mut events = Events::open(here);
+    let mut events = Events::open_with(here, settings.events_max_size, settings.events_keep);
 
     let spawned = match pty::spawn(&exec, meta.cols, meta.rows) {
         Ok(Ok(s)) => s,

@@ -9,6 +9,8 @@
 mod clients;
 mod ingress;
 mod launch;
+#[cfg(test)]
+mod plain_vs_screen;
 mod program;
 mod record;
 mod requests;
@@ -131,7 +133,11 @@ impl Supervisor {
         let mut ready = Vec::new();
         while self.program.running() || self.program.pty().is_some() {
             slots.clear();
-            slots.extend([Slot::Signals, Slot::Listener]);
+            slots.push(Slot::Signals);
+            // Not while accepting is paused (descriptors ran out).
+            if !self.clients.accept_paused() {
+                slots.push(Slot::Listener);
+            }
             slots.extend(self.program.pty().map(|_| Slot::Pty));
             slots.extend((0..self.clients.len()).map(Slot::Client));
             let mut fds: Vec<PollFd> = slots.iter().map(|s| self.poll_fd(*s)).collect();
@@ -191,6 +197,7 @@ impl Supervisor {
                 .then(|| (self.clients).watchers_quiet_at(self.timers.last_output()))
                 .flatten(),
             Timer::FirstRead => self.ingress.first_read_at(),
+            Timer::AcceptPause => self.clients.accept_resumes_at(),
             Timer::HeldSend => self.ingress.deadline(),
             _ => self.timers.at(t),
         }
@@ -223,6 +230,7 @@ impl Supervisor {
             }
             Timer::WatcherQuiet => (self.clients).tell_quiet(now, self.timers.last_output()),
             Timer::FirstRead | Timer::HeldSend => self.try_sends(),
+            Timer::AcceptPause => self.clients.resume_accept(),
             Timer::Ttl | Timer::IdleTimeout => {
                 let why = if t == Timer::Ttl { "ttl" } else { "idle" };
                 let reason = format!("timed out ({why})");
@@ -299,6 +307,9 @@ impl Supervisor {
         if !replies.is_empty() {
             self.write_pty(&replies);
         }
+        // (Titles and bells are coalesced by `Events`; one held back is
+        // written once its time comes, here or at the next event.)
+        self.events.flush_due(now);
         let (bell, title) = self.screen.take_hooks(now);
         if bell {
             self.events.emit("bell", json!({}));
@@ -322,7 +333,10 @@ impl Supervisor {
         }
     }
 
+    /// The window's size, as a terminal asked (cut to [`Size::MAX`]: the
+    /// screen model's memory grows with it).
     fn apply_size(&mut self, size: Size) {
+        let size = size.clamped();
         if (size.cols, size.rows) == self.screen.size() || size.cols == 0 || size.rows == 0 {
             return;
         }
@@ -479,6 +493,7 @@ impl Supervisor {
     // --- the end -----------------------------------------------------------
 
     fn finish(&mut self) {
+        self.events.flush_all();
         let (screen, log) = (&mut self.screen, &self.log);
         (self.record).finish(screen, self.output_bytes, log, &mut self.events);
         // Connections that came in as the program ended get a proper answer:

@@ -96,9 +96,11 @@ impl Record {
             self.meta.status = Status::Exited;
         }
         let _ = std::fs::remove_file(RESERVE);
-        let _ = std::fs::write(SCREEN_TXT, screen.text());
-        let _ = std::fs::write(SCREEN_ANSI, screen.ansi());
-        let _ = std::fs::write(SCREEN_JOINED, screen.text_joined());
+        // Replaced, never opened: a FIFO put there would block the end.
+        let save = |name: &str, text: String| sys::write_record(Path::new(name), text.as_bytes());
+        let _ = save(SCREEN_TXT, screen.text());
+        let _ = save(SCREEN_ANSI, screen.ansi());
+        let _ = save(SCREEN_JOINED, screen.text_joined());
         self.save(0, output_bytes, log);
         let m = &self.meta;
         events.emit(

@@ -68,7 +68,7 @@ fn request(c: &mut Client, kind: Kind, payload: Vec<u8>) -> Option<Request> {
             let req: proto::StopReq = parse(c, kind, &payload)?;
             Request::Stop {
                 signal: Signal::try_from(req.signal).unwrap_or(Signal::SIGTERM),
-                grace: Duration::from_millis(req.grace_ms),
+                grace: proto::millis(req.grace_ms),
             }
         }
         (Kind::Detach, Role::Control) => Request::Detach,
@@ -76,7 +76,7 @@ fn request(c: &mut Client, kind: Kind, payload: Vec<u8>) -> Option<Request> {
         (Kind::Watch, Role::Control) => {
             let req: proto::WatchReq = parse(c, kind, &payload)?;
             Request::Watch {
-                idle: req.idle_ms.map(Duration::from_millis),
+                idle: req.idle_ms.map(proto::millis),
             }
         }
         (Kind::Capture, _) => {

@@ -6,7 +6,8 @@
 //! [`Timers`] holds the clocks behind the supervisor's own deadlines; a
 //! watcher's quiet clock lives with the watcher (`watchers.rs`), a held-back
 //! send's with the send, and the look for the program's first read of its
-//! terminal with the sends it holds (`ingress.rs`).
+//! terminal with the sends it holds (`ingress.rs`), the listener's pause
+//! with the clients (`clients/mod.rs`).
 
 use std::time::{Duration, Instant};
 
@@ -45,12 +46,14 @@ pub enum Timer {
     Kill,
     /// The program was reaped and its output read long enough: stop reading.
     Drain,
+    /// Accepting failed (out of descriptors): listen again.
+    AcceptPause,
 }
 
 impl Timer {
     /// Every timer, in the order the ones due together are handled (a TTL
     /// that is over wins over an idle timeout as the reason to stop).
-    pub const ALL: [Timer; 8] = [
+    pub const ALL: [Timer; 9] = [
         Timer::IdleEvent,
         Timer::WatcherQuiet,
         Timer::FirstRead,
@@ -59,6 +62,7 @@ impl Timer {
         Timer::IdleTimeout,
         Timer::Kill,
         Timer::Drain,
+        Timer::AcceptPause,
     ];
 }
 
@@ -121,7 +125,7 @@ impl Timers {
                 .map(|d| self.last_activity + d),
             Timer::Kill => self.kill_at,
             Timer::Drain => self.drain_until,
-            Timer::WatcherQuiet | Timer::FirstRead | Timer::HeldSend => None,
+            Timer::WatcherQuiet | Timer::FirstRead | Timer::HeldSend | Timer::AcceptPause => None,
         }
     }
 

@@ -12,6 +12,7 @@ mod cron;
 mod disk;
 mod examples;
 mod exit_policy;
+mod hostile;
 mod lifecycle;
 mod limits;
 mod list;

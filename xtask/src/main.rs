@@ -5,12 +5,16 @@
 //! - `man [--check]`: write the man pages into `man/`, or check they are current
 //! - `completions [--check] [--dir DIR]`: write bash, zsh and fish completions
 //! - `bench [ARGS...]`: run the benchmarks
+//! - `fuzz [--seconds N] [--stable | --libfuzzer] [TARGET...]`: run the fuzz
+//!   targets in `fuzz/` (libFuzzer where cargo-fuzz is installed, else the
+//!   stable driver)
 //!
 //! The man pages and completions come from the same clap definitions as the
 //! binary's `--help`: `src/cli.rs` is included here verbatim.
 
 mod bench;
 mod complete;
+mod fuzz;
 mod man;
 mod test;
 
@@ -43,7 +47,11 @@ tasks:
   completions [--check] [--dir DIR]
                             write bash, zsh and fish completions [default dir: completions/]
                             (--check: fail if they are stale)
-  bench [ARGS...]           run the benchmarks";
+  bench [ARGS...]           run the benchmarks
+  fuzz [--seconds N] [--stable | --libfuzzer] [TARGET...]
+                            run each fuzz target for N seconds [default 10]: under
+                            libFuzzer where cargo-fuzz and nightly are installed, else
+                            with the stable driver; a finding fails the task";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -63,6 +71,9 @@ fn run(args: &[String]) -> Result<ExitCode, String> {
     if task == "test" {
         // The test runner's own exit status, passed through.
         return test::run(rest);
+    }
+    if task == "fuzz" {
+        return fuzz::run(rest, &repo_root());
     }
     match task.as_str() {
         "man" => man(rest),

@@ -260,17 +260,33 @@ impl Client {
         if self.queued + data.len() <= limit {
             return self.send(Kind::Output, data);
         }
-        self.drop_queue();
         match &mut self.state {
-            State::Attached(t) => t.resync = true,
-            _ => {
-                self.send_json(
-                    Kind::Error,
-                    &proto::ErrorMsg::new("this reader fell too far behind the output"),
-                );
-                self.state = State::Closing { attached: false };
-            }
+            State::Attached(_) => self.repaint_later(),
+            _ => self.fell_behind(),
         }
+    }
+
+    /// A terminal too far behind: its queue dropped, a repaint owed.
+    pub(super) fn repaint_later(&mut self) {
+        if let State::Attached(t) = &mut self.state {
+            t.resync = true;
+            self.drop_queue();
+        }
+    }
+
+    /// Bytes queued for it.
+    pub(super) fn queued(&self) -> usize {
+        self.queued
+    }
+
+    /// A watcher too far behind: its queue dropped, an error, closed.
+    pub(super) fn fell_behind(&mut self) {
+        self.drop_queue();
+        self.send_json(
+            Kind::Error,
+            &proto::ErrorMsg::new("this reader fell too far behind the output"),
+        );
+        self.state = State::Closing { attached: false };
     }
 
     fn push(&mut self, f: Vec<u8>) {

@@ -7,13 +7,26 @@
 //! finished first, so the stream is never torn mid-frame) and the terminal
 //! is marked for a resync: once it can take data again it gets a full
 //! repaint of the screen instead. A watcher is cut off instead
-//! (`../watchers.rs`).
+//! (`../watchers.rs`), and so is the watcher furthest behind whenever all
+//! watchers together are more than [`WATCHERS_TOTAL`] behind; likewise the
+//! terminal with the most queued is repainted later whenever all together
+//! queue more than [`TERMINALS_TOTAL`].
+//!
+//! Connections are bounded too: at most [`MAX_CONNECTIONS`]; one more is
+//! accepted and closed at once with an Error frame saying why. When the
+//! process is out of descriptors (EMFILE, ENFILE), a reserve descriptor
+//! (`/dev/null`, opened at start) is given back to accept the waiting
+//! connection and close it likewise, so the listener does not stay
+//! readable; if accepting still fails, the listener is left out of the
+//! poll for [`ACCEPT_PAUSE`] (the `AcceptPause` timer) instead of being
+//! retried at once: the loop never spins.
 
 mod client;
 
-use std::io;
+use std::fs::File;
+use std::io::{self, Write};
 use std::ops::{Index, IndexMut};
-use std::os::unix::net::UnixListener;
+use std::os::unix::net::{UnixListener, UnixStream};
 use std::time::{Duration, Instant};
 
 use serde_json::json;
@@ -25,6 +38,18 @@ use crate::events::Events;
 use crate::proto::{self, Kind, Role, Size};
 use crate::sys;
 
+/// The most connections at once (clients of every kind, and those not yet
+/// gone).
+pub const MAX_CONNECTIONS: usize = 256;
+/// All watchers together may be this far behind; beyond, the one furthest
+/// behind is cut off (each alone may be `WATCH_LIMIT` behind).
+pub const WATCHERS_TOTAL: usize = 64 << 20;
+/// All terminals together may queue this much; beyond, the one with the
+/// most queued is repainted instead (each alone may queue 1 MiB).
+pub const TERMINALS_TOTAL: usize = 16 << 20;
+/// How long the listener rests after accepting failed.
+pub const ACCEPT_PAUSE: Duration = Duration::from_millis(100);
+
 /// Every connected client, in the order they came.
 pub struct Clients {
     list: Vec<Client>,
@@ -35,6 +60,31 @@ pub struct Clients {
     uid: u32,
     /// The answer to every Hello.
     welcome: proto::Welcome,
+    /// A descriptor kept to give back when the process runs out of them.
+    reserve: Option<File>,
+    /// Accepting failed: the listener is not polled until then.
+    accept_paused: Option<Instant>,
+}
+
+/// A descriptor to give back when the process runs out of them.
+fn reserve() -> Option<File> {
+    File::open("/dev/null").ok()
+}
+
+fn out_of_descriptors(e: &io::Error) -> bool {
+    matches!(
+        e.raw_os_error(),
+        Some(nix::libc::EMFILE | nix::libc::ENFILE)
+    )
+}
+
+/// Tell a connection why it is refused (if its socket takes the frame
+/// now: a fresh socket's buffer does) and close it.
+fn refuse_at_once(mut s: UnixStream, why: &str) {
+    let mut f = Vec::new();
+    proto::encode_json(Kind::Error, &proto::ErrorMsg::new(why.to_string()), &mut f);
+    let _ = s.set_nonblocking(true);
+    let _ = s.write_all(&f);
 }
 
 impl Index<usize> for Clients {
@@ -63,6 +113,8 @@ impl Clients {
                 name: name.to_string(),
                 pid,
             },
+            reserve: reserve(),
+            accept_paused: None,
         }
     }
 
@@ -71,14 +123,33 @@ impl Clients {
     }
 
     /// Take every waiting connection whose peer is our uid; record the
-    /// others as `refused`.
+    /// others as `refused`. Beyond [`MAX_CONNECTIONS`], or out of
+    /// descriptors, a connection is closed at once with the reason.
     pub fn accept(&mut self, listener: &UnixListener, events: &mut Events) {
         loop {
             let stream = match listener.accept() {
                 Ok((s, _)) => s,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(_) => return,
+                Err(e) if out_of_descriptors(&e) && self.reserve.is_some() => {
+                    // Give the reserve back to take the connection and
+                    // close it, so the listener is not left readable.
+                    self.reserve = None;
+                    let taken = listener.accept();
+                    self.reserve = reserve();
+                    match taken {
+                        Ok((s, _)) => {
+                            refuse_at_once(
+                                s,
+                                "the session's supervisor is out of file descriptors",
+                            );
+                            events.emit("refused", json!({"reason": "out of file descriptors"}));
+                            continue;
+                        }
+                        Err(_) => return self.pause_accept(),
+                    }
+                }
+                Err(_) => return self.pause_accept(),
             };
             let Ok((uid, pid)) = sys::peer_cred(&stream) else {
                 continue;
@@ -90,11 +161,42 @@ impl Clients {
                 );
                 continue;
             }
+            if self.list.len() >= MAX_CONNECTIONS {
+                let why =
+                    format!("too many connections to this session (at most {MAX_CONNECTIONS})");
+                refuse_at_once(stream, &why);
+                events.emit("refused", json!({"uid": uid, "pid": pid, "reason": why}));
+                continue;
+            }
             if stream.set_nonblocking(true).is_err() {
                 continue;
             }
             self.list.push(Client::new(stream, uid, pid, self.next_id));
             self.next_id += 1;
+        }
+    }
+
+    /// Accepting failed: leave the listener out of the poll a while.
+    fn pause_accept(&mut self) {
+        self.accept_paused = Some(Instant::now() + ACCEPT_PAUSE);
+    }
+
+    /// Whether the listener is left out of the poll now.
+    pub fn accept_paused(&self) -> bool {
+        self.accept_paused.is_some()
+    }
+
+    /// The `AcceptPause` timer.
+    pub fn accept_resumes_at(&self) -> Option<Instant> {
+        self.accept_paused
+    }
+
+    /// The pause is over: listen again (and take the reserve back if it
+    /// could not be had before).
+    pub fn resume_accept(&mut self) {
+        self.accept_paused = None;
+        if self.reserve.is_none() {
+            self.reserve = reserve();
         }
     }
 
@@ -167,6 +269,53 @@ impl Clients {
                 self.list[i].send_output(out);
                 self.flush(i, screen);
             }
+        }
+        self.bound_watchers();
+        self.bound_terminals();
+    }
+
+    /// While all terminals together have more than [`TERMINALS_TOTAL`]
+    /// queued, the one with the most is repainted once it reads again
+    /// instead (its queue dropped).
+    fn bound_terminals(&mut self) {
+        loop {
+            let queued = |c: &Client| c.terminal().map(|_| c.queued());
+            let total: usize = self.list.iter().filter_map(queued).sum();
+            if total <= TERMINALS_TOTAL {
+                return;
+            }
+            let Some(worst) = (self.list.iter_mut())
+                .filter(|c| c.terminal().is_some() && c.queued() > 0)
+                .max_by_key(|c| c.queued())
+            else {
+                return;
+            };
+            let before = worst.queued();
+            worst.repaint_later();
+            if worst.queued() == before {
+                return;
+            }
+        }
+    }
+
+    /// While all watchers together are more than [`WATCHERS_TOTAL`]
+    /// behind, cut off the one furthest behind (the slowest, or the oldest
+    /// of equally slow ones).
+    fn bound_watchers(&mut self) {
+        loop {
+            let behind = |c: &Client| c.watching().map(|_| c.queued());
+            let total: usize = self.list.iter().filter_map(behind).sum();
+            if total <= WATCHERS_TOTAL {
+                return;
+            }
+            let Some(worst) = (self.list.iter_mut())
+                .filter(|c| c.watching().is_some())
+                .rev()
+                .max_by_key(|c| c.queued())
+            else {
+                return;
+            };
+            worst.fell_behind();
         }
     }
 

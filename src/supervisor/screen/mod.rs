@@ -218,11 +218,14 @@ impl Screen {
 /// The parser and the terminal, fed the way that keeps it exact: no call
 /// ends inside a UTF-8 sequence (vte 0.15 drops the characters between a
 /// sequence one call completes and one the same call leaves unfinished), so
-/// an unfinished tail is carried to the next call.
+/// an unfinished tail is carried to the next call. And bounded: an OSC
+/// string is cut after 4 KiB before vte, which keeps all of one, sees it
+/// (`StringCap`, shared with the plain-text view).
 struct Vt {
     parser: vte::Parser,
     term: Term,
     carry: Vec<u8>,
+    cap: crate::logs::StringCap,
 }
 
 impl Vt {
@@ -231,10 +234,13 @@ impl Vt {
             parser: vte::Parser::new(),
             term: Term::new(cols, rows),
             carry: Vec::new(),
+            cap: Default::default(),
         }
     }
 
     fn process(&mut self, data: &[u8]) {
+        let filtered = self.cap.filter(data);
+        let data: &[u8] = &filtered;
         let keep = unfinished_utf8(data);
         let (now, later) = data.split_at(data.len() - keep);
         if self.carry.is_empty() {
