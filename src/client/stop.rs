@@ -2,7 +2,7 @@
 //! group (the signals, then KILL after the grace period), then wait until
 //! each has ended and let go of its lock.
 
-use std::io;
+use std::io::{self, Write};
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::Signal;
@@ -35,13 +35,18 @@ pub fn stop_all(sessions: &[Session], signals: &[Signal], grace: Duration) -> Ve
 
 fn request_stop(s: &Session, signals: &[Signal], grace: Duration) -> Result<Conn> {
     let mut c = Conn::open(s, Role::Control, None, false)?;
+    // One write for every request: the first signal may end the program,
+    // and the supervisor with it, before it reads the next; a request
+    // written after that would fail although the stop succeeded.
+    let mut frames = Vec::new();
     for &sig in signals {
         let req = proto::StopReq {
             signal: sig as i32,
             grace_ms: grace.as_millis() as u64,
         };
-        c.write(Kind::Stop, &proto::json(&req))?;
+        proto::encode(Kind::Stop, &proto::json(&req), &mut frames);
     }
+    c.stream.write_all(&frames).map_err(|e| c.io_err(e))?;
     Ok(c)
 }
 /// Read until the supervisor reports the exit (or hangs up), then until it
