@@ -604,6 +604,16 @@ impl Term {
     fn set_private_mode(&mut self, mode: u16, on: bool) {
         match mode {
             1 => self.modes.app_cursor = on,
+            // DECCOLM: the window keeps its size (as in tmux), but the rest
+            // of what a VT100 does on a switch happens: the screen is
+            // erased, the margins reset and the cursor goes home. vttest
+            // relies on it ("note: DECCOLM clears the screen").
+            3 => {
+                self.top = 0;
+                self.bottom = self.rows - 1;
+                self.erase_display(2);
+                self.goto(0, 0);
+            }
             5 => self.modes.reverse_video = on,
             6 => {
                 self.cur.origin = on;
@@ -733,7 +743,11 @@ fn arg(params: &[&[u16]], i: usize, default: u16) -> u16 {
 
 impl Perform for Term {
     fn print(&mut self, c: char) {
-        self.print_char(c);
+        // vte hands DEL to `print`; a terminal ignores it (it was the
+        // paper tape's rub-out, not a character).
+        if c != '\x7f' {
+            self.print_char(c);
+        }
     }
 
     fn execute(&mut self, b: u8) {

@@ -124,6 +124,9 @@ const ESCAPES: &[&[u8]] = &[
     b"\x1b[1J",
     b"\x1b[3J",
     b"\x1b[2K",
+    b"\x1b[?3h",
+    b"\x1b[?3l",
+    b"\x7f",
 ];
 
 fn gen_chunk(r: &mut Rng, plain_bias: bool) -> Vec<u8> {
@@ -490,4 +493,28 @@ fn narrow_then_wide_rewraps() {
     );
     let t = s.term();
     assert_eq!((t.cur.row, t.cur.col), (2, 2));
+}
+
+/// DECCOLM keeps the window's size but does the rest of what a VT100 does
+/// on a switch: erase the screen, reset the margins, home the cursor
+/// (vttest's autowrap test relies on it).
+#[test]
+fn deccolm_erases_resets_the_margins_and_homes() {
+    for set in [&b"h"[..], b"l"] {
+        let mut data = b"one\r\ntwo\x1b[2;3r\x1b[?6h\x1b[2;2H\x1b[?3".to_vec();
+        data.extend_from_slice(set);
+        data.extend_from_slice(b"X");
+        let mut s = screen_of(10, 4, &data);
+        assert_eq!(s.text(), "X\n");
+        let t = s.term();
+        assert!(t.region_is_whole());
+        assert_eq!((t.cur.row, t.cur.col, t.cols), (0, 1, 10));
+    }
+}
+
+/// DEL is not a character: a terminal ignores it.
+#[test]
+fn del_is_ignored() {
+    let mut s = screen_of(10, 2, b"a\x7fb\x1b[31m\x7f\x1b[0mc");
+    assert_eq!(s.text(), "abc\n");
 }
