@@ -70,6 +70,14 @@ pub const KEYS: &[Key] = &[
         name: "logs.keep",
         doc: "how many rotated logs (output.log.1, ...) to keep",
     },
+    Key {
+        name: "mcp.max_output",
+        doc: "the most output one MCP answer carries (head and tail kept, the rest paged)",
+    },
+    Key {
+        name: "mcp.max_timeout",
+        doc: "the longest `timeout` an MCP call may ask for",
+    },
 ];
 
 /// Where a value came from.
@@ -96,6 +104,8 @@ pub struct Config {
     pub idle_after: Duration,
     pub draft_quiet: Duration,
     pub agent_command: Vec<String>,
+    pub mcp_max_output: u64,
+    pub mcp_max_timeout: Duration,
     /// Per key name: where its value came from.
     pub sources: Vec<(&'static str, Source)>,
 }
@@ -117,6 +127,8 @@ impl Config {
             idle_after: Duration::from_secs(2),
             draft_quiet: Duration::from_secs(2),
             agent_command: vec!["codex".into(), "exec".into()],
+            mcp_max_output: 16 << 10,
+            mcp_max_timeout: Duration::from_secs(600),
             sources: KEYS.iter().map(|k| (k.name, Source::Default)).collect(),
         }
     }
@@ -159,10 +171,10 @@ impl Config {
         for (k, v) in doc.get_ref() {
             let name = k.get_ref().as_ref().to_string();
             match v.get_ref() {
-                DeValue::Table(t) if name == "logs" => {
+                DeValue::Table(t) if name == "logs" || name == "mcp" => {
                     for (k2, v2) in t {
                         flat.push((
-                            format!("logs.{}", k2.get_ref().as_ref()),
+                            format!("{name}.{}", k2.get_ref().as_ref()),
                             k2.span().start,
                             v2,
                         ));
@@ -276,6 +288,29 @@ impl Config {
                         .ok_or_else(|| wrong("an integer from 0 to 1000"))?;
                     self.log_keep = n as u32;
                 }
+                "mcp.max_output" => {
+                    let n = match (v.as_str(), integer(v)) {
+                        (Some(s), _) => {
+                            parse_size(s).map_err(|e| here(format!("`{name}`: {e}")))?
+                        }
+                        (None, Some(n)) if n > 0 => n as u64,
+                        _ => return Err(wrong("a size like \"16KiB\"")),
+                    };
+                    // Beyond 1 MiB an answer stops being readable in one turn.
+                    if !(1024..=1 << 20).contains(&n) {
+                        return Err(here(format!("`{name}` must be from 1KiB to 1MiB")));
+                    }
+                    self.mcp_max_output = n;
+                }
+                "mcp.max_timeout" => {
+                    let s = v.as_str().ok_or_else(|| wrong("a duration like \"10m\""))?;
+                    let d = crate::fmt::parse_duration(s)
+                        .map_err(|e| here(format!("`{name}`: {e}")))?;
+                    if d < Duration::from_secs(1) {
+                        return Err(here(format!("`{name}` must be at least 1s")));
+                    }
+                    self.mcp_max_timeout = d;
+                }
                 _ => unreachable!("every key in KEYS is handled"),
             }
             if let Some(s) = self.sources.iter_mut().find(|(k, _)| *k == key.name) {
@@ -307,6 +342,10 @@ impl Config {
             "agent_command" => format!("{:?}", self.agent_command),
             "logs.max_size" => format!("\"{}\"", format_size(self.log_max_size)),
             "logs.keep" => self.log_keep.to_string(),
+            "mcp.max_output" => format!("\"{}\"", format_size(self.mcp_max_output)),
+            "mcp.max_timeout" => {
+                format!("\"{}\"", humantime::format_duration(self.mcp_max_timeout))
+            }
             _ => String::new(),
         }
     }
@@ -345,8 +384,10 @@ fn nearest(name: &str) -> Option<&'static str> {
         .iter()
         .map(|k| {
             (
-                edit_distance(name, k.name)
-                    .min(edit_distance(name, k.name.trim_start_matches("logs."))),
+                edit_distance(name, k.name).min(edit_distance(
+                    name,
+                    k.name.split_once('.').map_or(k.name, |p| p.1),
+                )),
                 k.name,
             )
         })

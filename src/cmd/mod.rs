@@ -9,6 +9,7 @@ mod exec;
 mod inspect;
 mod list;
 mod logs;
+mod mcp;
 mod prune;
 mod ps;
 mod rm;
@@ -64,6 +65,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Rm(a) => rm::run(a, &ctx),
         Command::Prune(a) => prune::run(a, &ctx),
         Command::Config(a) => config::run(a, &ctx),
+        Command::Mcp(a) => mcp::run(a, &ctx),
     }
 }
 
