@@ -314,7 +314,7 @@ mod tests {
     #[test]
     fn skips_the_echo_and_renders_plain() {
         let c = collect(1000, 1, &[b"print(6*7)\r\n4", b"2\r\n\x1b[1m>>> \x1b[0m"]);
-        assert_eq!(c.text(0, "x", 1000), "42\n>>> ");
+        assert_eq!(c.text(0, "x", 1000), "42\n>>>");
         assert_eq!(c.answer_start, 12);
         assert_eq!(c.raw, 12 + 4 + 12);
     }

@@ -10,6 +10,8 @@ mod disk;
 mod lifecycle;
 mod list;
 mod logs;
+#[cfg(feature = "mcp")]
+mod mcp;
 mod run;
 mod security;
 mod send;

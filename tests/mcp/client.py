@@ -1,14 +1,14 @@
 """Drive `codex-session mcp` with the official MCP Python SDK, as an agent would.
 
-usage: client.py BIN STORE [legacy|auto]
+usage: client.py BIN STORE legacy|auto STEP...
 
 Run by tests/it/mcp.rs (which gives it a deadline and a private store, and
-kills whatever it started). Prints one `ok: STEP` line per step; any failure
-raises, which exits non-zero with the traceback.
+kills whatever it started), a few steps per test. Prints one `ok: ...` line
+per check; any failure raises, which exits non-zero with the traceback.
 
 `legacy` connects with the initialize handshake (what Codex and Claude Code
 speak today); `auto` lets the SDK negotiate the newest protocol it shares
-with the server.
+with the server (2026-07-28: no handshake, the client named in each request).
 """
 
 import json
@@ -22,7 +22,8 @@ from mcp.client.stdio import StdioServerParameters
 from mcp_types import Implementation
 
 BIN, STORE = sys.argv[1], sys.argv[2]
-MODE = sys.argv[3] if len(sys.argv) > 3 else "legacy"
+MODE = sys.argv[3]
+STEPS = sys.argv[4:]
 PY = "/usr/bin/python3"
 CLIENT = "it-client-" + MODE
 TOOLS = {
@@ -248,22 +249,30 @@ async def bad_arguments(client):
 
 
 async def stop_and_remove(client):
-    r, _ = await call(client, "session_list", {})
-    names = {s["name"] for s in r["sessions"]}
-    assert {"py", "big", "w"} <= names, names
-    py = next(s for s in r["sessions"] if s["name"] == "py")
-    assert py["label"] == "a python" and py["status"] == "exited", py
-    await call(client, "session_start", {"command": [PY, "-q"], "name": "py2", "wait_idle": 0})
+    await call(
+        client,
+        "session_start",
+        {"command": [PY, "-q"], "name": "py2", "wait_idle": 0, "label": "a python"},
+    )
+    await call(client, "session_start", {"command": "exit 3", "name": "three"})
+    r, text = await call(client, "session_list", {})
+    by_name = {s["name"]: s for s in r["sessions"]}
+    assert by_name["py2"]["label"] == "a python" and by_name["py2"]["running"], by_name
+    assert by_name["three"]["status"] == "exited" and by_name["three"]["exit_code"] == 3, by_name
+    assert "py2  running" in text and "three  exited 3" in text, text
     await fails(client, "session_remove", {"name": "py2"}, "force")
     r, _ = await call(client, "session_stop", {"name": "py2"})
-    assert r["status"] == "killed", r
-    for name in ["py", "py2", "big", "w", "vim"]:
-        if os.path.isdir(os.path.join(STORE, name)):
-            r, _ = await call(client, "session_remove", {"name": name})
-            assert r["removed"], r
+    assert r["status"] == "killed" and r["signal"] == "SIGTERM", r
+    await fails(client, "session_stop", {"name": "py2"}, "not running")
+    for name in ["py2", "three"]:
+        r, _ = await call(client, "session_remove", {"name": name})
+        assert r["removed"], r
     r, _ = await call(client, "session_list", {})
     assert r["sessions"] == [], r
-    ok("stop and remove")
+    await call(client, "session_start", {"command": [PY, "-q"], "name": "f", "wait_idle": 0})
+    await call(client, "session_remove", {"name": "f", "force": True})
+    assert not os.path.exists(os.path.join(STORE, "f"))
+    ok("list, stop and remove")
 
 
 async def modern(client):
@@ -285,17 +294,15 @@ async def main():
         info = client.server_info
         assert info and info.name == "codex-session", info
         ok(f"connected ({MODE}, protocol {client.protocol_version})")
-        if MODE != "legacy":
-            await modern(client)
-            return
-        await tools(client)
-        await repl(client)
-        await big_log(client)
-        await wait_regex(client)
-        await vim_screen(client)
-        await bad_arguments(client)
-        await stop_and_remove(client)
+        for step in STEPS:
+            await STEP[step](client)
     ok("done")
+
+
+STEP = {
+    f.__name__: f
+    for f in [tools, repl, big_log, wait_regex, vim_screen, bad_arguments, stop_and_remove, modern]
+}
 
 
 anyio.run(main)
