@@ -10,12 +10,14 @@
 //! - `server.rs`: tool names, descriptions and schemas; the async-to-blocking hop
 //! - `args.rs`: arguments and answers (their doc comments are the schemas')
 //! - `tools.rs`: each tool as a blocking function with its own deadline
+//! - `resources.rs`: session://NAME/screen and /log, and their subscriptions
 //! - `text.rs`: plain text, the input's echo skipped, head and tail bounds
 //! - `backend.rs`: sessions, sockets, logs
 
 pub mod backend;
 
 mod args;
+mod resources;
 mod server;
 mod text;
 mod tools;

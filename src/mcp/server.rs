@@ -1,18 +1,27 @@
 //! The MCP face of the tools: names, descriptions, schemas, and the hop
 //! from the protocol's async handlers to the blocking tool functions.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rmcp::handler::server::common::schema_for_output;
 use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::handler::server::wrapper::Parameters;
-use rmcp::model::{CallToolResult, ContentBlock, Implementation, ServerCapabilities, ServerConfig};
-use rmcp::service::RequestContext;
-use rmcp::{RoleServer, ServerHandler, tool, tool_handler, tool_router};
+use rmcp::model::{
+    CallToolResult, ContentBlock, Implementation, ListResourceTemplatesResult, ListResourcesResult,
+    PaginatedRequestParams, ReadResourceRequestParams, ReadResourceResponse, ReadResourceResult,
+    Resource, ResourceContents, ResourceTemplate, ResourceUpdatedNotification,
+    ResourceUpdatedNotificationParam, ServerCapabilities, ServerConfig, ServerNotification,
+    SubscribeRequestParams, SubscriptionFilter, UnsubscribeRequestParams,
+};
+use rmcp::service::{RequestContext, SubscriptionContext};
+use rmcp::{ErrorData, RoleServer, ServerHandler, tool, tool_handler, tool_router};
+use tokio::sync::mpsc;
 
 use super::args::{self, Dur};
 use super::backend::{Backend, Fail};
+use super::resources::{self, Subscriptions, View};
 use super::tools::{self, Answer};
 
 /// How much longer than its own deadline a call may take before the server
@@ -37,6 +46,11 @@ is never mixed with yours: a send is refused while they type a line.";
 pub struct Server {
     backend: Arc<Backend>,
     tool_router: ToolRouter<Server>,
+    /// resources/subscribe (protocol versions with a handshake).
+    subscriptions: Arc<Subscriptions>,
+    /// subscriptions/listen: the output size of each session asked for when
+    /// the subscription was acknowledged (its watches open just after).
+    acknowledged: Arc<Mutex<HashMap<String, u64>>>,
 }
 
 impl Server {
@@ -44,6 +58,24 @@ impl Server {
         Server {
             backend: Arc::new(backend),
             tool_router: Self::tool_router(),
+            subscriptions: Arc::default(),
+            acknowledged: Arc::default(),
+        }
+    }
+
+    /// Run blocking work on the pool; a panic there is an internal error.
+    async fn blocking<T, F>(&self, f: F) -> Result<T, ErrorData>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Backend) -> Result<T, Fail> + Send + 'static,
+    {
+        let b = self.backend.clone();
+        let task = tokio::task::spawn_blocking(move || f(&b));
+        match tokio::time::timeout(tools::DEFAULT_TIMEOUT, task).await {
+            Ok(Ok(Ok(v))) => Ok(v),
+            Ok(Ok(Err(f))) => Err(ErrorData::resource_not_found(f.message, None)),
+            Ok(Err(e)) => Err(ErrorData::internal_error(e.to_string(), None)),
+            Err(_) => Err(ErrorData::internal_error("no answer in time", None)),
         }
     }
 
@@ -214,9 +246,180 @@ impl Server {
 #[tool_handler(router = self.tool_router)]
 impl ServerHandler for Server {
     fn get_info(&self) -> ServerConfig {
-        let mut c = ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
-            .with_instructions(INSTRUCTIONS);
+        let caps = ServerCapabilities::builder()
+            .enable_tools()
+            .enable_resources()
+            .enable_resources_subscribe()
+            .build();
+        let mut c = ServerConfig::new(caps).with_instructions(INSTRUCTIONS);
         c.server_info = Implementation::new("codex-session", env!("CARGO_PKG_VERSION"));
         c
+    }
+
+    async fn list_resources(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListResourcesResult, ErrorData> {
+        let all = self.blocking(|b| b.list()).await?;
+        let mut list = Vec::new();
+        for i in all {
+            let what = match &i.label {
+                Some(l) => format!("{} ({l}), {}", i.command, i.status_text),
+                None => format!("{}, {}", i.command, i.status_text),
+            };
+            list.push(
+                Resource::new(
+                    resources::uri(&i.name, View::Screen),
+                    format!("{} screen", i.name),
+                )
+                .with_description(format!(
+                    "What the terminal of session {} shows: {what}",
+                    i.name
+                ))
+                .with_mime_type("text/plain"),
+            );
+            list.push(
+                Resource::new(
+                    resources::uri(&i.name, View::Log),
+                    format!("{} log", i.name),
+                )
+                .with_description(format!(
+                    "The last output of session {} as plain text: {what}",
+                    i.name
+                ))
+                .with_mime_type("text/plain")
+                .with_size(i.output_bytes),
+            );
+        }
+        // Sessions come and go: nothing here stays fresh.
+        Ok(ListResourcesResult::with_all_items(list).with_ttl_ms(0))
+    }
+
+    async fn list_resource_templates(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListResourceTemplatesResult, ErrorData> {
+        Ok(ListResourceTemplatesResult::with_all_items(vec![
+            ResourceTemplate::new("session://{name}/screen", "session screen")
+                .with_description(
+                    "What a session's terminal shows now (the last screen once it ended)",
+                )
+                .with_mime_type("text/plain"),
+            ResourceTemplate::new("session://{name}/log", "session log")
+                .with_description("The last of a session's output, as plain text")
+                .with_mime_type("text/plain"),
+        ]))
+    }
+
+    async fn read_resource(
+        &self,
+        request: ReadResourceRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ReadResourceResponse, ErrorData> {
+        let uri = request.uri;
+        let (name, view) =
+            resources::parse(&uri).map_err(|f| ErrorData::resource_not_found(f.message, None))?;
+        let text = self
+            .blocking(move |b| resources::read(b, &name, view))
+            .await?;
+        Ok(
+            ReadResourceResult::new(vec![ResourceContents::text(text, uri)])
+                .with_ttl_ms(0)
+                .into(),
+        )
+    }
+
+    async fn subscribe(
+        &self,
+        request: SubscribeRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<(), ErrorData> {
+        let (tx, mut rx) = mpsc::unbounded_channel::<String>();
+        let uri = request.uri.clone();
+        let (b, subs) = (self.backend.clone(), self.subscriptions.clone());
+        self.blocking(move |_| subs.add(b, &uri, None, move |u| tx.send(u.to_string()).is_ok()))
+            .await?;
+        let peer = context.peer.clone();
+        tokio::spawn(async move {
+            while let Some(uri) = rx.recv().await {
+                let p = ResourceUpdatedNotificationParam::new(uri);
+                if peer.notify_resource_updated(p).await.is_err() {
+                    break;
+                }
+            }
+        });
+        Ok(())
+    }
+
+    async fn unsubscribe(
+        &self,
+        request: UnsubscribeRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<(), ErrorData> {
+        self.subscriptions.remove(&request.uri);
+        Ok(())
+    }
+
+    fn accepted_subscription_filter(
+        &self,
+        requested: &SubscriptionFilter,
+    ) -> Option<SubscriptionFilter> {
+        let mut uris = Vec::new();
+        let mut acknowledged = self.acknowledged.lock().expect("not poisoned");
+        for uri in requested.resource_subscriptions.iter().flatten() {
+            let Ok((name, _)) = resources::parse(uri) else {
+                continue;
+            };
+            // Reading the size is a stat, cheap enough for this async thread:
+            // what comes after it is news for the subscriber.
+            if let Ok(n) = self.backend.output_bytes(&name) {
+                acknowledged.insert(uri.clone(), n);
+                uris.push(uri.clone());
+            }
+        }
+        Some(
+            SubscriptionFilter::builder()
+                .resource_subscriptions(uris)
+                .build(),
+        )
+    }
+
+    /// subscriptions/listen (2026-07-28): the same watches, for as long as
+    /// the request lasts.
+    async fn listen(&self, context: SubscriptionContext) -> Result<(), ErrorData> {
+        let uris = context
+            .accepted()
+            .resource_subscriptions
+            .clone()
+            .unwrap_or_default();
+        let subs = Arc::new(Subscriptions::default());
+        let (tx, mut rx) = mpsc::unbounded_channel::<String>();
+        for uri in uris {
+            let since = self.acknowledged.lock().expect("not poisoned").remove(&uri);
+            let (b, s, tx) = (self.backend.clone(), subs.clone(), tx.clone());
+            self.blocking(move |_| s.add(b, &uri, since, move |u| tx.send(u.to_string()).is_ok()))
+                .await?;
+        }
+        drop(tx);
+        loop {
+            tokio::select! {
+                _ = context.cancelled() => break,
+                next = rx.recv() => match next {
+                    Some(uri) => {
+                        let n = ResourceUpdatedNotification::new(ResourceUpdatedNotificationParam::new(uri));
+                        if context.sink().send(ServerNotification::ResourceUpdatedNotification(n)).await.is_err() {
+                            break;
+                        }
+                    }
+                    None => {
+                        context.cancelled().await;
+                        break;
+                    }
+                },
+            }
+        }
+        Ok(())
     }
 }

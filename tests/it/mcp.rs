@@ -98,6 +98,11 @@ fn mcp_client_bad_arguments_list_stop_remove() {
 }
 
 #[test]
+fn mcp_client_reads_and_subscribes_to_resources() {
+    client("legacy", &["resources"]);
+}
+
+#[test]
 fn mcp_client_on_the_newest_protocol() {
     client("auto", &["modern"]);
 }

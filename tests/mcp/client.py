@@ -18,6 +18,7 @@ import sys
 
 import anyio
 from mcp import Client
+from mcp.client.subscriptions import ResourceUpdated
 from mcp.client.stdio import StdioServerParameters
 from mcp_types import Implementation
 
@@ -60,6 +61,21 @@ async def fails(client, tool, args, *needles):
     for n in needles:
         assert n in msg, f"{tool} {args}: {n!r} not in the error {msg!r}"
     return msg
+
+
+# resources/updated notifications (legacy subscriptions), as they come.
+UPDATED = []
+
+
+async def on_message(message):
+    if getattr(message, "method", None) == "notifications/resources/updated":
+        UPDATED.append(str(message.params.uri))
+
+
+async def updated(uri, before):
+    with anyio.fail_after(20):
+        while uri not in UPDATED[before:]:
+            await anyio.sleep(0.01)
 
 
 def events(name):
@@ -275,6 +291,39 @@ async def stop_and_remove(client):
     ok("list, stop and remove")
 
 
+async def resources(client):
+    await call(client, "session_start", {"command": [PY, "-q"], "name": "res", "wait_idle": "300ms"})
+    uris = {str(r.uri) for r in (await client.list_resources()).resources}
+    assert {"session://res/screen", "session://res/log"} <= uris, uris
+    templates = (await client.list_resource_templates()).resource_templates
+    assert {t.uri_template for t in templates} == {
+        "session://{name}/screen",
+        "session://{name}/log",
+    }, templates
+    r = await client.read_resource("session://res/screen")
+    assert r.contents[0].text.startswith(">>>"), r
+    ok("resources: listed, templates, read the screen")
+
+    await client.subscribe_resource("session://res/log")
+    n = len(UPDATED)
+    await call(client, "session_send", {"name": "res", "text": "print('tick')", "submit": True, "wait_idle": 0})
+    await updated("session://res/log", n)
+    r = await client.read_resource("session://res/log")
+    assert "tick" in r.contents[0].text.splitlines(), r
+    ok("subscribe: updated once quiet after output")
+    n = len(UPDATED)
+    await call(client, "session_send", {"name": "res", "text": "exit()", "submit": True, "wait_idle": 0})
+    await updated("session://res/log", n)
+    assert not (await client.read_resource("session://res/log")).contents[0].text.startswith("[")
+    ok("subscribe: updated on exit")
+    try:
+        await client.read_resource("session://nope/screen")
+        raise AssertionError("reading a missing session's screen succeeded")
+    except Exception as e:
+        assert "no session named nope" in str(e), e
+    ok("resources: a missing session is an error")
+
+
 async def modern(client):
     # The same tools over the newest protocol: no initialize handshake.
     r, _ = await call(client, "session_start", {"command": [PY, "-q"], "name": "m", "wait_idle": "300ms"})
@@ -282,14 +331,26 @@ async def modern(client):
     assert r["answer"].splitlines()[0] == "1024", r
     who = [e["as"] for e in events("m") if e["event"] == "input"]
     assert who == ["mcp:" + CLIENT], who
+    async with client.listen(resource_subscriptions=["session://m/screen"]) as sub:
+        await call(client, "session_send", {"name": "m", "text": "print('tock')", "submit": True, "wait_idle": 0})
+        with anyio.fail_after(20):
+            async for event in sub:
+                assert isinstance(event, ResourceUpdated), event
+                assert event.uri == "session://m/screen", event
+                break
+    r = await client.read_resource("session://m/screen")
+    assert "tock" in r.contents[0].text.splitlines(), r
     await call(client, "session_remove", {"name": "m", "force": True})
-    ok(f"protocol {client.protocol_version}: start, send, remove")
+    ok(f"protocol {client.protocol_version}: start, send, listen, remove")
 
 
 async def main():
     server = StdioServerParameters(command=BIN, args=["--store", STORE, "mcp"], env=dict(os.environ))
     async with Client(
-        server, client_info=Implementation(name=CLIENT, version="1.0"), mode=MODE
+        server,
+        client_info=Implementation(name=CLIENT, version="1.0"),
+        mode=MODE,
+        message_handler=on_message,
     ) as client:
         info = client.server_info
         assert info and info.name == "codex-session", info
@@ -301,7 +362,17 @@ async def main():
 
 STEP = {
     f.__name__: f
-    for f in [tools, repl, big_log, wait_regex, vim_screen, bad_arguments, stop_and_remove, modern]
+    for f in [
+        tools,
+        repl,
+        big_log,
+        wait_regex,
+        vim_screen,
+        bad_arguments,
+        stop_and_remove,
+        resources,
+        modern,
+    ]
 }
 
 
