@@ -87,9 +87,12 @@ fn feed_range(b: &Backend, name: &str, c: &mut Collector, from: u64, to: u64) ->
 }
 
 fn status_line(i: &Info) -> String {
-    match (i.running, i.pid) {
-        (true, Some(pid)) => format!("session {} is running (pid {pid})", i.name),
-        _ => format!("session {} is {}", i.name, i.status_text),
+    match (i.running, i.pid, i.status.as_str()) {
+        (true, Some(pid), _) => format!("session {} is running (pid {pid})", i.name),
+        (true, None, _) => format!("session {} is running", i.name),
+        (false, _, "lost") => format!("session {} is lost (its supervisor is gone)", i.name),
+        (false, _, "damaged") => format!("session {} is damaged", i.name),
+        _ => format!("session {} ended: {}", i.name, i.status_text),
     }
 }
 
@@ -397,10 +400,10 @@ pub fn wait(b: &Backend, a: args::WaitArgs) -> Result<Answer> {
             ),
             Outcome::Exited if has_pattern => format!(
                 "{} before its output matched {:?}",
-                status_line(&i).replace(" is ", " ended: "),
+                status_line(&i),
                 a.output.as_deref().unwrap_or("")
             ),
-            Outcome::Exited => status_line(&i).replace(" is ", " ended: "),
+            Outcome::Exited => status_line(&i),
             Outcome::Timeout => format!(
                 "timed out after {}: {}",
                 humantime::format_duration(t),
