@@ -13,8 +13,6 @@ mod events;
 mod fmt;
 mod keys;
 mod logs;
-#[cfg(feature = "mcp")]
-mod mcp;
 mod meta;
 mod names;
 mod proto;

@@ -1,15 +1,16 @@
-//! The MCP server's one door into the rest of the crate: sessions, their
-//! sockets, logs and records. Every other file under `src/mcp/` speaks only
-//! to this one, in plain types (names, bytes, durations, [`Fail`]), so a
-//! change of the client code's shape touches this file alone.
+//! The MCP server's one door into the code it shares with `codex-session`
+//! (the modules `main.rs` includes): sessions, their sockets, logs and
+//! records. Every other file under `src/mcp/` speaks only to this one, in
+//! plain types (names, bytes, durations, [`Fail`]), so a change of the
+//! client code's shape touches this file (and that module list) alone.
 //!
 //! Everything here blocks; the server calls it on tokio's blocking pool with
 //! a deadline that each function honours itself (socket read timeouts).
 //!
 //! Starting a session forks (the supervisor's double fork), which is not
 //! safe from a process with several threads (another thread may hold the
-//! allocator's lock at the fork): [`Backend::start`] runs this same binary
-//! as `run --bg` in a child process instead. Nothing else here forks.
+//! allocator's lock at the fork): [`Backend::start`] runs `codex-session
+//! run --bg` in a child process instead. Nothing else here forks.
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -19,7 +20,6 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::client::{Conn, io_err, remote_error};
-use crate::config::Config;
 use crate::error::Error;
 use crate::meta::Meta;
 use crate::proto::{self, Kind, Role};
@@ -63,12 +63,41 @@ impl From<Error> for Fail {
 
 pub type Result<T, E = Fail> = std::result::Result<T, E>;
 
-/// The `mcp.*` settings and the store, opened once.
+/// What `codex-session mcp` resolved: the store, the configuration file and
+/// the settings this server needs from it.
+#[derive(Debug)]
+pub struct Options {
+    pub store: PathBuf,
+    /// `codex-session`, for `run --bg`.
+    pub exe: PathBuf,
+    /// The configuration file to hand to `run`, if one was read.
+    pub config_file: Option<PathBuf>,
+    /// `mcp.max_output`.
+    pub max_output: usize,
+    /// `mcp.max_timeout`.
+    pub max_timeout: Duration,
+    /// `idle_after`: how long quiet output counts as idle.
+    pub idle_after: Duration,
+}
+
+impl Default for Options {
+    /// The configuration's defaults.
+    fn default() -> Options {
+        Options {
+            store: PathBuf::new(),
+            exe: PathBuf::new(),
+            config_file: None,
+            max_output: 16 << 10,
+            max_timeout: Duration::from_secs(600),
+            idle_after: Duration::from_secs(2),
+        }
+    }
+}
+
+/// The store and the settings, for every call.
 pub struct Backend {
     store: Store,
-    /// The configuration file to hand to `run`, if one was read.
     config_file: Option<PathBuf>,
-    /// This binary, for `run --bg`.
     exe: PathBuf,
     pub max_output: usize,
     pub max_timeout: Duration,
@@ -164,20 +193,15 @@ pub struct Input {
 }
 
 impl Backend {
-    pub fn new(store: Store, config: &Config) -> Result<Backend> {
-        let exe = std::env::current_exe()
-            .map_err(|e| Fail::new(format!("finding this program's path: {e}")))?;
-        let store = Store {
-            root: std::path::absolute(&store.root).unwrap_or(store.root),
-        };
-        Ok(Backend {
-            store,
-            config_file: config.found.then(|| config.path.clone()),
-            exe,
-            max_output: config.mcp_max_output as usize,
-            max_timeout: config.mcp_max_timeout,
-            idle_after: config.idle_after,
-        })
+    pub fn new(o: Options) -> Backend {
+        Backend {
+            store: Store { root: o.store },
+            config_file: o.config_file,
+            exe: o.exe,
+            max_output: o.max_output,
+            max_timeout: o.max_timeout,
+            idle_after: o.idle_after,
+        }
     }
 
     fn get(&self, name: &str) -> Result<Session> {

@@ -88,7 +88,9 @@ pub fn run(ctx: &Ctx, rep: &mut Report) -> Result<(), String> {
         .stdout(Stdio::piped())
         .stderr(Stdio::null());
     let t0 = Instant::now();
-    let mut child = cmd.spawn().map_err(|e| format!("mcp: starting the server: {e}"))?;
+    let mut child = cmd
+        .spawn()
+        .map_err(|e| format!("mcp: starting the server: {e}"))?;
     let stdin = child.stdin.take().expect("piped");
     let out = child.stdout.take().expect("piped");
     let (tx, lines) = channel();
