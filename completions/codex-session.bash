@@ -49,6 +49,9 @@ _codex__session() {
             codex__session,ls)
                 cmd="codex__session__subcmd__list"
                 ;;
+            codex__session,mcp)
+                cmd="codex__session__subcmd__mcp"
+                ;;
             codex__session,prune)
                 cmd="codex__session__subcmd__prune"
                 ;;
@@ -77,7 +80,7 @@ _codex__session() {
 
     case "${cmd}" in
         codex__session)
-            opts="-h -V --store --config --help --version run attach detach capture send wait events exec list ls inspect logs ps stop rm delete prune config"
+            opts="-h -V --store --config --help --version run attach detach capture send wait events exec list ls inspect logs ps stop rm delete prune config mcp"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -309,6 +312,28 @@ _codex__session() {
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        codex__subcmd__session__subcmd__mcp)
+            opts="-h -V --store --config --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 --store)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

@@ -46,6 +46,7 @@ complete -c codex-session -n "__fish_codex_session_needs_command" -f -a "rm" -d 
 complete -c codex-session -n "__fish_codex_session_needs_command" -f -a "delete" -d 'Remove ended sessions\' folders (their logs and records)'
 complete -c codex-session -n "__fish_codex_session_needs_command" -f -a "prune" -d 'Remove ended sessions older than the retention period'
 complete -c codex-session -n "__fish_codex_session_needs_command" -f -a "config" -d 'Print the effective configuration and where each value came from'
+complete -c codex-session -n "__fish_codex_session_needs_command" -f -a "mcp" -d 'Serve sessions to a coding agent over MCP (the Model Context Protocol)'
 complete -c codex-session -n "__fish_codex_session_using_subcommand run" -s n -l name -d 'The session\'s name [default: a generated one, like brisk-otter-4821]' -r
 complete -c codex-session -n "__fish_codex_session_using_subcommand run" -l cwd -d 'The program\'s working directory [default: the current one]' -r -F
 complete -c codex-session -n "__fish_codex_session_using_subcommand run" -s e -l env -d 'Set an environment variable for the program (repeatable)' -r
@@ -172,3 +173,7 @@ complete -c codex-session -n "__fish_codex_session_using_subcommand config" -l s
 complete -c codex-session -n "__fish_codex_session_using_subcommand config" -l config -d 'The configuration file [default: $CODEX_SESSION_CONFIG, else $CODEX_HOME/sessions.toml]' -r -F
 complete -c codex-session -n "__fish_codex_session_using_subcommand config" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c codex-session -n "__fish_codex_session_using_subcommand config" -s V -l version -d 'Print version'
+complete -c codex-session -n "__fish_codex_session_using_subcommand mcp" -l store -d 'The sessions folder [default: $CODEX_SESSION_STORE, else $CODEX_HOME/sessions]' -r -F
+complete -c codex-session -n "__fish_codex_session_using_subcommand mcp" -l config -d 'The configuration file [default: $CODEX_SESSION_CONFIG, else $CODEX_HOME/sessions.toml]' -r -F
+complete -c codex-session -n "__fish_codex_session_using_subcommand mcp" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c codex-session -n "__fish_codex_session_using_subcommand mcp" -s V -l version -d 'Print version'

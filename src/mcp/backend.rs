@@ -751,10 +751,13 @@ fn stop(s: &Session, signal: i32, grace: Duration, deadline: Instant) -> Result<
 
 // --- reading the logs at an offset -------------------------------------------
 
-/// The logs of a session, oldest first, each with the output offset where it
-/// begins: output.log begins at meta's `log_base`, each rotated one right
-/// before the next newer one.
-fn log_files(dir: &Path) -> io::Result<(Vec<(PathBuf, u64, u64)>, u64)> {
+/// One log file: its path, the output offset where it begins, its length.
+type LogFile = (PathBuf, u64, u64);
+
+/// The logs of a session, oldest first, and the output's total: output.log
+/// begins at meta's `log_base`, each rotated one right before the next
+/// newer one.
+fn log_files(dir: &Path) -> io::Result<(Vec<LogFile>, u64)> {
     let meta = Meta::read(dir).map_err(|e| io::Error::other(e.to_string()))?;
     let mut files = Vec::new();
     let current = dir.join(store::LOG);

@@ -105,12 +105,13 @@ impl Collector {
                 self.line(text, start, self.raw);
             }
         }
-        if self.skip == 0 && self.matched.is_none() {
-            if let Some(re) = &self.pattern {
-                let partial = self.plain.current_line();
-                if !partial.is_empty() && re.is_match(&partial) {
-                    self.matched = Some(partial);
-                }
+        if self.skip == 0
+            && self.matched.is_none()
+            && let Some(re) = &self.pattern
+        {
+            let partial = self.plain.current_line();
+            if !partial.is_empty() && re.is_match(&partial) {
+                self.matched = Some(partial);
             }
         }
     }
