@@ -460,9 +460,13 @@ mod tests {
     fn every_key_parses() {
         let c = parse(
             "store = \"/tmp/s\"\nmax_sessions = 5\ndetach_key = \"^Q\"\nterm = \"screen\"\n\
-             retain_exited = \"off\"\nidle_timeout = \"10m\"\nttl = \"1h\"\n[logs]\nmax_size = \"1MiB\"\nkeep = 2\n",
+             retain_exited = \"off\"\nidle_timeout = \"10m\"\nttl = \"1h\"\n[logs]\nmax_size = \"1MiB\"\nkeep = 2\n\
+             [mcp]\nmax_output = \"32KiB\"\nmax_timeout = \"2m\"\n",
         )
         .unwrap();
+        assert_eq!(c.mcp_max_output, 32 << 10);
+        assert_eq!(c.mcp_max_timeout, Duration::from_secs(120));
+        assert!(parse("[mcp]\nmax_output = \"10B\"\n").is_err());
         assert_eq!(c.max_sessions, 5);
         assert_eq!(c.retain_exited, None);
         assert_eq!(c.idle_timeout, Some(Duration::from_secs(600)));

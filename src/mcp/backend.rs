@@ -12,8 +12,6 @@
 //! allocator's lock at the fork): [`Backend::start`] runs `codex-session
 //! run --bg` in a child process instead. Nothing else here forks.
 
-use std::collections::HashMap;
-use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -832,15 +830,11 @@ fn tail_start(dir: &Path, n: u64) -> io::Result<(u64, u64)> {
     let mut seen = 0u64;
     let mut last = true;
     let mut buf = vec![0u8; 64 * 1024];
-    let mut opened: HashMap<usize, File> = HashMap::new();
-    for (i, (path, begin, len)) in files.iter().enumerate().rev() {
-        let f = match opened.entry(i) {
-            std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
-            std::collections::hash_map::Entry::Vacant(v) => match crate::sys::open_nofollow(path) {
-                Ok(f) => v.insert(f),
-                Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
-                Err(e) => return Err(e),
-            },
+    for (path, begin, len) in files.iter().rev() {
+        let mut f = match crate::sys::open_nofollow(path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(e),
         };
         let mut pos = *len;
         while pos > 0 {

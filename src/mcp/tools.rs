@@ -323,12 +323,12 @@ pub fn send(b: &Backend, a: args::SendArgs, label: String) -> Result<Answer> {
         offset: base + c.answer_start,
         omitted: omitted(&c, base),
     };
-    let mut text = answer;
-    if !text.is_empty() && !text.ends_with('\n') {
-        text.push('\n');
+    let mut out = answer;
+    if !out.is_empty() && !out.ends_with('\n') {
+        out.push('\n');
     }
-    text.push('[');
-    text.push_str(&match outcome {
+    out.push('[');
+    out.push_str(&match outcome {
         Outcome::Sent => format!("delivered to {name}"),
         Outcome::Idle => format!(
             "{name} has been quiet for {}",
@@ -344,8 +344,8 @@ pub fn send(b: &Backend, a: args::SendArgs, label: String) -> Result<Answer> {
             humantime::format_duration(t)
         ),
     });
-    text.push(']');
-    Ok(Answer::new(text, &r))
+    out.push(']');
+    Ok(Answer::new(out, &r))
 }
 
 fn ended_text(code: Option<i32>, signal: Option<&str>) -> String {
