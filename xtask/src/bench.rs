@@ -371,7 +371,7 @@ fn build_release() -> Result<PathBuf, String> {
         .parent()
         .ok_or("xtask has no parent folder")?;
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    eprintln!("bench: cargo build --release -p codex-session");
+    eprintln!("bench: cargo build --release -p codex-session (codex-session, codex-session-mcp)");
     let out = Command::new(cargo)
         .current_dir(root)
         .args([
@@ -381,6 +381,9 @@ fn build_release() -> Result<PathBuf, String> {
             "codex-session",
             "--bin",
             "codex-session",
+            // What `codex-session mcp` runs, from the same folder (bench mcp).
+            "--bin",
+            "codex-session-mcp",
             "--message-format=json-render-diagnostics",
         ])
         .stdin(Stdio::null())
