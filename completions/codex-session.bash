@@ -22,6 +22,9 @@ _codex__session() {
             codex__session,capture)
                 cmd="codex__session__subcmd__capture"
                 ;;
+            codex__session,complete)
+                cmd="codex__session__subcmd__complete"
+                ;;
             codex__session,config)
                 cmd="codex__session__subcmd__config"
                 ;;
@@ -37,6 +40,9 @@ _codex__session() {
             codex__session,exec)
                 cmd="codex__session__subcmd__exec"
                 ;;
+            codex__session,follow)
+                cmd="codex__session__subcmd__follow"
+                ;;
             codex__session,inspect)
                 cmd="codex__session__subcmd__inspect"
                 ;;
@@ -51,6 +57,9 @@ _codex__session() {
                 ;;
             codex__session,mcp)
                 cmd="codex__session__subcmd__mcp"
+                ;;
+            codex__session,new)
+                cmd="codex__session__subcmd__new"
                 ;;
             codex__session,prune)
                 cmd="codex__session__subcmd__prune"
@@ -80,7 +89,7 @@ _codex__session() {
 
     case "${cmd}" in
         codex__session)
-            opts="-h -V --store --config --help --version run attach detach capture send wait events exec list ls inspect logs ps stop rm delete prune config mcp"
+            opts="-q -v -h -V --store --config --quiet --verbose --help --version run new attach detach capture send wait events exec list ls inspect logs follow ps stop rm delete prune config complete mcp"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -101,13 +110,21 @@ _codex__session() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        codex__subcmd__session__subcmd__attach)
-            opts="-r -h -V --read-only --detach-key --store --config --help --version"
+        codex__session__subcmd__attach)
+            opts="-t -r -q -v -h -V --target --read-only --detach-key --store --config --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --target)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -t)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --detach-key)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -127,8 +144,38 @@ _codex__session() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        codex__subcmd__session__subcmd__capture)
-            opts="-h -V --ansi --store --config --help --version"
+        codex__session__subcmd__capture)
+            opts="-t -q -v -h -V --target --ansi --join --store --config --quiet --verbose --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --target)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -t)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        codex__session__subcmd__complete)
+            opts="-q -v -h -V --store --config --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -149,8 +196,8 @@ _codex__session() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        codex__subcmd__session__subcmd__config)
-            opts="-h -V --store --config --help --version"
+        codex__session__subcmd__config)
+            opts="-q -v -h -V --json --store --config --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -171,8 +218,8 @@ _codex__session() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        codex__subcmd__session__subcmd__detach)
-            opts="-h -V --store --config --help --version"
+        codex__session__subcmd__detach)
+            opts="-q -v -h -V --store --config --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -193,8 +240,8 @@ _codex__session() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        codex__subcmd__session__subcmd__events)
-            opts="-f -h -V --follow --json --store --config --help --version"
+        codex__session__subcmd__events)
+            opts="-f -q -v -h -V --follow --json --store --config --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -215,8 +262,8 @@ _codex__session() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        codex__subcmd__session__subcmd__exec)
-            opts="-n -h -V --name --cwd --store --config --help --version"
+        codex__session__subcmd__exec)
+            opts="-n -q -v -h -V --name --cwd --store --config --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -249,52 +296,8 @@ _codex__session() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        codex__subcmd__session__subcmd__inspect)
-            opts="-h -V --json --store --config --help --version"
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                --store)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --config)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        codex__subcmd__session__subcmd__list)
-            opts="-q -h -V --json --quiet --store --config --help --version"
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                --store)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --config)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        codex__subcmd__session__subcmd__logs)
-            opts="-f -n -h -V --follow --tail --color --store --config --help --version"
+        codex__session__subcmd__follow)
+            opts="-f -n -q -v -h -V --follow --tail --color --store --config --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -327,8 +330,8 @@ _codex__session() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        codex__subcmd__session__subcmd__mcp)
-            opts="-h -V --store --config --help --version"
+        codex__session__subcmd__inspect)
+            opts="-w -q -v -h -V --json --wide --store --config --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -349,17 +352,13 @@ _codex__session() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        codex__subcmd__session__subcmd__prune)
-            opts="-n -h -V --older-than --dry-run --store --config --help --version"
+        codex__session__subcmd__list)
+            opts="-w -q -v -h -V --json --running --ended --wide --store --config --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
-                --older-than)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 --store)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -375,14 +374,14 @@ _codex__session() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        codex__subcmd__session__subcmd__ps)
-            opts="-n -h -V --lines --store --config --help --version"
+        codex__session__subcmd__logs)
+            opts="-f -n -q -v -h -V --follow --tail --color --store --config --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
-                --lines)
+                --tail)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -390,6 +389,10 @@ _codex__session() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
                 --store)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -405,8 +408,8 @@ _codex__session() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        codex__subcmd__session__subcmd__rm)
-            opts="-f -h -V --force --store --config --help --version"
+        codex__session__subcmd__mcp)
+            opts="-q -v -h -V --store --config --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -427,8 +430,8 @@ _codex__session() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        codex__subcmd__session__subcmd__run)
-            opts="-d -n -e -h -V --detach --bg --name --cwd --env --label --size --detach-key --idle-timeout --ttl --if-absent --replace --wait-idle --store --config --help --version"
+        codex__session__subcmd__new)
+            opts="-d -n -e -q -v -h -V --detach --bg --name --cwd --env --label --size --detach-key --idle-timeout --ttl --if-absent --replace --wait-idle --store --config --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -493,13 +496,165 @@ _codex__session() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        codex__subcmd__session__subcmd__send)
-            opts="-h -V --stdin --keys --submit --paste --interrupt --eof --force --timeout --as --id --wait-idle --store --config --help --version"
+        codex__session__subcmd__prune)
+            opts="-n -q -v -h -V --older-than --dry-run --store --config --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --older-than)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        codex__session__subcmd__ps)
+            opts="-n -w -q -v -h -V --lines --json --wide --store --config --quiet --verbose --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --lines)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -n)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        codex__session__subcmd__rm)
+            opts="-f -q -v -h -V --force --store --config --quiet --verbose --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        codex__session__subcmd__run)
+            opts="-d -n -e -q -v -h -V --detach --bg --name --cwd --env --label --size --detach-key --idle-timeout --ttl --if-absent --replace --wait-idle --store --config --quiet --verbose --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -n)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cwd)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --env)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -e)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --label)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --size)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --detach-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --idle-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ttl)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --wait-idle)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        codex__session__subcmd__send)
+            opts="-t -q -v -h -V --target --stdin --keys --submit --paste --interrupt --eof --force --timeout --as --id --wait-idle --store --config --quiet --verbose --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --target)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -t)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --keys)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -535,8 +690,8 @@ _codex__session() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        codex__subcmd__session__subcmd__stop)
-            opts="-a -s -t -h -V --all --signal --timeout --store --config --help --version"
+        codex__session__subcmd__stop)
+            opts="-a -s -t -q -v -h -V --all --signal --timeout --store --config --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -573,8 +728,8 @@ _codex__session() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        codex__subcmd__session__subcmd__wait)
-            opts="-h -V --exit --idle --output --from-start --since-input --timeout --store --config --help --version"
+        codex__session__subcmd__wait)
+            opts="-q -v -h -V --exit --idle --output --from-start --from-now --since-input --timeout --store --config --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -610,8 +765,23 @@ _codex__session() {
     esac
 }
 
+# Session names where a session is expected: `codex-session complete`
+# decides from the command line (exit 0 and the names, or 1); anywhere else,
+# clap's completion above.
+_codex_session_names() {
+    local out
+    if out=$(codex-session complete "$COMP_CWORD" "${COMP_WORDS[@]}" 2>/dev/null); then
+        # No file names in place of a session.
+        compopt +o default +o bashdefault 2>/dev/null
+        local IFS=$'\n'
+        COMPREPLY=($out)
+        return 0
+    fi
+    _codex__session "$@"
+}
+
 if [[ "${BASH_VERSINFO[0]}" -eq 4 && "${BASH_VERSINFO[1]}" -ge 4 || "${BASH_VERSINFO[0]}" -gt 4 ]]; then
-    complete -F _codex__session -o nosort -o bashdefault -o default codex-session
+    complete -F _codex_session_names -o nosort -o bashdefault -o default codex-session
 else
-    complete -F _codex__session -o bashdefault -o default codex-session
+    complete -F _codex_session_names -o bashdefault -o default codex-session
 fi

@@ -22,19 +22,33 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
     propagate_version = true,
     max_term_width = 100,
     after_help = "Examples:\n  \
-        codex-session run --bg --name api -- pnpm dev     start a dev server in the background\n  \
-        codex-session list                                 see every session and how it ended\n  \
-        codex-session logs -f api                          follow its output\n  \
-        codex-session stop api                             stop it (TERM, then KILL after 10s)"
+        codex-session run --bg --name api pnpm dev   # start a dev server in the background\n  \
+        codex-session list                           # every session, numbered, and how it ended\n  \
+        codex-session logs -f api                    # follow its output (or: logs -f 0)\n  \
+        codex-session stop api                       # stop it (HUP and TERM, KILL after 10s)"
 )]
 pub struct Cli {
     /// The sessions folder [default: $CODEX_SESSION_STORE, else $CODEX_HOME/sessions]
-    #[arg(long, global = true, value_name = "DIR")]
+    #[arg(long, global = true, value_name = "DIR", display_order = 900)]
     pub store: Option<PathBuf>,
 
     /// The configuration file [default: $CODEX_SESSION_CONFIG, else $CODEX_HOME/sessions.toml]
-    #[arg(long, global = true, value_name = "FILE")]
+    #[arg(long, global = true, value_name = "FILE", display_order = 901)]
     pub config: Option<PathBuf>,
+
+    /// Print no notes (what was not done and why); `list -q` and `ps -q` print names only
+    #[arg(long, short = 'q', global = true, display_order = 902)]
+    pub quiet: bool,
+
+    /// Print notes that are silent by default (`run --if-absent` finding the session running)
+    #[arg(
+        long,
+        short = 'v',
+        global = true,
+        conflicts_with = "quiet",
+        display_order = 903
+    )]
+    pub verbose: bool,
 
     #[command(subcommand)]
     pub command: Command,
@@ -47,17 +61,24 @@ pub enum Command {
     /// Without --bg, the terminal attaches at once (like `dtach -A`); detach
     /// with Ctrl-\ and the program keeps running in the background.
     ///
-    /// With one argument after `--` that contains spaces, the program runs
-    /// through `sh -c` (so `-- "pnpm dev"` works); with several, they are
-    /// executed directly; with none, your $SHELL starts.
+    /// The command comes after the options: everything from its first word
+    /// on belongs to the program, options too (`--` before it is optional).
+    /// One word that contains spaces runs through `sh -c` (so
+    /// `run --bg "pnpm dev"` works); several words are executed directly;
+    /// with none, your $SHELL starts.
     ///
     /// `run --bg` returns once the program has started and the session can be
     /// attached to. It prints the session's name on standard output.
     #[command(after_help = "Examples:\n  \
-        codex-session run --bg --name api -- pnpm dev\n  \
-        codex-session run --bg -- \"make -j8 2>&1 | tee build.txt\"\n  \
-        codex-session run --bg --cwd ~/src/app --env PORT=4000 --label 'staging api' -- npm start")]
+        codex-session run --bg --name api pnpm dev\n  \
+        codex-session run -d --name build \"make -j8 2>&1 | tee build.txt\"\n  \
+        codex-session run --bg --cwd ~/src/app --env PORT=4000 --label 'staging api' npm start\n  \
+        codex-session run --bg --if-absent --name nightly ./job.sh   # for cron: silent if running")]
     Run(RunArgs),
+
+    /// `run --bg` (hidden: `new` and `create`, for tmux and docker hands)
+    #[command(hide = true, alias = "create")]
+    New(RunArgs),
 
     /// Attach the terminal to a running session
     ///
@@ -68,7 +89,8 @@ pub enum Command {
     /// running. When the program ends, attach exits with its exit code.
     #[command(after_help = "Examples:\n  \
         codex-session attach api\n  \
-        codex-session attach --read-only api        watch without typing\n  \
+        codex-session attach 0                     # the first session in `list`\n  \
+        codex-session attach --read-only api       # watch without typing\n  \
         codex-session attach --detach-key ^Q api")]
     Attach(AttachArgs),
 
@@ -77,38 +99,80 @@ pub enum Command {
 
     /// Print a session's current screen as text
     ///
-    /// Trailing blanks are trimmed. After the session ended, the last screen
-    /// it showed is printed.
+    /// One line per screen row (--join: per line of text), trailing blanks
+    /// trimmed. After the session ended, the last screen it showed is
+    /// printed.
+    #[command(after_help = "Examples:\n  \
+        codex-session capture api\n  \
+        codex-session capture --ansi -t api        # with colours, tmux style")]
     Capture(CaptureArgs),
 
     /// Send input to a session's program, as one unit
     ///
     /// The input goes through the supervisor, never interleaved with a
-    /// person's keystrokes. While someone attached is typing a line, it waits
-    /// until they pause (draft_quiet, 2s), up to --timeout, unless --force.
-    /// Each send is recorded in the session's events with the sender's uid
-    /// and pid, --as and --id; a repeated --id is not delivered twice.
+    /// person's keystrokes and never added to a person's unfinished line.
+    /// It waits while someone attached has a line unfinished (typed since
+    /// their last Enter, Ctrl-C, Ctrl-U or Ctrl-D; one who detached leaves it
+    /// in the program's input) or has typed anything in the last draft_quiet
+    /// (2s), and goes once the line is submitted or cleared and they paused.
+    /// --force skips that wait. Right after the program started, a send also
+    /// waits until the program reads its terminal, 1s at most (Linux).
+    ///
+    /// --timeout counts from the start, connecting included; with
+    /// --wait-idle, the output going quiet counts too. Exit status: 0
+    /// delivered; 124 timed out (not delivered; with --wait-idle, after
+    /// delivery: the output never went quiet); with --wait-idle, the
+    /// program's own exit status (128+N for signal N) if it ended first, its
+    /// output printed; 1 any other failure.
+    ///
+    /// --wait-idle prints the program's answer as plain text: what it printed
+    /// after the echo of the input, i.e. after the first as many line breaks
+    /// as the input had line ends (an Enter, CR or LF; CR LF counts once),
+    /// or all it printed from the moment the input was written when there
+    /// were none. A program that does not echo loses its first line to this
+    /// rule.
+    ///
+    /// --stdin --submit: one final newline of the input ("\n" or "\r\n") is
+    /// dropped, then exactly one Enter is sent. Each send is recorded in the
+    /// session's events with the sender's uid and pid, --as and --id; a
+    /// repeated --id is not delivered twice.
     #[command(after_help = "Examples:\n  \
         codex-session send repl 'print(6*7)' --submit\n  \
-        codex-session send repl --keys Up Enter            run the previous line again\n  \
-        codex-session send build --interrupt                Ctrl-C, as a signal\n  \
+        codex-session send repl --keys Up Enter            # run the previous line again\n  \
+        codex-session send build --interrupt               # Ctrl-C, as a signal\n  \
         echo 'SELECT 1;' | codex-session send db --stdin --submit --wait-idle 1s")]
     Send(SendArgs),
 
     /// Wait until a session ends, goes quiet, or prints something
     ///
-    /// Exits 0 when the condition is met (with --exit: the program's exit
-    /// code), 124 on --timeout, 1 if the session ends first.
+    /// --output REGEX matches the output as plain text, line by line (and
+    /// the line being written), and prints the first matching line. By
+    /// default it searches everything the session printed that is still kept
+    /// (rotated logs, then output.log), then the output as it comes, so a
+    /// line printed before wait started is never missed. --from-now: only
+    /// output after wait connected. --since-input: only the answer to the
+    /// last input (a send or a person's keystrokes), i.e. what the program
+    /// printed after the echo of that input: after the first as many line
+    /// breaks as the input had line ends (an Enter, CR or LF; CR LF counts
+    /// once) from the moment it was written, or from that moment when it had
+    /// none. Of a session that has ended, all its kept output is searched.
+    ///
+    /// Exit status: 0 when the condition is met (--exit: the program's exit
+    /// status, 128+N for signal N); 124 when --timeout passed (counted from
+    /// the start, connecting included); 1 when the session ended before its
+    /// output matched, or was lost (its supervisor died without recording
+    /// an exit).
     #[command(after_help = "Examples:\n  \
         codex-session wait api --output 'listening on' --timeout 60s\n  \
         codex-session wait build --exit\n  \
-        codex-session send repl 'import time' --submit && codex-session wait repl --idle 2s")]
+        codex-session send repl 'import time' --submit && codex-session wait repl --idle 2s\n  \
+        codex-session send repl 'f()' --submit && codex-session wait repl --output ok --since-input")]
     Wait(WaitArgs),
 
     /// Show a session's events: lifecycle, clients, input audit, idle/busy
     ///
-    /// started, attached, detached, input, resized, idle, busy, bell, title,
-    /// timeout, rotated, dropped, refused, exited.
+    /// started, attached, detached, input, draft, resized, idle, busy, bell,
+    /// title, timeout, rotated, dropped, refused, exited.
     Events(EventsArgs),
 
     /// Start the agent (agent_command, default `codex exec`) with a prompt
@@ -120,8 +184,25 @@ pub enum Command {
         codex-session exec --name docs 'update the README' && codex-session wait docs --exit")]
     Exec(ExecArgs),
 
-    /// List sessions, running and ended
-    #[command(visible_alias = "ls")]
+    /// List sessions, running and ended, oldest first
+    ///
+    /// The # column numbers every session in the store by creation, 0 the
+    /// oldest; any verb takes that number where it takes a NAME. TYPE is
+    /// `cmd`, `shell` (run with no command) or `agent` (exec). CREATED is an
+    /// age (42s, 3m, 2h, 7d); OUT counts what the program printed.
+    ///
+    /// Control characters in a label, command or prompt are shown escaped
+    /// (\e, \n, ?), and on a terminal each line is cut to its width
+    /// (COLUMNS, else the terminal's; --wide: not cut). --json is the same
+    /// list, whole, for scripts.
+    #[command(
+        visible_alias = "ls",
+        alias = "status",
+        after_help = "Examples:\n  \
+        codex-session list --running\n  \
+        codex-session list -q --ended              # names only\n  \
+        codex-session list --json"
+    )]
     List(ListArgs),
 
     /// Show everything known about one session
@@ -133,14 +214,35 @@ pub enum Command {
     /// a file the output is plain text: escape sequences are removed and
     /// carriage-return rewrites (progress bars) are resolved the way a
     /// terminal would finally show each line.
+    #[command(after_help = "Examples:\n  \
+        codex-session logs api\n  \
+        codex-session logs -f -n 20 api            # the last 20 lines, then follow\n  \
+        codex-session logs 0 | tail -n 5           # plain text into a pipe")]
     Logs(LogsArgs),
 
+    /// `logs -f` (hidden)
+    #[command(hide = true)]
+    Follow(LogsArgs),
+
     /// Show each running session's command and last lines of output
+    #[command(after_help = "Examples:\n  \
+        codex-session ps\n  \
+        codex-session ps -n 10 --json")]
     Ps(PsArgs),
 
-    /// Stop sessions: SIGTERM to the program's process group, SIGKILL later
+    /// Stop sessions: SIGHUP and SIGTERM to the program's process group, SIGKILL later
     ///
-    /// Returns once each program has ended.
+    /// HUP and TERM together end what a closing terminal ends (an
+    /// interactive shell ignores TERM) and what a service manager ends.
+    /// --signal sends that one signal instead. Returns once each program has
+    /// ended.
+    #[command(
+        alias = "kill",
+        after_help = "Examples:\n  \
+        codex-session stop api\n  \
+        codex-session stop --signal INT --timeout 30s build   # Ctrl-C, KILL after 30s\n  \
+        codex-session stop --all"
+    )]
     Stop(StopArgs),
 
     /// Remove ended sessions' folders (their logs and records)
@@ -156,27 +258,14 @@ pub enum Command {
     /// Print the effective configuration and where each value came from
     ///
     /// The file is $CODEX_HOME/sessions.toml (or --config FILE, or
-    /// $CODEX_SESSION_CONFIG). Every key is optional:
-    ///
-    ///   store = "DIR"              the sessions folder [$CODEX_HOME/sessions]
-    ///   max_sessions = 64          how many sessions may run at once
-    ///   detach_key = "^\\"          the key that detaches (^X notation, or "none")
-    ///   term = "xterm-256color"    TERM for programs (unless run --env TERM=...)
-    ///   retain_exited = "7d"       ended sessions older than this are removed ("off" keeps them)
-    ///   idle_timeout = "off"       stop a session after this long with no output or input
-    ///   ttl = "off"                stop a session this long after it started
-    ///   idle_after = "2s"          no output for this long is an `idle` event
-    ///   draft_quiet = "2s"         send waits until a person typing has paused this long
-    ///   agent_command = ["codex", "exec"]   what `exec PROMPT` runs
-    ///
-    ///   [logs]
-    ///   max_size = "64MiB"         rotate output.log at this size (KiB, MiB, GiB; KB, MB, GB)
-    ///   keep = 3                   rotated logs to keep (output.log.1, ...)
-    ///
-    ///   [mcp]
-    ///   max_output = "16KiB"       the most output one MCP answer carries (1KiB to 1MiB)
-    ///   max_timeout = "10m"        the longest `timeout` an MCP call may ask for
+    /// $CODEX_SESSION_CONFIG). Every key is optional. --json prints each key's
+    /// value and source as one object.
+    #[command(after_help = CONFIG_KEYS)]
     Config(ConfigArgs),
+
+    /// Print session names for shell completion (the completion scripts call it)
+    #[command(hide = true)]
+    Complete(CompleteArgs),
 
     /// Serve sessions to a coding agent over MCP (the Model Context Protocol)
     ///
@@ -211,6 +300,33 @@ pub enum Command {
     Mcp(McpArgs),
 }
 
+/// The configuration file's keys, as `config --help` and its man page show
+/// them.
+pub const CONFIG_KEYS: &str = "\
+Keys, with their defaults:
+  store = \"DIR\"              the sessions folder [$CODEX_HOME/sessions]
+  max_sessions = 64          how many sessions may run at once
+  detach_key = \"^\\\\\"          the key that detaches (^X notation, or \"none\")
+  term = \"xterm-256color\"    TERM for programs (unless run --env TERM=...)
+  retain_exited = \"7d\"       ended sessions older than this are removed (\"off\" keeps them)
+  idle_timeout = \"off\"       stop a session after this long with no output or input
+  ttl = \"off\"                stop a session this long after it started
+  idle_after = \"2s\"          no output for this long is an `idle` event
+  draft_quiet = \"2s\"         send waits until a person typing has paused this long
+  agent_command = [\"codex\", \"exec\"]   what `exec PROMPT` runs
+
+  [logs]
+  max_size = \"64MiB\"         rotate output.log at this size (KiB, MiB, GiB; KB, MB, GB)
+  keep = 3                   rotated logs to keep (output.log.1, ...)
+
+  [mcp]
+  max_output = \"16KiB\"       the most output one MCP answer carries (1KiB to 1MiB)
+  max_timeout = \"10m\"        the longest `timeout` an MCP call may ask for
+
+Examples:
+  codex-session config
+  codex-session config --json";
+
 #[derive(Debug, Args)]
 pub struct RunArgs {
     /// Start in the background and return at once
@@ -239,7 +355,7 @@ pub struct RunArgs {
     #[arg(long, value_name = "COLSxROWS", default_value = "80x24")]
     pub size: String,
 
-    /// The key that detaches (without --bg), in ^X notation, or none [default: ^\\, or detach_key]
+    /// The key that detaches (without --bg), in ^X notation, or none [default: ^\, or detach_key]
     #[arg(long, value_name = "KEY")]
     pub detach_key: Option<String>,
 
@@ -251,7 +367,7 @@ pub struct RunArgs {
     #[arg(long, value_name = "DUR")]
     pub ttl: Option<String>,
 
-    /// Do nothing (exit 0) if a session of this name is running; for cron
+    /// Do nothing (exit 0, silently unless -v) if a session of this name is running; for cron
     ///
     /// An ended session of the same name is removed and started anew.
     #[arg(long, requires = "name", conflicts_with = "replace")]
@@ -265,60 +381,108 @@ pub struct RunArgs {
     #[arg(long, value_name = "DUR", requires = "bg")]
     pub wait_idle: Option<String>,
 
-    /// The program and its arguments
-    #[arg(last = true, value_name = "COMMAND")]
+    /// The program and its arguments [default: $SHELL]
+    #[arg(
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "COMMAND"
+    )]
     pub command: Vec<String>,
+
+    /// Started by `exec`: the session's type is `agent`.
+    #[arg(skip)]
+    pub agent: bool,
+}
+
+/// The session as a positional NAME or tmux's `-t NAME`.
+#[derive(Debug, Args)]
+pub struct Target {
+    /// The session: its name, or its number in `list`
+    #[arg(value_name = "NAME", required_unless_present = "target")]
+    pub session: Option<String>,
+
+    /// The session, as tmux's -t takes it (instead of NAME)
+    #[arg(short = 't', long = "target", value_name = "NAME")]
+    pub target: Option<String>,
+}
+
+impl Target {
+    /// The one session named, or a usage message.
+    pub fn name(&self) -> Result<String, String> {
+        match (&self.session, &self.target) {
+            (Some(_), Some(_)) => Err("give the session once: NAME or -t NAME".into()),
+            (Some(n), None) | (None, Some(n)) => Ok(n.clone()),
+            (None, None) => Err("which session? give NAME or -t NAME".into()),
+        }
+    }
 }
 
 #[derive(Debug, Args)]
 pub struct AttachArgs {
-    /// The session
-    pub name: String,
+    #[command(flatten)]
+    pub target: Target,
 
     /// Watch only: keystrokes are not sent and the window is not resized
     #[arg(long, short = 'r')]
     pub read_only: bool,
 
-    /// The key that detaches, in ^X notation (^\\, ^Q, C-a), or none [default: ^\\, or detach_key]
+    /// The key that detaches, in ^X notation (^\, ^Q, C-a), or none [default: ^\, or detach_key]
     #[arg(long, value_name = "KEY")]
     pub detach_key: Option<String>,
 }
 
 #[derive(Debug, Args)]
 pub struct DetachArgs {
-    /// The session
+    /// The session: its name, or its number in `list`
     pub name: String,
 }
 
 #[derive(Debug, Args)]
 pub struct CaptureArgs {
-    /// The session
-    pub name: String,
+    #[command(flatten)]
+    pub target: Target,
 
     /// Keep colours and attributes as escape sequences
     #[arg(long)]
     pub ansi: bool,
+
+    /// Join a row that the text wrapped from with the next one (one line
+    /// per line of text rather than per screen row)
+    #[arg(long, conflicts_with = "ansi")]
+    pub join: bool,
 }
 
 #[derive(Debug, Args)]
 pub struct ListArgs {
-    /// Print a JSON array of session objects
-    #[arg(long, conflicts_with = "quiet")]
+    /// Print a JSON array of session objects (every one, whole)
+    #[arg(long)]
     pub json: bool,
 
-    /// Print names only
-    #[arg(long, short = 'q')]
-    pub quiet: bool,
+    /// Only running sessions (and those starting)
+    #[arg(long, conflicts_with = "ended")]
+    pub running: bool,
+
+    /// Only ended sessions (and lost or damaged ones)
+    #[arg(long)]
+    pub ended: bool,
+
+    /// Do not cut lines to the terminal's width
+    #[arg(long, short = 'w')]
+    pub wide: bool,
 }
 
 #[derive(Debug, Args)]
 pub struct InspectArgs {
-    /// The session
+    /// The session: its name, or its number in `list`
     pub name: String,
 
     /// Print one JSON object
     #[arg(long)]
     pub json: bool,
+
+    /// Do not cut values to the terminal's width
+    #[arg(long, short = 'w')]
+    pub wide: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -333,7 +497,7 @@ pub enum ColorChoice {
 
 #[derive(Debug, Args)]
 pub struct LogsArgs {
-    /// The session
+    /// The session: its name, or its number in `list`
     pub name: String,
 
     /// Keep printing new output until the session ends
@@ -354,11 +518,19 @@ pub struct PsArgs {
     /// Output lines to show per session
     #[arg(long, short = 'n', default_value_t = 3, value_name = "N")]
     pub lines: usize,
+
+    /// Print a JSON array: list --json's objects, each with its `lines`
+    #[arg(long)]
+    pub json: bool,
+
+    /// Do not cut lines to the terminal's width
+    #[arg(long, short = 'w')]
+    pub wide: bool,
 }
 
 #[derive(Debug, Args)]
 pub struct StopArgs {
-    /// The sessions to stop
+    /// The sessions to stop: names, or numbers in `list`
     #[arg(required_unless_present = "all", value_name = "NAME")]
     pub names: Vec<String>,
 
@@ -366,9 +538,9 @@ pub struct StopArgs {
     #[arg(long, short = 'a', conflicts_with = "names")]
     pub all: bool,
 
-    /// The first signal to send (name or number)
-    #[arg(long, short = 's', default_value = "TERM", value_name = "SIG")]
-    pub signal: String,
+    /// Send only this signal (name or number) instead of HUP and TERM
+    #[arg(long, short = 's', value_name = "SIG")]
+    pub signal: Option<String>,
 
     /// How long to wait before SIGKILL
     #[arg(long, short = 't', default_value = "10s", value_name = "DUR")]
@@ -377,7 +549,7 @@ pub struct StopArgs {
 
 #[derive(Debug, Args)]
 pub struct RmArgs {
-    /// The sessions to remove
+    /// The sessions to remove: names, or numbers in `list`
     #[arg(required = true, value_name = "NAME")]
     pub names: Vec<String>,
 
@@ -398,21 +570,45 @@ pub struct PruneArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct ConfigArgs {}
+pub struct ConfigArgs {
+    /// Print one JSON object: the file, and each key's value and source
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CompleteArgs {
+    /// The index in WORDS of the word being completed
+    pub index: usize,
+
+    /// The command line's words, the program's name first
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub words: Vec<String>,
+}
 
 #[derive(Debug, Args)]
 pub struct McpArgs {}
 
 #[derive(Debug, Args)]
 pub struct SendArgs {
-    /// The session
-    pub name: String,
+    /// The session: its name, or its number in `list` (or -t NAME)
+    #[arg(value_name = "NAME", required_unless_present = "target")]
+    pub session: Option<String>,
 
     /// The text to send (as is: add --submit for Enter)
     #[arg(conflicts_with = "stdin")]
     pub text: Option<String>,
 
-    /// Read the text from standard input
+    /// The session, as tmux's -t takes it (then the first word is the text)
+    #[arg(short = 't', long = "target", value_name = "NAME")]
+    pub target: Option<String>,
+
+    /// The session, from NAME or -t NAME (see [`SendArgs::resolve`]).
+    #[arg(skip)]
+    pub name: String,
+
+    /// Read the text from standard input (with --submit, a final newline
+    /// of it is dropped: one Enter is sent)
     #[arg(long)]
     pub stdin: bool,
 
@@ -437,12 +633,13 @@ pub struct SendArgs {
     #[arg(long)]
     pub eof: bool,
 
-    /// Deliver even while someone attached is typing a line
+    /// Deliver even while someone attached has an unfinished line or is
+    /// typing
     #[arg(long)]
     pub force: bool,
 
-    /// How long to wait for a typing person to pause (and, with
-    /// --wait-idle, for the output to go quiet)
+    /// Give up after DUR, counted from the start (exit 124): waiting for a
+    /// person's line, then with --wait-idle for the output to go quiet
     #[arg(long, default_value = "10s", value_name = "DUR")]
     pub timeout: String,
 
@@ -454,15 +651,37 @@ pub struct SendArgs {
     #[arg(long, value_name = "ID")]
     pub id: Option<String>,
 
-    /// Then print the output that follows, once quiet this long
+    /// Then print the program's answer (after the echo of the input), once
+    /// the output has been quiet this long
     #[arg(long, value_name = "DUR")]
     pub wait_idle: Option<String>,
+}
+
+impl SendArgs {
+    /// Fill `name` from NAME or -t NAME; with -t, the one word after the
+    /// options is the text.
+    pub fn resolve(mut self) -> Result<Self, String> {
+        match self.target.take() {
+            None => self.name = self.session.take().unwrap_or_default(),
+            Some(t) => {
+                if self.text.is_some() {
+                    return Err("with -t NAME, give at most one TEXT".into());
+                }
+                self.text = self.session.take();
+                if self.text.is_some() && self.stdin {
+                    return Err("the argument '--stdin' cannot be used with '[TEXT]'".into());
+                }
+                self.name = t;
+            }
+        }
+        Ok(self)
+    }
 }
 
 #[derive(Debug, Args)]
 #[command(group(clap::ArgGroup::new("until").required(true).args(["exit", "idle", "output"])))]
 pub struct WaitArgs {
-    /// The session
+    /// The session: its name, or its number in `list`
     pub name: String,
 
     /// Until the program ends; exits with its exit code
@@ -473,26 +692,32 @@ pub struct WaitArgs {
     #[arg(long, value_name = "DUR")]
     pub idle: Option<String>,
 
-    /// Until the output (as plain text) matches REGEX; prints the matching line
+    /// Until the output (as plain text) matches REGEX; prints the matching
+    /// line. Searches all the kept output, then what comes
     #[arg(long, value_name = "REGEX")]
     pub output: Option<String>,
 
-    /// With --output: also search the output from the start
-    #[arg(long, requires = "output", conflicts_with = "since_input")]
+    /// With --output: search all the kept output, then what comes (the
+    /// default)
+    #[arg(long, requires = "output", conflicts_with_all = ["since_input", "from_now"])]
     pub from_start: bool,
 
-    /// With --output: also search the output since the last input
+    /// With --output: only output after wait connected
+    #[arg(long, requires = "output", conflicts_with = "since_input")]
+    pub from_now: bool,
+
+    /// With --output: only the answer to the last input, after its echo
     #[arg(long, requires = "output")]
     pub since_input: bool,
 
-    /// Give up after DUR (exit 124)
+    /// Give up after DUR, counted from the start (exit 124)
     #[arg(long, value_name = "DUR")]
     pub timeout: Option<String>,
 }
 
 #[derive(Debug, Args)]
 pub struct EventsArgs {
-    /// The session
+    /// The session: its name, or its number in `list`
     pub name: String,
 
     /// Keep printing new events until the session ends

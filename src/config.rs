@@ -12,7 +12,7 @@ use std::time::Duration;
 use toml::de::{DeTable, DeValue};
 
 use crate::error::{Error, Result};
-use crate::store;
+use crate::{fmt, keys, store};
 
 /// A key of the file: its name (`logs.max_size` for `[logs] max_size`) and
 /// what it means (the defaults are in [`Config::defaults`]).
@@ -213,7 +213,7 @@ impl Config {
                     let s = v
                         .as_str()
                         .ok_or_else(|| wrong("a key like \"^\\\\\" (a string)"))?;
-                    crate::attach::parse_key(s).map_err(|e| here(format!("`{name}`: {e}")))?;
+                    keys::parse_detach_key(s).map_err(|e| here(format!("`{name}`: {e}")))?;
                     self.detach_key = s.to_string();
                 }
                 "term" => {
@@ -227,8 +227,7 @@ impl Config {
                     let d = match v.as_str() {
                         Some("off" | "never" | "none") => None,
                         Some(s) => Some(
-                            crate::fmt::parse_duration(s)
-                                .map_err(|e| here(format!("`{name}`: {e}")))?,
+                            fmt::parse_duration(s).map_err(|e| here(format!("`{name}`: {e}")))?,
                         ),
                         None => return Err(wrong("a duration like \"90s\" or \"7d\", or \"off\"")),
                     };
@@ -245,8 +244,7 @@ impl Config {
                 }
                 "idle_after" | "draft_quiet" => {
                     let s = v.as_str().ok_or_else(|| wrong("a duration like \"2s\""))?;
-                    let d = crate::fmt::parse_duration(s)
-                        .map_err(|e| here(format!("`{name}`: {e}")))?;
+                    let d = fmt::parse_duration(s).map_err(|e| here(format!("`{name}`: {e}")))?;
                     if key.name == "idle_after" {
                         if d.is_zero() {
                             return Err(here(format!("`{name}` must be longer than 0")));
@@ -272,7 +270,7 @@ impl Config {
                 "logs.max_size" => {
                     let n = match (v.as_str(), integer(v)) {
                         (Some(s), _) => {
-                            parse_size(s).map_err(|e| here(format!("`{name}`: {e}")))?
+                            fmt::parse_size(s).map_err(|e| here(format!("`{name}`: {e}")))?
                         }
                         (None, Some(n)) if n > 0 => n as u64,
                         _ => return Err(wrong("a size like \"64MiB\"")),
@@ -291,7 +289,7 @@ impl Config {
                 "mcp.max_output" => {
                     let n = match (v.as_str(), integer(v)) {
                         (Some(s), _) => {
-                            parse_size(s).map_err(|e| here(format!("`{name}`: {e}")))?
+                            fmt::parse_size(s).map_err(|e| here(format!("`{name}`: {e}")))?
                         }
                         (None, Some(n)) if n > 0 => n as u64,
                         _ => return Err(wrong("a size like \"16KiB\"")),
@@ -340,9 +338,9 @@ impl Config {
             "idle_after" => format!("\"{}\"", humantime::format_duration(self.idle_after)),
             "draft_quiet" => format!("\"{}\"", humantime::format_duration(self.draft_quiet)),
             "agent_command" => format!("{:?}", self.agent_command),
-            "logs.max_size" => format!("\"{}\"", format_size(self.log_max_size)),
+            "logs.max_size" => format!("\"{}\"", fmt::size_exact(self.log_max_size)),
             "logs.keep" => self.log_keep.to_string(),
-            "mcp.max_output" => format!("\"{}\"", format_size(self.mcp_max_output)),
+            "mcp.max_output" => format!("\"{}\"", fmt::size_exact(self.mcp_max_output)),
             "mcp.max_timeout" => {
                 format!("\"{}\"", humantime::format_duration(self.mcp_max_timeout))
             }
@@ -410,43 +408,6 @@ fn edit_distance(a: &str, b: &str) -> usize {
     prev[b.len()]
 }
 
-/// "64MiB", "1M", "500KB", "4096": K/M/G and KiB/MiB/GiB are powers of
-/// 1024, KB/MB/GB powers of 1000.
-pub fn parse_size(s: &str) -> std::result::Result<u64, String> {
-    let t = s.trim();
-    let split = t
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(t.len());
-    let (num, unit) = t.split_at(split);
-    let n: f64 = num
-        .parse()
-        .map_err(|_| format!("invalid size {s:?} (try \"64MiB\" or \"500KB\")"))?;
-    let mult: u64 = match unit.trim().to_ascii_lowercase().as_str() {
-        "" | "b" => 1,
-        "k" | "kib" => 1 << 10,
-        "m" | "mib" => 1 << 20,
-        "g" | "gib" => 1 << 30,
-        "kb" => 1000,
-        "mb" => 1_000_000,
-        "gb" => 1_000_000_000,
-        _ => {
-            return Err(format!(
-                "invalid size {s:?}: unknown unit {unit:?} (use KiB, MiB, GiB, KB, MB or GB)"
-            ));
-        }
-    };
-    Ok((n * mult as f64) as u64)
-}
-
-pub fn format_size(n: u64) -> String {
-    for (unit, m) in [("GiB", 1u64 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)] {
-        if n >= m && n.is_multiple_of(m) {
-            return format!("{}{unit}", n / m);
-        }
-    }
-    n.to_string()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -511,14 +472,5 @@ mod tests {
             "{}",
             e.message()
         );
-    }
-
-    #[test]
-    fn sizes() {
-        assert_eq!(parse_size("64MiB").unwrap(), 64 << 20);
-        assert_eq!(parse_size("1.5K").unwrap(), 1536);
-        assert_eq!(parse_size("500KB").unwrap(), 500_000);
-        assert!(parse_size("12 parsecs").is_err());
-        assert_eq!(format_size(64 << 20), "64MiB");
     }
 }

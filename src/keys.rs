@@ -1,6 +1,9 @@
-//! Named keys for `send --keys`, encoded the way the program expects them
-//! now (cursor keys differ in application cursor mode). A word that is not a
-//! key name is sent as literal text, as tmux's send-keys does.
+//! Keys by name. Named keys for `send --keys`, encoded the way the program
+//! expects them now (cursor keys differ in application cursor mode); a word
+//! that is not a key name is sent as literal text, as tmux's send-keys does.
+//! And the detach key, in `^X` notation.
+
+use crate::error::{Error, Result};
 
 /// The bytes for one key name, or None if it is not a key name.
 pub fn encode(name: &str, app_cursor: bool) -> Option<Vec<u8>> {
@@ -87,6 +90,33 @@ pub fn encode_all(words: &[String], app_cursor: bool) -> Vec<u8> {
     out
 }
 
+/// A detach key: `^\`, `^Q`, `C-q`, or `none` (no detach key).
+pub fn parse_detach_key(s: &str) -> Result<Option<u8>> {
+    let bad = || {
+        Error::usage(format!(
+            "invalid detach key {s:?}: use ^X or C-x notation (like ^\\ or ^Q), or none"
+        ))
+    };
+    if s.eq_ignore_ascii_case("none") {
+        return Ok(None);
+    }
+    let c = s
+        .strip_prefix('^')
+        .or_else(|| s.strip_prefix("C-"))
+        .or_else(|| s.strip_prefix("c-"))
+        .ok_or_else(bad)?;
+    let mut chars = c.chars();
+    let (Some(ch), None) = (chars.next(), chars.next()) else {
+        return Err(bad());
+    };
+    match ch {
+        '?' => Ok(Some(0x7f)),
+        '@'..='_' => Ok(Some(ch as u8 - 0x40)),
+        'a'..='z' => Ok(Some(ch as u8 - 0x60)),
+        _ => Err(bad()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -109,5 +139,15 @@ mod tests {
             "Enter".into(),
         ];
         assert_eq!(encode_all(&words, false), b"ls -l\r");
+    }
+
+    #[test]
+    fn detach_keys() {
+        assert_eq!(parse_detach_key("^\\").unwrap(), Some(0x1c));
+        assert_eq!(parse_detach_key("^Q").unwrap(), Some(0x11));
+        assert_eq!(parse_detach_key("C-a").unwrap(), Some(0x01));
+        assert_eq!(parse_detach_key("^?").unwrap(), Some(0x7f));
+        assert_eq!(parse_detach_key("none").unwrap(), None);
+        assert!(parse_detach_key("x").is_err());
     }
 }

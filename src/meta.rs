@@ -1,5 +1,6 @@
 //! `meta.json`: the record of one session, rewritten atomically on every state
-//! change. Its fields are the `--json` contract of `list` and `inspect`.
+//! change. Its fields are the `--json` contract of `list` and `inspect`. The
+//! supervisor writes it and never reads it back (`supervisor/record.rs`).
 
 use std::fs;
 use std::io::Write;
@@ -26,6 +27,29 @@ pub enum Status {
     Killed,
 }
 
+/// What a session runs, as `list` shows it in its TYPE column.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SessionType {
+    /// A command given to `run` (and records older than this field).
+    #[default]
+    Cmd,
+    /// `run` with no command: the user's shell.
+    Shell,
+    /// `exec PROMPT`: the agent command.
+    Agent,
+}
+
+impl SessionType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SessionType::Cmd => "cmd",
+            SessionType::Shell => "shell",
+            SessionType::Agent => "agent",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Meta {
     pub schema: u32,
@@ -39,6 +63,9 @@ pub struct Meta {
     pub cwd: String,
     #[serde(default)]
     pub label: Option<String>,
+    /// cmd, shell or agent.
+    #[serde(default)]
+    pub kind: SessionType,
     /// "pty" (the only mode so far).
     pub mode: String,
     /// RFC 3339, UTC.
@@ -78,6 +105,9 @@ pub struct Meta {
     /// Output bytes before the current output.log (in rotated or removed logs).
     #[serde(default)]
     pub log_base: u64,
+    /// The session's settings, as given at launch (a record: the
+    /// supervisor works from the `Settings` it was started with).
+    ///
     /// output.log rotates at this size; this many rotated logs are kept.
     #[serde(default = "default_log_max")]
     pub log_max_size: u64,

@@ -16,6 +16,8 @@ use std::io::{self, Read, Write};
 
 use serde::{Deserialize, Serialize};
 
+use crate::sys;
+
 pub const VERSION: u32 = 1;
 /// The largest payload accepted (1 MiB).
 pub const MAX_FRAME: usize = 1 << 20;
@@ -51,8 +53,9 @@ pub enum Kind {
     /// supervisor → client: a piece of the captured screen.
     Screen = 12,
     /// client → supervisor: `u32 LE length | JSON` [`SendReq`] `| raw
-    /// text`: input for the program, delivered as one unit. Answered with
-    /// Ok carrying JSON [`SendResult`] (or Error).
+    /// text` ([`encode_send`], [`decode_send`]): input for the program,
+    /// delivered as one unit. Answered with Ok carrying JSON [`SendResult`]
+    /// (or Error).
     Send = 13,
     /// client → supervisor, JSON [`WatchReq`]: stream me the output from
     /// now on. Answered with [`Kind::Watching`], then Output frames, then
@@ -87,12 +90,26 @@ impl Kind {
             _ => return None,
         })
     }
+
+    /// The frame that answers this request: Welcome to Hello, Watching to
+    /// Watch, Ok to Send, Capture and Detach (None: not a request that is
+    /// answered; a Stop is followed by Exit when the program ends).
+    pub fn answer(self) -> Option<Kind> {
+        match self {
+            Kind::Hello => Some(Kind::Welcome),
+            Kind::Watch => Some(Kind::Watching),
+            Kind::Send | Kind::Capture | Kind::Detach => Some(Kind::Ok),
+            _ => None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
-    /// One request, then hang up (stop, status).
+    /// Requests (Send, Capture, Watch, Stop, Detach), answered one at a
+    /// time; no output unless watching. `send`, `capture`, `wait`, `stop`,
+    /// `detach` and `run --wait-idle` connect this way.
     Control,
     /// A terminal client: output streams to it.
     Attach,
@@ -132,6 +149,9 @@ pub struct CaptureReq {
     /// Keep colours and attributes as escape sequences.
     #[serde(default)]
     pub ansi: bool,
+    /// Join a row the text wrapped from with the next.
+    #[serde(default)]
+    pub join: bool,
 }
 
 /// A `send`: raw text (in the frame after the JSON) plus what to add.
@@ -175,6 +195,13 @@ pub struct SendResult {
     /// The id was delivered before; nothing was written this time.
     pub duplicate: bool,
     pub bytes: usize,
+    /// Output bytes when the send was written: with `wait_idle_ms`, the
+    /// Output frames that follow continue from here.
+    #[serde(default)]
+    pub offset: u64,
+    /// Line ends in what was written (see [`WatchInfo::input_lines`]).
+    #[serde(default)]
+    pub input_lines: u32,
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -188,19 +215,64 @@ pub struct WatchReq {
 pub struct WatchInfo {
     /// Output bytes so far: Output frames continue from here.
     pub offset: u64,
-    /// Output bytes when input was last delivered (0 if never).
+    /// Output bytes when input (a person's keystrokes or a send) was last
+    /// written to the program (0 if never).
     pub input_offset: u64,
+    /// Line ends in that input: CR, LF, or CR LF counted once (a send's
+    /// Enter counts). The program's answer begins after the first this many
+    /// LF bytes it prints from `input_offset` (the echo of the input), or
+    /// right at `input_offset` when 0 (`client::watch::Answer`).
+    #[serde(default)]
+    pub input_lines: u32,
 }
 
+/// How the program ended: its exit code, or the signal that killed it
+/// (`SIGTERM`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ExitInfo {
     pub code: Option<i32>,
     pub signal: Option<String>,
 }
 
+impl ExitInfo {
+    /// The status a shell would report: the code, or 128 + the signal.
+    pub fn status(&self) -> u8 {
+        match (&self.signal, self.code) {
+            (Some(sig), _) => sys::parse_signal(sig).map_or(1, |s| 128u8.wrapping_add(s as u8)),
+            (None, Some(c)) => c as u8,
+            _ => 1,
+        }
+    }
+
+    /// "exited with code 3", "killed by SIGTERM", or "ended".
+    pub fn describe(&self) -> String {
+        match (&self.signal, self.code) {
+            (Some(sig), _) => format!("killed by {sig}"),
+            (None, Some(c)) => format!("exited with code {c}"),
+            _ => "ended".to_string(),
+        }
+    }
+}
+
 #[derive(Debug, Serialize, Deserialize)]
 pub struct ErrorMsg {
     pub message: String,
+    /// Why, for a program to act on: [`ErrorMsg::TIMEOUT`] (the request
+    /// waited as long as it was allowed to), or none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+}
+
+impl ErrorMsg {
+    /// The request gave up waiting (the client exits 124).
+    pub const TIMEOUT: &str = "timeout";
+
+    pub fn new(message: impl Into<String>) -> ErrorMsg {
+        ErrorMsg {
+            message: message.into(),
+            code: None,
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -228,13 +300,43 @@ pub fn encode(kind: Kind, payload: &[u8], out: &mut Vec<u8>) {
     out.extend_from_slice(payload);
 }
 
+/// A control frame's JSON payload.
+pub fn json<T: Serialize>(msg: &T) -> Vec<u8> {
+    serde_json::to_vec(msg).expect("protocol messages serialize")
+}
+
 pub fn encode_json<T: Serialize>(kind: Kind, msg: &T, out: &mut Vec<u8>) {
-    let body = serde_json::to_vec(msg).expect("protocol messages serialize");
-    encode(kind, &body, out);
+    encode(kind, &json(msg), out);
 }
 
 pub fn parse_json<T: for<'a> Deserialize<'a>>(kind: Kind, payload: &[u8]) -> Result<T, ProtoError> {
     serde_json::from_slice(payload).map_err(|e| ProtoError::BadPayload(kind, e.to_string()))
+}
+
+/// A Send frame's payload: the JSON request, its length first, then the
+/// raw text.
+pub fn encode_send(req: &SendReq, text: &[u8]) -> Vec<u8> {
+    let json = json(req);
+    let mut payload = Vec::with_capacity(4 + json.len() + text.len());
+    payload.extend_from_slice(&(json.len() as u32).to_le_bytes());
+    payload.extend_from_slice(&json);
+    payload.extend_from_slice(text);
+    payload
+}
+
+/// A Send frame's request and raw text.
+pub fn decode_send(payload: &[u8]) -> Result<(SendReq, &[u8]), ProtoError> {
+    let bad = |why: &str| ProtoError::BadPayload(Kind::Send, why.to_string());
+    let n = payload
+        .get(..4)
+        .ok_or_else(|| bad("shorter than its length field"))?;
+    let n = u32::from_le_bytes(n.try_into().expect("4 bytes")) as usize;
+    let rest = &payload[4..];
+    let json = rest
+        .get(..n)
+        .ok_or_else(|| bad("shorter than its request"))?;
+    let req = parse_json(Kind::Send, json)?;
+    Ok((req, &rest[n..]))
 }
 
 /// Incremental decoder for a non-blocking reader: push bytes, pop frames.
@@ -306,12 +408,6 @@ pub fn write_frame(w: &mut impl Write, kind: Kind, payload: &[u8]) -> io::Result
     w.write_all(&out)
 }
 
-pub fn write_json<T: Serialize>(w: &mut impl Write, kind: Kind, msg: &T) -> io::Result<()> {
-    let mut out = Vec::new();
-    encode_json(kind, msg, &mut out);
-    w.write_all(&out)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -346,6 +442,52 @@ mod tests {
                 rows: 40
             }
         );
+    }
+
+    #[test]
+    fn exit_status_as_a_shell_reports_it() {
+        let exit = |code, signal: Option<&str>| ExitInfo {
+            code,
+            signal: signal.map(str::to_string),
+        };
+        assert_eq!(exit(Some(3), None).status(), 3);
+        assert_eq!(exit(Some(3), None).describe(), "exited with code 3");
+        assert_eq!(exit(None, Some("SIGTERM")).status(), 143);
+        assert_eq!(exit(None, Some("SIGKILL")).describe(), "killed by SIGKILL");
+        assert_eq!(exit(None, None).status(), 1);
+        assert_eq!(exit(None, None).describe(), "ended");
+    }
+
+    #[test]
+    fn send_round_trip() {
+        let req = SendReq {
+            keys: vec!["Enter".into()],
+            submit: true,
+            id: Some("x1".into()),
+            ..SendReq::default()
+        };
+        let payload = encode_send(&req, b"echo hi\n");
+        let (back, text) = decode_send(&payload).unwrap();
+        assert_eq!(text, b"echo hi\n");
+        assert_eq!(back.keys, ["Enter"]);
+        assert!(back.submit && !back.paste);
+        assert_eq!(back.id.as_deref(), Some("x1"));
+        let payload = encode_send(&req, b"");
+        assert!(decode_send(&payload).unwrap().1.is_empty());
+    }
+
+    #[test]
+    fn send_rejects_malformed() {
+        assert!(decode_send(b"").is_err());
+        assert!(decode_send(&[9, 0, 0]).is_err());
+        // The length points past the end.
+        assert!(decode_send(&[200, 0, 0, 0, b'{', b'}']).is_err());
+        // Not a request.
+        assert!(decode_send(&[3, 0, 0, 0, b'"', b'x', b'"']).is_err());
+        // An empty request object is a default one.
+        let (req, text) = decode_send(&[2, 0, 0, 0, b'{', b'}', b'x']).unwrap();
+        assert!(!req.submit);
+        assert_eq!(text, b"x");
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The pseudo-terminal: open it, start the program on its slave side, resize
-//! it. The `unsafe` for forking the program lives here and in
-//! `supervisor/launch.rs`, nowhere else.
+//! it. The program's fork and exec are this file's `unsafe`; the only other
+//! `unsafe` is in `supervisor/launch.rs` and `supervisor/mod.rs` (the
+//! double fork, signal dispositions) and `supervisor/trim.rs` (madvise).
 //!
 //! Crates: nix owns `openpty`, `fork`, `waitpid` and signal dispositions;
 //! rustix owns the window-size ioctl and fd flags; the exec itself is a raw
@@ -48,6 +49,7 @@ pub fn spawn(exec: &Exec, cols: u16, rows: u16) -> io::Result<Result<Spawned, Er
         ws_ypixel: 0,
     };
     let pty = openpty(Some(&ws), None)?;
+    sane_termios(&pty.slave)?;
     fcntl_setfd(&pty.master, FdFlags::CLOEXEC)?;
     fcntl_setfd(&pty.slave, FdFlags::CLOEXEC)?;
     let (mut err_r, err_w) = io::pipe()?;
@@ -91,6 +93,28 @@ pub fn spawn(exec: &Exec, cols: u16, rows: u16) -> io::Result<Result<Spawned, Er
             }))
         }
     }
+}
+
+/// What `stty sane` gives in a UTF-8 locale: the kernel's defaults plus
+/// BRKINT, IMAXBEL and IUTF8 (so that erasing a character in line mode
+/// erases all its bytes).
+fn sane_termios(slave: &OwnedFd) -> io::Result<()> {
+    use nix::sys::termios::{InputFlags, SetArg, tcgetattr, tcsetattr};
+    let mut t = tcgetattr(slave)?;
+    t.input_flags |= InputFlags::BRKINT | InputFlags::IMAXBEL;
+    t.input_flags &=
+        !(InputFlags::IXANY | InputFlags::IXOFF | InputFlags::INLCR | InputFlags::IGNCR);
+    #[cfg(any(
+        target_os = "linux",
+        target_os = "android",
+        target_os = "macos",
+        target_os = "ios"
+    ))]
+    {
+        t.input_flags |= InputFlags::IUTF8;
+    }
+    tcsetattr(slave, SetArg::TCSANOW, &t)?;
+    Ok(())
 }
 
 fn null_terminated(v: &[CString]) -> Vec<*const c_char> {

@@ -21,6 +21,7 @@ pub const EVENTS: &str = "events.jsonl";
 /// The final screen, saved when the program ends.
 pub const SCREEN_TXT: &str = "screen.txt";
 pub const SCREEN_ANSI: &str = "screen.ansi";
+pub const SCREEN_JOINED: &str = "screen.joined.txt";
 
 pub const NAME_RULE: &str = "a session name starts with a letter, then letters, digits, '.', '_' or '-', at most 64 characters";
 
@@ -37,6 +38,11 @@ pub fn check_name(name: &str) -> Result<()> {
             "invalid session name {name:?}: {NAME_RULE}"
         )))
     }
+}
+
+/// Whether a NAME argument is a row number of `list` (all digits).
+pub fn is_number(name: &str) -> bool {
+    !name.is_empty() && name.bytes().all(|b| b.is_ascii_digit())
 }
 
 pub struct Store {
@@ -130,8 +136,12 @@ impl Store {
         self.root.join(name)
     }
 
-    /// Find one session by name, or `no session named X`.
+    /// Find one session by name, or by its number in `list` (names cannot
+    /// be numbers: they start with a letter), or `no session named X`.
     pub fn get(&self, name: &str) -> Result<Session> {
+        if is_number(name) {
+            return self.get_number(name);
+        }
         check_name(name)?;
         let dir = self.dir(name);
         match fs::symlink_metadata(dir.join(meta::FILE)) {
@@ -144,6 +154,30 @@ impl Store {
         match self.load(name, dir) {
             Entry::Ok(s) => Ok(*s),
             Entry::Damaged { reason, .. } => Err(Error::new(format!("session {name}: {reason}"))),
+        }
+    }
+
+    /// The session in row `n` of `list`: every session in the store by
+    /// creation, the oldest 0.
+    fn get_number(&self, n: &str) -> Result<Session> {
+        let mut entries = self.scan()?;
+        let count = entries.len();
+        match n.parse::<usize>().ok().filter(|&i| i < count) {
+            Some(i) => match entries.swap_remove(i) {
+                Entry::Ok(s) => Ok(*s),
+                Entry::Damaged { name, reason } => {
+                    Err(Error::new(format!("session #{i} ({name}): {reason}")))
+                }
+            },
+            None => {
+                let there = match count {
+                    0 => "there are none".to_string(),
+                    1 => "there is 1: 0".to_string(),
+                    c => format!("there are {c}: 0-{}", c - 1),
+                };
+                Err(Error::new(format!("no session #{n} ({there})"))
+                    .hint("`codex-session list` shows each session's number in its # column"))
+            }
         }
     }
 

@@ -3,14 +3,15 @@
 use std::process::ExitCode;
 
 use super::Ctx;
-use crate::attach::{self, Options};
 use crate::cli::AttachArgs;
-use crate::error::Result;
+use crate::client::attach::{self, Options};
+use crate::error::{Error, Result};
 
 pub fn run(a: AttachArgs, ctx: &Ctx) -> Result<ExitCode> {
+    let name = a.target.name().map_err(Error::usage)?;
     let detach_key = ctx.detach_key(a.detach_key.as_deref())?;
     let store = ctx.store()?;
-    let s = store.get_running(&a.name)?;
+    let s = store.get_running(&name)?;
     attach::attach(
         &s,
         &Options {

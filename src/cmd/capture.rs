@@ -1,24 +1,32 @@
-//! `capture`: the screen as text (or with `--ansi`, with its colours); after
-//! the program ended, the last screen it showed.
+//! `capture`: the screen as text, one line per row (with `--join`, one per
+//! line of text; with `--ansi`, with its colours); after the program ended,
+//! the last screen it showed.
 
 use std::io::{self, Write};
 use std::process::ExitCode;
 
-use super::{Ctx, stdout_error};
+use super::Ctx;
 use crate::cli::CaptureArgs;
-use crate::client::{Conn, io_err, remote_error};
-use crate::error::{Error, Result};
+use crate::client::Conn;
+use crate::error::{Error, Result, stdout_error};
 use crate::proto::{self, Kind, Role};
-use crate::store::{SCREEN_ANSI, SCREEN_TXT, Session};
+use crate::store::{SCREEN_ANSI, SCREEN_JOINED, SCREEN_TXT, Session};
 use crate::sys;
 
 pub fn run(a: CaptureArgs, ctx: &Ctx) -> Result<ExitCode> {
+    let name = a.target.name().map_err(Error::usage)?;
     let store = ctx.store()?;
-    let s = store.get(&a.name)?;
+    let s = store.get(&name)?;
     let screen = if s.is_running() {
-        live(&s, a.ansi)?
+        live(&s, a.ansi, a.join)?
     } else {
-        let path = s.path(if a.ansi { SCREEN_ANSI } else { SCREEN_TXT });
+        let path = s.path(if a.ansi {
+            SCREEN_ANSI
+        } else if a.join {
+            SCREEN_JOINED
+        } else {
+            SCREEN_TXT
+        });
         sys::read_nofollow(&path).map_err(|e| {
             Error::io("reading the last screen of", &path, e).hint(format!(
                 "session {} is {} and left no screen; `codex-session logs {}` shows its output",
@@ -34,17 +42,11 @@ pub fn run(a: CaptureArgs, ctx: &Ctx) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn live(s: &Session, ansi: bool) -> Result<Vec<u8>> {
+/// The screen from the supervisor's model: Screen frames, then Ok.
+fn live(s: &Session, ansi: bool, join: bool) -> Result<Vec<u8>> {
     let mut c = Conn::open(s, Role::Control, None, false)?;
-    proto::write_json(&mut c.stream, Kind::Capture, &proto::CaptureReq { ansi })
-        .map_err(|e| io_err(s, e))?;
-    let mut screen = Vec::new();
-    loop {
-        match proto::read_frame(&mut c.stream).map_err(|e| io_err(s, e))? {
-            (Kind::Screen, p) => screen.extend_from_slice(&p),
-            (Kind::Ok, _) => return Ok(screen),
-            (Kind::Error, p) => return Err(remote_error(s, &p)),
-            _ => {}
-        }
-    }
+    c.request(
+        Kind::Capture,
+        &proto::json(&proto::CaptureReq { ansi, join }),
+    )
 }

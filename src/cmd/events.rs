@@ -7,9 +7,9 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use super::{Ctx, stdout_error};
+use super::Ctx;
 use crate::cli::EventsArgs;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, stdout_error};
 use crate::store::{self, EVENTS};
 use crate::sys;
 

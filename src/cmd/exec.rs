@@ -1,13 +1,11 @@
 //! `exec`: the configured agent command with a prompt, in a background
-//! session labelled with the prompt.
-
-use std::process::ExitCode;
+//! session labelled with the prompt: the arguments of a `run --bg`, which
+//! `cmd::run` hands to the `run` verb.
 
 use super::Ctx;
 use crate::cli::{ExecArgs, RunArgs};
-use crate::error::Result;
 
-pub fn run(a: ExecArgs, ctx: &Ctx) -> Result<ExitCode> {
+pub fn run_args(a: ExecArgs, ctx: &Ctx) -> RunArgs {
     let mut command = ctx.config.agent_command.clone();
     command.push(a.prompt.clone());
     let first = a.prompt.lines().next().unwrap_or("");
@@ -16,22 +14,20 @@ pub fn run(a: ExecArgs, ctx: &Ctx) -> Result<ExitCode> {
     } else {
         first.to_string()
     };
-    super::run::run(
-        RunArgs {
-            bg: true,
-            name: a.name,
-            cwd: a.cwd,
-            env: Vec::new(),
-            label: Some(label),
-            size: "80x24".into(),
-            detach_key: None,
-            idle_timeout: None,
-            ttl: None,
-            if_absent: false,
-            replace: false,
-            wait_idle: None,
-            command,
-        },
-        ctx,
-    )
+    RunArgs {
+        bg: true,
+        name: a.name,
+        cwd: a.cwd,
+        env: Vec::new(),
+        label: Some(label),
+        size: "80x24".into(),
+        detach_key: None,
+        idle_timeout: None,
+        ttl: None,
+        if_absent: false,
+        replace: false,
+        wait_idle: None,
+        command,
+        agent: true,
+    }
 }

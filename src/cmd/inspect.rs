@@ -1,15 +1,17 @@
-//! `inspect`: everything in a session's record, plus where its files are.
+//! `inspect`: everything in a session's record, plus where its files are;
+//! as text, each value sanitized and cut to the terminal's width.
 
 use std::io::{self, Write};
 use std::process::ExitCode;
 
 use serde::Serialize;
 
-use super::list::SessionJson;
-use super::{Ctx, stdout_error};
+use super::Ctx;
 use crate::cli::InspectArgs;
-use crate::error::Result;
-use crate::store::{EVENTS, LOG, SOCK};
+use crate::error::{Result, stdout_error};
+use crate::fmt;
+use crate::store::{EVENTS, Entry, LOG, SOCK};
+use crate::view::SessionJson;
 
 #[derive(Serialize)]
 struct Inspect {
@@ -24,9 +26,14 @@ struct Inspect {
 pub fn run(a: InspectArgs, ctx: &Ctx) -> Result<ExitCode> {
     let store = ctx.store()?;
     let s = store.get(&a.name)?;
+    let index = store
+        .scan()?
+        .iter()
+        .position(|e| matches!(e, Entry::Ok(o) if o.name == s.name))
+        .unwrap_or_default();
     let path = |f: &str| s.path(f).to_string_lossy().into_owned();
     let info = Inspect {
-        session: SessionJson::from_session(&s),
+        session: SessionJson::from_session(index, &s),
         dir: s.dir.to_string_lossy().into_owned(),
         log: path(LOG),
         events: path(EVENTS),
@@ -40,14 +47,20 @@ pub fn run(a: InspectArgs, ctx: &Ctx) -> Result<ExitCode> {
     }
     let v = serde_json::to_value(&info).expect("serializes");
     let obj = v.as_object().expect("an object");
-    let width = obj.keys().map(String::len).max().unwrap_or(0);
+    let keys = obj.keys().map(String::len).max().unwrap_or(0);
+    let limit = fmt::line_width(a.wide);
     for (k, v) in obj {
         let shown = match v {
             serde_json::Value::Null => "-".to_string(),
             serde_json::Value::String(s) => s.clone(),
             other => other.to_string(),
         };
-        writeln!(out, "{k:width$}  {shown}").map_err(stdout_error)?;
+        let line = format!("{k:keys$}  {}", fmt::sanitize(&shown));
+        let line = match limit {
+            Some(w) => fmt::cut(&line, w),
+            None => line,
+        };
+        writeln!(out, "{line}").map_err(stdout_error)?;
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -1,195 +1,120 @@
-//! `list`: one line per session, or `--json` / `-q`.
+//! `list`: one numbered line per session, oldest first, or `--json` / `-q`.
+//! Every cell is sanitized, and each line cut to the terminal's width.
 
 use std::io::{self, Write};
 use std::process::ExitCode;
 
-use serde::Serialize;
-
-use super::{Ctx, stdout_error};
+use super::Ctx;
 use crate::cli::ListArgs;
-use crate::error::Result;
+use crate::error::{Result, stdout_error};
 use crate::fmt;
-use crate::store::{Entry, Session};
-
-/// One session in `list --json` and `inspect --json`. Stable: fields are
-/// only ever added.
-#[derive(Serialize)]
-pub struct SessionJson {
-    pub name: String,
-    /// starting, running, exited, killed, lost or damaged.
-    pub status: String,
-    /// The program's pid (its process group too).
-    pub pid: Option<i32>,
-    pub supervisor_pid: Option<i32>,
-    pub exit_code: Option<i32>,
-    /// e.g. "SIGTERM".
-    pub signal: Option<String>,
-    pub end_reason: Option<String>,
-    pub created: Option<String>,
-    pub started: Option<String>,
-    pub ended: Option<String>,
-    /// The argv executed.
-    pub command: Vec<String>,
-    pub command_line: Option<String>,
-    pub cwd: Option<String>,
-    pub label: Option<String>,
-    pub clients: u32,
-    pub output_bytes: u64,
-    pub dropped_bytes: u64,
-    pub cols: Option<u16>,
-    pub rows: Option<u16>,
-    pub id: Option<String>,
-    /// Why the session is `damaged`, or the last log error.
-    pub error: Option<String>,
-}
-
-impl SessionJson {
-    pub fn from_session(s: &Session) -> Self {
-        let m = &s.meta;
-        let status = if !m.is_ended() && !s.live {
-            "lost".to_string()
-        } else {
-            serde_json::to_value(m.status)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_string))
-                .unwrap_or_default()
-        };
-        SessionJson {
-            name: s.name.clone(),
-            status,
-            pid: m.pid,
-            supervisor_pid: m.supervisor_pid,
-            exit_code: m.exit_code,
-            signal: m.signal.clone(),
-            end_reason: m.end_reason.clone(),
-            created: Some(m.created.clone()),
-            started: m.started.clone(),
-            ended: m.ended.clone(),
-            command: m.command.clone(),
-            command_line: Some(m.command_line.clone()),
-            cwd: Some(m.cwd.clone()),
-            label: m.label.clone(),
-            clients: if s.live { m.clients } else { 0 },
-            output_bytes: s.output_bytes(),
-            dropped_bytes: m.dropped_bytes,
-            cols: Some(m.cols),
-            rows: Some(m.rows),
-            id: Some(m.id.clone()),
-            error: m.log_error.clone(),
-        }
-    }
-
-    pub fn damaged(name: &str, reason: &str) -> Self {
-        SessionJson {
-            name: name.to_string(),
-            status: "damaged".into(),
-            pid: None,
-            supervisor_pid: None,
-            exit_code: None,
-            signal: None,
-            end_reason: None,
-            created: None,
-            started: None,
-            ended: None,
-            command: Vec::new(),
-            command_line: None,
-            cwd: None,
-            label: None,
-            clients: 0,
-            output_bytes: 0,
-            dropped_bytes: 0,
-            cols: None,
-            rows: None,
-            id: None,
-            error: Some(reason.to_string()),
-        }
-    }
-}
+use crate::store::Entry;
+use crate::view::SessionJson;
 
 pub fn run(a: ListArgs, ctx: &Ctx) -> Result<ExitCode> {
     let store = ctx.store()?;
-    super::prune::auto(ctx, &store);
-    let entries = store.scan()?;
+    ctx.retain(&store);
+    // Numbered before filtering: a session keeps its number in every view.
+    let entries: Vec<(usize, Entry)> = store
+        .scan()?
+        .into_iter()
+        .enumerate()
+        .filter(|(_, e)| {
+            let running = matches!(e, Entry::Ok(s) if s.is_running());
+            if a.running {
+                running
+            } else if a.ended {
+                !running
+            } else {
+                true
+            }
+        })
+        .collect();
     let mut out = io::BufWriter::new(io::stdout().lock());
     if a.json {
         let all: Vec<SessionJson> = entries
             .iter()
-            .map(|e| match e {
-                Entry::Ok(s) => SessionJson::from_session(s),
-                Entry::Damaged { name, reason } => SessionJson::damaged(name, reason),
-            })
+            .map(|(i, e)| SessionJson::from_entry(*i, e))
             .collect();
         serde_json::to_writer_pretty(&mut out, &all).map_err(|e| stdout_error(e.into()))?;
         writeln!(out).map_err(stdout_error)?;
-    } else if a.quiet {
-        for e in &entries {
-            let name = match e {
-                Entry::Ok(s) => &s.name,
-                Entry::Damaged { name, .. } => name,
-            };
-            writeln!(out, "{name}").map_err(stdout_error)?;
+    } else if ctx.quiet {
+        for (_, e) in &entries {
+            writeln!(out, "{}", entry_name(e)).map_err(stdout_error)?;
         }
     } else {
-        let mut rows = vec![
-            [
-                "NAME", "STATUS", "PID", "CLIENTS", "OUT", "CREATED", "COMMAND",
-            ]
-            .map(String::from),
-        ];
-        for e in &entries {
-            rows.push(match e {
-                Entry::Ok(s) => [
-                    s.name.clone(),
-                    match s.meta.dropped_bytes {
-                        0 => s.status(),
-                        n => format!("{} (log: {} lost)", s.status(), fmt::size(n)),
-                    },
-                    s.meta.pid.map_or("-".into(), |p| p.to_string()),
-                    if s.live {
-                        s.meta.clients.to_string()
-                    } else {
-                        "-".into()
-                    },
-                    fmt::size(s.output_bytes()),
-                    fmt::ago(&s.meta.created),
-                    s.meta.display_command().replace(['\n', '\r'], " "),
-                ],
-                Entry::Damaged { name, reason } => [
-                    name.clone(),
-                    "damaged".into(),
-                    "-".into(),
-                    "-".into(),
-                    "-".into(),
-                    "-".into(),
-                    reason.clone(),
-                ],
-            });
+        // ERR: only when some session keeps its standard error apart from
+        // the terminal's output (none can yet: a PTY has one stream).
+        let err_column = false;
+        let mut header = vec!["#", "NAME", "TYPE", "STATUS", "PID", "CLIENTS", "OUT"];
+        if err_column {
+            header.push("ERR");
         }
-        write_table(&mut out, &rows).map_err(stdout_error)?;
+        header.extend(["CREATED", "COMMAND"]);
+        let mut rows = vec![header.into_iter().map(String::from).collect()];
+        for (i, e) in &entries {
+            rows.push(row(*i, e, err_column));
+        }
+        let table = fmt::table(&rows, fmt::line_width(a.wide));
+        out.write_all(table.as_bytes()).map_err(stdout_error)?;
     }
     out.flush().map_err(stdout_error)?;
     Ok(ExitCode::SUCCESS)
 }
 
-/// Columns padded to their widest cell; the last column is not padded.
-pub fn write_table<const N: usize>(out: &mut impl Write, rows: &[[String; N]]) -> io::Result<()> {
-    let mut w = [0usize; N];
-    for r in rows {
-        for (i, c) in r.iter().enumerate() {
-            w[i] = w[i].max(c.chars().count());
-        }
+fn entry_name(e: &Entry) -> &str {
+    match e {
+        Entry::Ok(s) => &s.name,
+        Entry::Damaged { name, .. } => name,
     }
-    for r in rows {
-        let mut line = String::new();
-        for (i, c) in r.iter().enumerate() {
-            if i + 1 == N {
-                line.push_str(c);
-            } else {
-                line.push_str(c);
-                line.extend(std::iter::repeat_n(' ', w[i] - c.chars().count() + 2));
+}
+
+/// One line of the table, every cell sanitized.
+fn row(i: usize, e: &Entry, err_column: bool) -> Vec<String> {
+    let mut r = vec![i.to_string()];
+    match e {
+        Entry::Ok(s) => {
+            let status = match s.meta.dropped_bytes {
+                0 => s.status(),
+                n => format!("{} (log: {} lost)", s.status(), fmt::size(n)),
+            };
+            r.extend([
+                s.name.clone(),
+                s.meta.kind.as_str().to_string(),
+                status,
+                match s.meta.pid {
+                    Some(p) if s.is_running() => p.to_string(),
+                    _ => "-".into(),
+                },
+                if s.live {
+                    s.meta.clients.to_string()
+                } else {
+                    "-".into()
+                },
+                fmt::size(s.output_bytes()),
+            ]);
+            if err_column {
+                r.push("-".into());
             }
+            r.extend([
+                fmt::age(&s.meta.created),
+                s.meta.display_command().to_string(),
+            ]);
         }
-        writeln!(out, "{}", line.trim_end())?;
+        Entry::Damaged { name, reason } => {
+            r.extend([
+                name.clone(),
+                "-".into(),
+                "damaged".into(),
+                "-".into(),
+                "-".into(),
+                "-".into(),
+            ]);
+            if err_column {
+                r.push("-".into());
+            }
+            r.extend(["-".into(), reason.clone()]);
+        }
     }
-    Ok(())
+    r.iter().map(|c| fmt::sanitize(c)).collect()
 }

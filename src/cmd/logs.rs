@@ -5,9 +5,9 @@ use std::io::{self, Write};
 use std::process::ExitCode;
 use std::time::Duration;
 
-use super::{Ctx, stdout_error};
+use super::Ctx;
 use crate::cli::{ColorChoice, LogsArgs};
-use crate::error::Result;
+use crate::error::{Result, stdout_error};
 use crate::logs::{LogReader, Plain};
 use crate::store;
 use crate::sys;

@@ -1,7 +1,10 @@
 //! One file per verb, each with `pub fn run(args, &Ctx) -> Result<ExitCode>`.
+//! A verb imports only from below `cmd/` (the client, the store, the
+//! formatting helpers), never from another verb.
 
 mod attach;
 mod capture;
+mod complete;
 mod config;
 mod detach;
 mod events;
@@ -20,15 +23,19 @@ mod wait;
 
 use std::process::ExitCode;
 
-use crate::cli::{Cli, Command};
+use crate::cli::{Cli, Command, LogsArgs, RunArgs};
 use crate::config::Config;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::store::Store;
 
 /// What every verb gets: the global flags and the configuration.
 pub struct Ctx {
     store_flag: Option<std::path::PathBuf>,
     pub config: Config,
+    /// `-q`: no notes (already set in `error::note`); `list` and `ps` print names.
+    pub quiet: bool,
+    /// `-v`: notes that are silent by default.
+    pub verbose: bool,
 }
 
 impl Ctx {
@@ -39,48 +46,47 @@ impl Ctx {
 
     /// The detach key from a flag, else the configuration.
     pub fn detach_key(&self, flag: Option<&str>) -> Result<Option<u8>> {
-        crate::attach::parse_key(flag.unwrap_or(&self.config.detach_key))
+        crate::keys::parse_detach_key(flag.unwrap_or(&self.config.detach_key))
+    }
+
+    /// Retention, as `run` and `list` apply it: quietly, never failing them.
+    pub fn retain(&self, store: &Store) {
+        if let Some(d) = self.config.retain_exited {
+            let _ = store.prune(d, false);
+        }
     }
 }
 
 pub fn run(cli: Cli) -> Result<ExitCode> {
+    crate::error::set_quiet(cli.quiet);
     let ctx = Ctx {
         store_flag: cli.store,
         config: Config::load(cli.config.as_deref())?,
+        quiet: cli.quiet,
+        verbose: cli.verbose,
     };
     match cli.command {
         Command::Run(a) => run::run(a, &ctx),
+        // `new` and `create` are `run --bg`.
+        Command::New(a) => run::run(RunArgs { bg: true, ..a }, &ctx),
         Command::Attach(a) => attach::run(a, &ctx),
         Command::Detach(a) => detach::run(a, &ctx),
         Command::Capture(a) => capture::run(a, &ctx),
-        Command::Send(a) => send::run(a, &ctx),
+        Command::Send(a) => send::run(a.resolve().map_err(Error::usage)?, &ctx),
         Command::Wait(a) => wait::run(a, &ctx),
         Command::Events(a) => events::run(a, &ctx),
-        Command::Exec(a) => exec::run(a, &ctx),
+        // `exec` is `run --bg` with arguments made from the prompt.
+        Command::Exec(a) => run::run(exec::run_args(a, &ctx), &ctx),
         Command::List(a) => list::run(a, &ctx),
         Command::Inspect(a) => inspect::run(a, &ctx),
         Command::Logs(a) => logs::run(a, &ctx),
+        Command::Follow(a) => logs::run(LogsArgs { follow: true, ..a }, &ctx),
         Command::Ps(a) => ps::run(a, &ctx),
         Command::Stop(a) => stop::run(a, &ctx),
         Command::Rm(a) => rm::run(a, &ctx),
         Command::Prune(a) => prune::run(a, &ctx),
         Command::Config(a) => config::run(a, &ctx),
         Command::Mcp(a) => mcp::run(a, &ctx),
-    }
-}
-
-/// An error writing to standard output (a closed pipe exits 0 in `main`).
-pub fn stdout_error(e: std::io::Error) -> crate::error::Error {
-    crate::error::Error::new(format!(
-        "writing to standard output: {}",
-        crate::error::describe_io(&e)
-    ))
-}
-
-/// Print an error for one of several named sessions and go on.
-pub fn report(e: &crate::error::Error) {
-    eprintln!("codex-session: {e}");
-    if let Some(h) = e.hint_text() {
-        eprintln!("hint: {h}");
+        Command::Complete(a) => complete::run(a, &ctx),
     }
 }

@@ -3,9 +3,9 @@
 use std::io::{self, Write};
 use std::process::ExitCode;
 
-use super::{Ctx, stdout_error};
+use super::Ctx;
 use crate::cli::PruneArgs;
-use crate::error::Result;
+use crate::error::{Result, note, stdout_error};
 use crate::fmt;
 
 pub fn run(a: PruneArgs, ctx: &Ctx) -> Result<ExitCode> {
@@ -14,9 +14,7 @@ pub fn run(a: PruneArgs, ctx: &Ctx) -> Result<ExitCode> {
         None => match ctx.config.retain_exited {
             Some(d) => d,
             None => {
-                eprintln!(
-                    "codex-session: retain_exited is off; nothing to prune (pass --older-than DUR)"
-                );
+                note("retain_exited is off; nothing to prune (pass --older-than DUR)");
                 return Ok(ExitCode::SUCCESS);
             }
         },
@@ -36,17 +34,10 @@ pub fn run(a: PruneArgs, ctx: &Ctx) -> Result<ExitCode> {
         .map_err(stdout_error)?;
     }
     if removed.is_empty() {
-        eprintln!(
-            "codex-session: no ended session is older than {}",
+        note(format!(
+            "no ended session is older than {}",
             humantime::format_duration(older_than)
-        );
+        ));
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// Retention, as `run` and `list` apply it: quietly, never failing them.
-pub fn auto(ctx: &Ctx, store: &crate::store::Store) {
-    if let Some(d) = ctx.config.retain_exited {
-        let _ = store.prune(d, false);
-    }
 }

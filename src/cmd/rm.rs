@@ -4,8 +4,9 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
-use super::{Ctx, report};
+use super::Ctx;
 use crate::cli::RmArgs;
+use crate::client::{STOP_SIGNALS, stop_all};
 use crate::error::{Error, IoContext, Result};
 use crate::store::Session;
 
@@ -15,9 +16,12 @@ const FORCE_GRACE: Duration = Duration::from_secs(10);
 pub fn run(a: RmArgs, ctx: &Ctx) -> Result<ExitCode> {
     let store = ctx.store()?;
     let mut ok = true;
-    for name in &a.names {
-        if let Err(e) = store.get(name).and_then(|s| remove(s, a.force)) {
-            report(&e);
+    // Every name (or number) is looked up before anything is removed:
+    // removing one renumbers those after it.
+    let found: Vec<Result<Session>> = a.names.iter().map(|n| store.get(n)).collect();
+    for s in found {
+        if let Err(e) = s.and_then(|s| remove(s, a.force)) {
+            e.print();
             ok = false;
         }
     }
@@ -28,7 +32,7 @@ pub fn run(a: RmArgs, ctx: &Ctx) -> Result<ExitCode> {
     })
 }
 
-pub fn remove(s: Session, force: bool) -> Result<()> {
+fn remove(s: Session, force: bool) -> Result<()> {
     if s.is_running() {
         if !force {
             return Err(Error::new(format!("session {} is running", s.name)).hint(format!(
@@ -36,8 +40,7 @@ pub fn remove(s: Session, force: bool) -> Result<()> {
                 s.name
             )));
         }
-        let sig = nix::sys::signal::Signal::SIGTERM as i32;
-        super::stop::stop_all(std::slice::from_ref(&s), sig, FORCE_GRACE)
+        stop_all(std::slice::from_ref(&s), &STOP_SIGNALS, FORCE_GRACE)
             .pop()
             .expect("one result")?;
     }

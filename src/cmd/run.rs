@@ -13,14 +13,16 @@ use std::time::Duration;
 use nix::errno::Errno;
 use nix::sys::stat::{Mode, umask};
 
-use super::{Ctx, stdout_error};
+use super::Ctx;
 use crate::cli::RunArgs;
-use crate::error::{Error, IoContext, Result, describe_io};
-use crate::meta::{self, Meta, Status};
+use crate::client::{STOP_SIGNALS, attach, stop_all, watch};
+use crate::error::{Error, IoContext, Result, describe_io, note, stdout_error};
+use crate::logs::{self, Plain};
+use crate::meta::{self, Meta, SessionType, Status};
 use crate::pty::Exec;
 use crate::store::{self, check_name};
-use crate::supervisor::{self, Init, Ready};
-use crate::{attach, fmt, names};
+use crate::supervisor::{self, Init, Ready, Settings};
+use crate::{fmt, names};
 
 pub fn run(a: RunArgs, ctx: &Ctx) -> Result<ExitCode> {
     let detach_key = ctx.detach_key(a.detach_key.as_deref())?;
@@ -35,7 +37,7 @@ pub fn run(a: RunArgs, ctx: &Ctx) -> Result<ExitCode> {
         }
         None => (names::generate(), false),
     };
-    let (cols, rows) = parse_size(&a.size)?;
+    let (cols, rows) = fmt::parse_window(&a.size)?;
     let cwd = resolve_cwd(a.cwd.as_deref())?;
     let env = build_env(&a.env, &ctx.config.term)?;
     let (command, command_line) = shape_command(&a.command, &env);
@@ -61,16 +63,19 @@ pub fn run(a: RunArgs, ctx: &Ctx) -> Result<ExitCode> {
         if !(explicit && (a.if_absent || a.replace)) {
             break root_lock;
         }
-        match make_room(&store, &name, a.if_absent)? {
+        match make_room(&store, &name, a.if_absent, ctx.verbose)? {
             Room::Made => break root_lock,
             Room::Done(code) => return Ok(code),
             Room::Stop(s) => {
                 // Stopping takes a while: not under the lock.
                 drop(root_lock);
-                let sig = nix::sys::signal::Signal::SIGTERM as i32;
-                super::stop::stop_all(std::slice::from_ref(&*s), sig, Duration::from_secs(10))
-                    .pop()
-                    .expect("one result")?;
+                stop_all(
+                    std::slice::from_ref(&*s),
+                    &STOP_SIGNALS,
+                    Duration::from_secs(10),
+                )
+                .pop()
+                .expect("one result")?;
             }
         }
     };
@@ -100,6 +105,15 @@ pub fn run(a: RunArgs, ctx: &Ctx) -> Result<ExitCode> {
         umask: current_umask(),
     };
 
+    let settings = Settings {
+        log_max_size: ctx.config.log_max_size,
+        log_keep: ctx.config.log_keep,
+        idle_timeout,
+        ttl,
+        idle_after: ctx.config.idle_after,
+        draft_quiet: ctx.config.draft_quiet,
+    };
+    let ms = |d: Duration| d.as_millis() as u64;
     let meta = Meta {
         schema: meta::SCHEMA,
         name: name.clone(),
@@ -108,8 +122,17 @@ pub fn run(a: RunArgs, ctx: &Ctx) -> Result<ExitCode> {
         command_line,
         cwd: cwd.to_string_lossy().into_owned(),
         label: a.label.clone(),
+        kind: if a.agent {
+            SessionType::Agent
+        } else if a.command.is_empty() {
+            SessionType::Shell
+        } else {
+            SessionType::Cmd
+        },
         mode: "pty".into(),
-        created: meta::now(),
+        // Milliseconds: two sessions started one after the other within a
+        // second are still listed (and numbered) in the order they were made.
+        created: humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string(),
         started: None,
         ended: None,
         supervisor_pid: None,
@@ -125,12 +148,12 @@ pub fn run(a: RunArgs, ctx: &Ctx) -> Result<ExitCode> {
         dropped_bytes: 0,
         log_error: None,
         log_base: 0,
-        log_max_size: ctx.config.log_max_size,
-        log_keep: ctx.config.log_keep,
-        idle_timeout_ms: idle_timeout.map(|d| d.as_millis() as u64),
-        ttl_ms: ttl.map(|d| d.as_millis() as u64),
-        idle_after_ms: ctx.config.idle_after.as_millis() as u64,
-        draft_quiet_ms: ctx.config.draft_quiet.as_millis() as u64,
+        log_max_size: settings.log_max_size,
+        log_keep: settings.log_keep,
+        idle_timeout_ms: settings.idle_timeout.map(ms),
+        ttl_ms: settings.ttl.map(ms),
+        idle_after_ms: ms(settings.idle_after),
+        draft_quiet_ms: ms(settings.draft_quiet),
     };
     meta.write(&dir)?;
     drop(root_lock);
@@ -138,6 +161,7 @@ pub fn run(a: RunArgs, ctx: &Ctx) -> Result<ExitCode> {
     match supervisor::start(Init {
         dir,
         meta,
+        settings,
         exec,
         lock,
     })? {
@@ -145,13 +169,13 @@ pub fn run(a: RunArgs, ctx: &Ctx) -> Result<ExitCode> {
             guard.0 = None;
             if a.bg {
                 writeln!(io::stdout(), "{name}").map_err(stdout_error)?;
-                super::prune::auto(ctx, &store);
+                ctx.retain(&store);
                 if let Some(d) = wait_idle {
                     return first_output(&store.get(&name)?, d);
                 }
                 return Ok(ExitCode::SUCCESS);
             }
-            super::prune::auto(ctx, &store);
+            ctx.retain(&store);
             let s = store.get(&name)?;
             attach::attach(
                 &s,
@@ -175,25 +199,38 @@ pub fn run(a: RunArgs, ctx: &Ctx) -> Result<ExitCode> {
 }
 
 /// `run --bg --wait-idle`: the program's first output, as plain text, once
-/// it has been quiet for `idle` (at most a minute, then exit 124).
+/// it has been quiet for `idle` (at most a minute, then exit 124); the
+/// program's exit status if it ended first.
 fn first_output(s: &store::Session, idle: Duration) -> Result<ExitCode> {
-    let deadline = std::time::Instant::now() + Duration::from_secs(60).max(idle * 2);
-    let (mut conn, info) = match crate::watch::open(s, Some(idle.as_millis() as u64)) {
-        Ok(w) => w,
-        // Ended already: everything it printed is in the log.
-        Err(_) => {
-            let out = crate::watch::read_range(s, 0, u64::MAX)?;
-            writeln!(io::stdout(), "{}", crate::logs::plain(&out).trim_end())
-                .map_err(stdout_error)?;
-            return Ok(ExitCode::SUCCESS);
-        }
+    let limit = Duration::from_secs(60).max(idle * 2);
+    let deadline = std::time::Instant::now() + limit;
+    let timed_out = || {
+        Error::new(format!(
+            "{}: the output did not go quiet within {}",
+            s.name,
+            humantime::format_duration(limit)
+        ))
+        .with_code(124)
     };
-    let before = crate::watch::read_range(s, 0, info.offset)?;
-    let mut p = crate::logs::Plain::new();
+    let (mut conn, info) =
+        match watch::open(s, Some(idle.as_millis() as u64), Some(deadline), timed_out)? {
+            Ok(w) => w,
+            // Over already: everything it printed is in the log.
+            Err(ended) => {
+                let (_, out) = watch::read_range(&ended, 0, u64::MAX)?;
+                writeln!(io::stdout(), "{}", logs::plain(&out).trim_end()).map_err(stdout_error)?;
+                if let Some(e) = watch::lost(&ended) {
+                    return Err(e);
+                }
+                return Ok(ExitCode::from(watch::exit_status(&ended)));
+            }
+        };
+    let (_, before) = watch::read_range(s, 0, info.offset)?;
+    let mut p = Plain::new();
     let mut text = Vec::new();
     p.feed(&before, &mut text);
     io::stdout().write_all(&text).map_err(stdout_error)?;
-    super::send::print_until_idle_with(&mut conn, s, deadline, p)
+    watch::print_until_idle(&mut conn, s, deadline, p, None)
 }
 
 /// A per-session timeout from its flag ("off" allowed), else the config.
@@ -224,15 +261,19 @@ enum Room {
 }
 
 /// `--if-absent` and `--replace`, under the store's lock: remove an ended
-/// session of the same name; say what to do with a running one.
-fn make_room(store: &store::Store, name: &str, if_absent: bool) -> Result<Room> {
+/// session of the same name; say what to do with a running one. A running
+/// one is what `--if-absent` expects on every cron tick but the first, so
+/// it says so only with `-v` (cron mails whatever is printed).
+fn make_room(store: &store::Store, name: &str, if_absent: bool, verbose: bool) -> Result<Room> {
     if !store.dir(name).exists() {
         return Ok(Room::Made);
     }
     let s = store.get(name)?;
     if s.is_running() {
         if if_absent {
-            eprintln!("codex-session: session {name} is already running; nothing to do");
+            if verbose {
+                note(format!("session {name} is already running; nothing to do"));
+            }
             return Ok(Room::Done(ExitCode::SUCCESS));
         }
         return Ok(Room::Stop(Box::new(s)));
@@ -250,12 +291,11 @@ fn check_limit(store: &store::Store, ctx: &Ctx) -> Result<()> {
         return Ok(());
     }
     Err(Error::new(format!(
-        "cannot start another session: max_sessions is {max} and {} are running ({})",
+        "cannot start another session: {} are running and max_sessions is {max}",
         running.len(),
-        running.join(", ")
     ))
     .hint(format!(
-        "stop one (`codex-session stop NAME`), or raise max_sessions in {}",
+        "stop one (`codex-session list --running` shows them), or raise max_sessions in {}",
         ctx.config.path.display()
     )))
 }
@@ -307,21 +347,6 @@ fn create_dir(store: &store::Store, mut name: String, explicit: bool) -> Result<
             Err(e) => return Err(Error::io("creating the session folder", &dir, e)),
         }
     }
-}
-
-fn parse_size(s: &str) -> Result<(u16, u16)> {
-    let bad = || {
-        Error::usage(format!(
-            "invalid --size {s:?}: expected COLSxROWS, like 120x40"
-        ))
-    };
-    let (c, r) = s.split_once(['x', 'X']).ok_or_else(bad)?;
-    let c: u16 = c.trim().parse().map_err(|_| bad())?;
-    let r: u16 = r.trim().parse().map_err(|_| bad())?;
-    if c == 0 || r == 0 {
-        return Err(bad());
-    }
-    Ok((c, r))
 }
 
 fn resolve_cwd(flag: Option<&Path>) -> Result<PathBuf> {

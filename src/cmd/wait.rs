@@ -1,21 +1,30 @@
 //! `wait`: until the program ends (`--exit`, with its exit code), the
-//! output goes quiet (`--idle`), or the output matches (`--output`).
+//! output goes quiet (`--idle`), or the output matches (`--output`: by
+//! default everything the session printed that is still kept, then what
+//! comes; `--from-now`: only what comes; `--since-input`: only the answer
+//! to the last input, after its echo).
 
 use std::io::{self, Write};
 use std::process::ExitCode;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use regex::Regex;
 
-use super::{Ctx, stdout_error};
+use super::Ctx;
 use crate::cli::WaitArgs;
-use crate::error::{Error, Result};
+use crate::client::watch::{self, Answer, Event};
+use crate::error::{Error, Result, stdout_error};
+use crate::fmt;
 use crate::logs::Plain;
 use crate::store::Session;
-use crate::watch::{self, Event};
-use crate::{attach, fmt, proto};
+
+/// How long a connection that ended without an exit notice may take to be
+/// followed by the supervisor's end.
+const SETTLE: Duration = Duration::from_secs(5);
 
 pub fn run(a: WaitArgs, ctx: &Ctx) -> Result<ExitCode> {
+    // The timeout counts from here: connecting and retrying are waiting too.
+    let started = Instant::now();
     let parse = fmt::duration_arg;
     let idle = a.idle.as_deref().map(|d| parse("--idle", d)).transpose()?;
     let timeout = a
@@ -28,31 +37,62 @@ pub fn run(a: WaitArgs, ctx: &Ctx) -> Result<ExitCode> {
         .as_deref()
         .map(|r| Regex::new(r).map_err(|e| Error::usage(format!("--output: invalid regex: {e}"))))
         .transpose()?;
-    let deadline = timeout.map(|t| Instant::now() + t);
+    let deadline = timeout.map(|t| started + t);
     let store = ctx.store()?;
     let s = store.get(&a.name)?;
     let mut m = Matcher::new(pattern);
+    let timed_out = || {
+        let what = if a.exit {
+            "the program to end".to_string()
+        } else if let Some(d) = idle {
+            format!("{} of quiet", humantime::format_duration(d))
+        } else {
+            format!("output matching {:?}", a.output.as_deref().unwrap_or(""))
+        };
+        Error::new(format!(
+            "timed out after {} waiting for {what} in {}",
+            humantime::format_duration(timeout.unwrap_or_default()),
+            s.name
+        ))
+        .with_code(124)
+    };
 
     if !s.is_running() {
-        return ended(&s, &a, &mut m);
+        return over(&s, &a, &mut m);
     }
-    let (mut conn, info) = match watch::open(&s, idle.map(|d| d.as_millis() as u64)) {
+    let idle_ms = idle.map(|d| d.as_millis() as u64);
+    let (mut conn, info) = match watch::open(&s, idle_ms, deadline, timed_out)? {
         Ok(w) => w,
-        // It may have ended just now, as we connected.
-        Err(e) => return s.settle().map_or(Err(e), |s| ended(&s, &a, &mut m)),
+        Err(ended) => return over(&ended, &a, &mut m),
     };
-    if m.active() && (a.from_start || a.since_input) {
-        let from = if a.from_start { 0 } else { info.input_offset };
-        m.feed(&watch::read_range(&s, from, info.offset)?);
+    // What was printed before the watch began, as far as it counts.
+    let mut answer = None;
+    if m.active() && !a.from_now {
+        let from = if a.since_input {
+            let mut ans = Answer::to_last_input(&info);
+            let (at, before) = watch::read_range(&s, info.input_offset, info.offset)?;
+            m.feed(ans.feed_at(at, &before));
+            answer = Some(ans);
+            None
+        } else {
+            Some(watch::read_range(&s, 0, info.offset)?.1)
+        };
+        if let Some(before) = from {
+            m.feed(&before);
+        }
         if let Some(line) = m.found() {
             return print_match(&line);
         }
     }
     loop {
-        match watch::next(&mut conn, &s, deadline)? {
+        match watch::next(&mut conn, deadline)? {
             Event::Output(p) => {
                 if m.active() {
-                    m.feed(&p);
+                    let p = match &mut answer {
+                        Some(ans) => ans.feed(&p),
+                        None => &p,
+                    };
+                    m.feed(p);
                     if let Some(line) = m.found() {
                         return print_match(&line);
                     }
@@ -60,7 +100,7 @@ pub fn run(a: WaitArgs, ctx: &Ctx) -> Result<ExitCode> {
             }
             Event::Idle => return Ok(ExitCode::SUCCESS),
             Event::Lost => {
-                let Some(s) = s.settle() else {
+                let Some(ended) = watch::settle(&s, Instant::now() + SETTLE) else {
                     return Err(Error::new(format!(
                         "session {}: the supervisor closed the connection",
                         s.name
@@ -70,11 +110,20 @@ pub fn run(a: WaitArgs, ctx: &Ctx) -> Result<ExitCode> {
                 if let Some(line) = m.found() {
                     return print_match(&line);
                 }
-                return ended(&s, &a, &mut m);
+                if let Some(e) = watch::lost(&ended) {
+                    return Err(e);
+                }
+                if a.exit {
+                    return Ok(ExitCode::from(watch::exit_status(&ended)));
+                }
+                if a.idle.is_some() {
+                    return Ok(ExitCode::SUCCESS);
+                }
+                return Err(ended_before(&ended, &a));
             }
             Event::Exit(info) => {
                 if a.exit {
-                    return Ok(ExitCode::from(attach::exit_status(&info)));
+                    return Ok(ExitCode::from(info.status()));
                 }
                 if a.idle.is_some() {
                     return Ok(ExitCode::SUCCESS);
@@ -86,57 +135,47 @@ pub fn run(a: WaitArgs, ctx: &Ctx) -> Result<ExitCode> {
                 let s = store.get(&a.name)?;
                 return Err(ended_before(&s, &a));
             }
-            Event::Timeout => {
-                let what = if a.exit {
-                    "the program to end".to_string()
-                } else if let Some(d) = idle {
-                    format!("{} of quiet", humantime::format_duration(d))
-                } else {
-                    format!("output matching {:?}", a.output.as_deref().unwrap_or(""))
-                };
-                eprintln!(
-                    "codex-session: timed out after {} waiting for {what} in {}",
-                    humantime::format_duration(timeout.unwrap_or_default()),
-                    s.name
-                );
-                return Ok(ExitCode::from(124));
-            }
+            Event::Timeout => return Err(timed_out()),
         }
     }
 }
 
-/// The session is over: answer from its record.
-fn ended(s: &Session, a: &WaitArgs, m: &mut Matcher) -> Result<ExitCode> {
-    if a.exit {
-        return Ok(ExitCode::from(exit_code(s)));
-    }
-    if a.idle.is_some() {
-        return Ok(ExitCode::SUCCESS);
-    }
-    if a.from_start || a.since_input {
-        m.feed(&watch::read_range(s, 0, u64::MAX)?);
+/// The session is over: answer from its record and its kept output. A
+/// lost session (its supervisor died without recording an exit) is an
+/// error, unless its output matched.
+fn over(s: &Session, a: &WaitArgs, m: &mut Matcher) -> Result<ExitCode> {
+    if m.active() && !a.from_now {
+        // No input is known of an ended session: all its output counts.
+        m.feed(&watch::read_range(s, 0, u64::MAX)?.1);
+        m.finish();
         if let Some(line) = m.found() {
             return print_match(&line);
         }
     }
+    if let Some(e) = watch::lost(s) {
+        return Err(e);
+    }
+    if a.exit {
+        return Ok(ExitCode::from(watch::exit_status(s)));
+    }
+    if a.idle.is_some() {
+        return Ok(ExitCode::SUCCESS);
+    }
     Err(ended_before(s, a))
 }
 
-fn exit_code(s: &Session) -> u8 {
-    attach::exit_status(&proto::ExitInfo {
-        code: s.meta.exit_code,
-        signal: s.meta.signal.clone(),
-    })
-}
-
 fn ended_before(s: &Session, a: &WaitArgs) -> Error {
-    Error::new(format!(
+    let e = Error::new(format!(
         "session {} ended ({}) before its output matched {:?}",
         s.name,
         s.status(),
         a.output.as_deref().unwrap_or("")
-    ))
-    .hint("--from-start also searches the output printed before wait started")
+    ));
+    if a.from_now {
+        e.hint("without --from-now, wait also searches the output printed before it started")
+    } else {
+        e
+    }
 }
 
 fn print_match(line: &str) -> Result<ExitCode> {
@@ -177,6 +216,9 @@ impl Matcher {
     }
 
     fn finish(&mut self) {
+        if self.hit.is_some() {
+            return;
+        }
         self.lines.clear();
         self.plain.finish(&mut self.lines);
         self.check(true);

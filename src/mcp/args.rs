@@ -179,8 +179,8 @@ pub struct SendArgs {
 pub enum From {
     /// All the output since the session started.
     Start,
-    /// The output since the last input was delivered (by anyone), its echo
-    /// included; from the start if there was no input.
+    /// The output since the last input was delivered (by anyone), after
+    /// its echo (as `send` answers); from the start if there was no input.
     Input,
     /// Only output printed from now on.
     Now,
@@ -199,8 +199,8 @@ pub struct WaitArgs {
     /// answer has the line. Anchor it (^...$) if the command you typed
     /// contains the same words, since its echo is output too.
     pub output: Option<String>,
-    /// With output: where to look. Default: "input" (nothing printed since
-    /// your last send is missed).
+    /// With output: where to look. Default: "start" (as `codex-session wait
+    /// --output`: nothing printed already is missed).
     pub from: Option<From>,
     /// Give up after this long (outcome "timeout"). Default: 30s.
     pub timeout: Option<Dur>,

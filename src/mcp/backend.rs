@@ -17,16 +17,19 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::client::{Conn, io_err, remote_error};
+use crate::client::{Conn, watch};
 use crate::error::Error;
 use crate::meta::Meta;
 use crate::proto::{self, Kind, Role};
 use crate::store::{self, Entry, Session, Store};
-use crate::watch;
 
 /// The plain-text renderer `logs` uses: escape sequences dropped, carriage
 /// returns and erases resolved as a terminal shows each line in the end.
 pub type Plain = crate::logs::Plain;
+
+/// The one rule for where a program's answer to an input begins (after the
+/// echo of the input), the one `send --since-input` and `wait` use.
+pub type InputAnswer = watch::Answer;
 
 /// A failure, as one sentence for the agent: what failed, why, what to do.
 #[derive(Debug, Clone)]
@@ -53,8 +56,9 @@ impl From<Error> for Fail {
             message.push_str(h);
             message.push(')');
         }
-        // The supervisor's refusal while a person types a line.
-        let draft = e.message().contains("not delivered: someone attached");
+        // The supervisor's refusal while a person types a line: the one
+        // request here that waits, so the one that answers `timeout` (124).
+        let draft = e.code() == 124;
         Fail { message, draft }
     }
 }
@@ -160,6 +164,8 @@ pub struct Watching {
     pub offset: u64,
     /// Output bytes when input was last delivered (0 if never).
     pub input_offset: u64,
+    /// The answer to that input, from `input_offset` on.
+    pub answer: InputAnswer,
 }
 
 /// What to start.
@@ -346,17 +352,24 @@ impl Backend {
         if !s.is_running() {
             return Err(not_running(&s));
         }
-        let (conn, info) = watch::open(&s, idle.map(|d| d.as_millis() as u64))?;
+        let idle_ms = idle.map(|d| d.as_millis() as u64);
+        let timed_out = || Error::new(format!("session {}: the supervisor did not answer", s.name));
+        let (conn, info) = match watch::open(&s, idle_ms, None, timed_out)? {
+            Ok(w) => w,
+            Err(over) => return Err(not_running(&over)),
+        };
         Ok(Watching {
             stream: Stream { conn, session: s },
             offset: info.offset,
             input_offset: info.input_offset,
+            answer: InputAnswer::to_last_input(&info),
         })
     }
 
     /// Deliver input as one unit. With `follow`, the connection then streams
-    /// the output that follows the input.
-    pub fn send(&self, name: &str, input: &Input) -> Result<Stream> {
+    /// the output that follows the input, and the answer says where the
+    /// program's answer to it begins.
+    pub fn send(&self, name: &str, input: &Input) -> Result<(Stream, InputAnswer)> {
         let s = self.get(name)?;
         if !s.is_running() {
             return Err(not_running(&s));
@@ -387,21 +400,24 @@ impl Backend {
             )));
         }
         let mut c = Conn::open(&s, Role::Control, None, false)?;
-        proto::write_frame(&mut c.stream, Kind::Send, &payload).map_err(|e| io_err(&s, e))?;
+        c.write(Kind::Send, &payload)?;
         // The supervisor answers once delivered, or when it gave up waiting
         // for a typing person to pause.
-        c.stream
-            .set_read_timeout(Some(input.timeout + Duration::from_secs(5)))
-            .map_err(|e| io_err(&s, e))?;
+        c.set_timeout(Some(input.timeout + Duration::from_secs(5)))?;
         loop {
-            match proto::read_frame(&mut c.stream).map_err(|e| io_err(&s, e))? {
-                (Kind::Ok, _) => {
-                    return Ok(Stream {
-                        conn: c,
-                        session: s,
-                    });
+            match c.read()? {
+                (Kind::Ok, p) => {
+                    let r: proto::SendResult = c.parse(Kind::Ok, &p)?;
+                    let answer = InputAnswer::to_send(&r);
+                    return Ok((
+                        Stream {
+                            conn: c,
+                            session: s,
+                        },
+                        answer,
+                    ));
                 }
-                (Kind::Error, p) => return Err(remote_error(&s, &p).into()),
+                (Kind::Error, p) => return Err(c.remote_error(&p).into()),
                 _ => {}
             }
         }
@@ -445,16 +461,14 @@ impl Backend {
         let end = Instant::now() + Duration::from_secs(5);
         let mut quiet = Duration::from_millis(200);
         loop {
-            c.stream
-                .set_read_timeout(Some(quiet))
-                .map_err(|e| io_err(&s, e))?;
+            c.set_timeout(Some(quiet))?;
             match proto::read_frame(&mut c.stream) {
                 Ok((Kind::Output, p)) => {
                     vt.process(&p);
                     quiet = Duration::from_millis(30);
                 }
                 Ok((Kind::Exit, _)) => break,
-                Ok((Kind::Error, p)) => return Err(remote_error(&s, &p).into()),
+                Ok((Kind::Error, p)) => return Err(c.remote_error(&p).into()),
                 Ok(_) => {}
                 Err(e)
                     if matches!(
@@ -464,7 +478,7 @@ impl Backend {
                 {
                     break;
                 }
-                Err(e) => return Err(io_err(&s, e).into()),
+                Err(e) => return Err(c.io_err(e).into()),
             }
             if Instant::now() >= end {
                 break;
@@ -588,30 +602,28 @@ impl Stream {
 
     /// The next event, or Timeout at `deadline`.
     pub fn next(&mut self, deadline: Instant) -> Result<Event> {
-        Ok(
-            match watch::next(&mut self.conn, &self.session, Some(deadline))? {
-                watch::Event::Output(p) => Event::Output(p),
-                watch::Event::Idle => Event::Idle,
-                watch::Event::Exit(i) => Event::Exit(Ended {
-                    code: i.code,
-                    signal: i.signal,
+        Ok(match watch::next(&mut self.conn, Some(deadline))? {
+            watch::Event::Output(p) => Event::Output(p),
+            watch::Event::Idle => Event::Idle,
+            watch::Event::Exit(i) => Event::Exit(Ended {
+                code: i.code,
+                signal: i.signal,
+            }),
+            watch::Event::Timeout => Event::Timeout,
+            // The session may have ended as we connected: its record says.
+            watch::Event::Lost => match self.session.settle() {
+                Some(s) => Event::Exit(Ended {
+                    code: s.meta.exit_code,
+                    signal: s.meta.signal.clone(),
                 }),
-                watch::Event::Timeout => Event::Timeout,
-                // The session may have ended as we connected: its record says.
-                watch::Event::Lost => match self.session.settle() {
-                    Some(s) => Event::Exit(Ended {
-                        code: s.meta.exit_code,
-                        signal: s.meta.signal.clone(),
-                    }),
-                    None => {
-                        return Err(Fail::new(format!(
-                            "session {}: the supervisor closed the connection",
-                            self.session.name
-                        )));
-                    }
-                },
+                None => {
+                    return Err(Fail::new(format!(
+                        "session {}: the supervisor closed the connection",
+                        self.session.name
+                    )));
+                }
             },
-        )
+        })
     }
 }
 
@@ -673,21 +685,20 @@ fn info_of(s: &Session) -> Info {
 
 fn capture(s: &Session) -> Result<String> {
     let mut c = Conn::open(s, Role::Control, None, false)?;
-    proto::write_json(
-        &mut c.stream,
+    c.write(
         Kind::Capture,
-        &proto::CaptureReq { ansi: false },
-    )
-    .map_err(|e| io_err(s, e))?;
-    c.stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .map_err(|e| io_err(s, e))?;
+        &proto::json(&proto::CaptureReq {
+            ansi: false,
+            join: false,
+        }),
+    )?;
+    c.set_timeout(Some(Duration::from_secs(10)))?;
     let mut screen = Vec::new();
     loop {
-        match proto::read_frame(&mut c.stream).map_err(|e| io_err(s, e))? {
+        match c.read()? {
             (Kind::Screen, p) => screen.extend_from_slice(&p),
             (Kind::Ok, _) => return Ok(String::from_utf8_lossy(&screen).into_owned()),
-            (Kind::Error, p) => return Err(remote_error(s, &p).into()),
+            (Kind::Error, p) => return Err(c.remote_error(&p).into()),
             _ => {}
         }
     }
@@ -700,7 +711,7 @@ fn stop(s: &Session, signal: i32, grace: Duration, deadline: Instant) -> Result<
         signal,
         grace_ms: grace.as_millis() as u64,
     };
-    proto::write_json(&mut c.stream, Kind::Stop, &req).map_err(|e| io_err(s, e))?;
+    c.write(Kind::Stop, &proto::json(&req))?;
     let late = || {
         Fail::new(format!(
             "session {} did not end before the timeout; it gets SIGKILL {} after the signal",
@@ -713,12 +724,10 @@ fn stop(s: &Session, signal: i32, grace: Duration, deadline: Instant) -> Result<
         if left.is_zero() {
             return Err(late());
         }
-        c.stream
-            .set_read_timeout(Some(left))
-            .map_err(|e| io_err(s, e))?;
+        c.set_timeout(Some(left))?;
         match proto::read_frame(&mut c.stream) {
             Ok((Kind::Exit, _)) => break,
-            Ok((Kind::Error, p)) => return Err(remote_error(s, &p).into()),
+            Ok((Kind::Error, p)) => return Err(c.remote_error(&p).into()),
             Ok(_) => {}
             Err(e)
                 if matches!(
@@ -736,7 +745,7 @@ fn stop(s: &Session, signal: i32, grace: Duration, deadline: Instant) -> Result<
             {
                 return Err(late());
             }
-            Err(e) => return Err(io_err(s, e).into()),
+            Err(e) => return Err(c.io_err(e).into()),
         }
     }
     drop(c);

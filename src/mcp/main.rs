@@ -20,17 +20,23 @@
 //! tools, which are the CLI's blocking client code behind `backend`.
 
 // The modules this program shares with `codex-session` (it uses part of each).
-#[allow(dead_code)]
-#[path = "../client.rs"]
+#[allow(dead_code, unused_imports)]
+#[path = "../client/mod.rs"]
 mod client;
 #[allow(dead_code)]
 #[path = "../error.rs"]
 mod error;
 #[allow(dead_code)]
+#[path = "../events.rs"]
+mod events;
+#[allow(dead_code)]
+#[path = "../fmt.rs"]
+mod fmt;
+#[allow(dead_code)]
 #[path = "../keys.rs"]
 mod keys;
-#[allow(dead_code)]
-#[path = "../logs.rs"]
+#[allow(dead_code, unused_imports)]
+#[path = "../logs/mod.rs"]
 mod logs;
 #[allow(dead_code)]
 #[path = "../meta.rs"]
@@ -44,9 +50,6 @@ mod store;
 #[allow(dead_code)]
 #[path = "../sys.rs"]
 mod sys;
-#[allow(dead_code)]
-#[path = "../watch.rs"]
-mod watch;
 
 mod args;
 mod backend;

@@ -54,7 +54,7 @@ pub fn read(b: &Backend, name: &str, view: View) -> Result<String, Fail> {
         View::Screen => Ok(b.screen(name)?.0),
         View::Log => {
             let (start, total) = b.tail_start(name, 1000)?;
-            let mut c = Collector::new(b.max_output, 0, None);
+            let mut c = Collector::new(b.max_output, None, None);
             let mut pos = start;
             while pos < total {
                 let (bytes, at, _) = b.read_output(name, pos, 256 * 1024)?;

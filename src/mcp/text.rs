@@ -7,12 +7,13 @@ use std::time::Duration;
 
 use regex::Regex;
 
-use super::backend::Plain;
+use super::backend::{InputAnswer, Plain};
 
 /// Plain-text output, collected line by line.
 ///
-/// - The first `skip` lines are the echo of the input (the terminal shows
-///   what was typed before the program answers): they are dropped.
+/// - With an [`InputAnswer`], the echo of the input (the terminal shows
+///   what was typed before the program answers) is dropped by the same rule
+///   as `send --since-input`.
 /// - The rest is kept up to `max` bytes: the first half as it comes, then a
 ///   rolling last half; what falls between is counted, with the range of
 ///   output offsets it came from, so the agent can page to it.
@@ -26,7 +27,7 @@ pub struct Collector {
     raw: u64,
     /// Where the line being written began.
     line_start: u64,
-    skip: u64,
+    echo: Option<InputAnswer>,
     /// Where the answer (after the skipped echo) begins.
     answer_start: u64,
     head: String,
@@ -63,14 +64,14 @@ pub struct Collected {
 }
 
 impl Collector {
-    pub fn new(max: usize, skip: u64, pattern: Option<Regex>) -> Collector {
+    pub fn new(max: usize, echo: Option<InputAnswer>, pattern: Option<Regex>) -> Collector {
         Collector {
             plain: Plain::new(),
             buf: Vec::new(),
             max: max.max(64),
             raw: 0,
             line_start: 0,
-            skip,
+            echo,
             answer_start: 0,
             head: String::new(),
             head_full: false,
@@ -91,8 +92,29 @@ impl Collector {
         self.matched.as_deref()
     }
 
+    /// Skip the echo of an input from now on (the output fed next begins
+    /// where the answer tracks it from).
+    pub fn skip_echo(&mut self, echo: InputAnswer) {
+        self.echo = Some(echo);
+    }
+
     /// Feed raw output.
     pub fn feed(&mut self, data: &[u8]) {
+        // The echo (and anything before the input) is a prefix of `data`:
+        // count it, so offsets stay those of the output, and drop it.
+        let data = match &mut self.echo {
+            Some(a) => {
+                let d = a.feed(data);
+                let skipped = (data.len() - d.len()) as u64;
+                if skipped > 0 {
+                    self.raw += skipped;
+                    self.line_start = self.raw;
+                    self.answer_start = self.raw;
+                }
+                d
+            }
+            None => data,
+        };
         // One line at a time, so each finished line knows its raw range.
         for piece in data.split_inclusive(|&b| b == b'\n') {
             self.buf.clear();
@@ -105,8 +127,7 @@ impl Collector {
                 self.line(text, start, self.raw);
             }
         }
-        if self.skip == 0
-            && self.matched.is_none()
+        if self.matched.is_none()
             && let Some(re) = &self.pattern
         {
             let partial = self.plain.current_line();
@@ -118,11 +139,6 @@ impl Collector {
 
     /// One finished line (with its newline), from raw `start` to `end`.
     fn line(&mut self, text: String, start: u64, end: u64) {
-        if self.skip > 0 {
-            self.skip -= 1;
-            self.answer_start = end;
-            return;
-        }
         if self.matched.is_none()
             && let Some(re) = &self.pattern
         {
@@ -249,22 +265,6 @@ fn ceil_char(s: &str, i: usize) -> usize {
     i
 }
 
-/// How many lines input makes on a terminal: each line break it contains,
-/// plus Enter (submit, or an Enter key).
-pub fn input_lines(text: &str, keys: &[String], submit: bool) -> u64 {
-    let breaks = text.matches('\n').count() as u64;
-    let enters = keys
-        .iter()
-        .filter(|k| {
-            matches!(
-                k.to_ascii_lowercase().as_str(),
-                "enter" | "return" | "cr" | "c-m" | "c-j"
-            )
-        })
-        .count() as u64;
-    breaks + enters + u64::from(submit)
-}
-
 /// "90s", "500ms", "1h30m", or a number of seconds.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let t = s.trim();
@@ -304,8 +304,9 @@ pub fn size(n: u64) -> String {
 mod tests {
     use super::*;
 
-    fn collect(max: usize, skip: u64, data: &[&[u8]]) -> Collected {
-        let mut c = Collector::new(max, skip, None);
+    fn collect(max: usize, skip: u32, data: &[&[u8]]) -> Collected {
+        let echo = (skip > 0).then(|| InputAnswer::new(0, skip));
+        let mut c = Collector::new(max, echo, None);
         for d in data {
             c.feed(d);
         }
@@ -358,7 +359,7 @@ mod tests {
     #[test]
     fn matches_finished_and_partial_lines_after_the_echo() {
         let re = Regex::new("^done$").unwrap();
-        let mut c = Collector::new(1000, 1, Some(re.clone()));
+        let mut c = Collector::new(1000, Some(InputAnswer::new(0, 1)), Some(re.clone()));
         c.feed(b"echo done\r\n");
         assert_eq!(c.matched(), None);
         c.feed(b"don");
@@ -366,17 +367,9 @@ mod tests {
         c.feed(b"e");
         assert_eq!(c.matched(), Some("done"));
         let re = Regex::new("ready").unwrap();
-        let mut c = Collector::new(1000, 0, Some(re));
+        let mut c = Collector::new(1000, None, Some(re));
         c.feed(b"\x1b[32mserver ready\x1b[0m on :80\r\n");
         assert_eq!(c.matched(), Some("server ready on :80"));
-    }
-
-    #[test]
-    fn counts_input_lines() {
-        assert_eq!(input_lines("print(1)", &[], true), 1);
-        assert_eq!(input_lines("a\nb\n", &[], false), 2);
-        assert_eq!(input_lines("ls", &["Enter".into()], false), 1);
-        assert_eq!(input_lines("", &[], false), 0);
     }
 
     #[test]

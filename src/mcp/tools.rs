@@ -150,7 +150,7 @@ pub fn start(b: &Backend, a: args::StartArgs) -> Result<Answer> {
     };
     let (name, already) = b.start(&spec, deadline)?;
     let idle = a.wait_idle.map_or(DEFAULT_IDLE, |d| d.0);
-    let mut c = Collector::new(b.max_output, 0, None);
+    let mut c = Collector::new(b.max_output, None, None);
     let mut outcome = Outcome::Sent;
     let mut base = 0;
     if !already && !idle.is_zero() {
@@ -263,7 +263,7 @@ pub fn send(b: &Backend, a: args::SendArgs, label: String) -> Result<Answer> {
         follow,
         timeout: t,
     };
-    let mut stream = b.send(&a.name, &input).map_err(|f| {
+    let (mut stream, echo) = b.send(&a.name, &input).map_err(|f| {
         if f.draft {
             Fail::new(format!(
                 "not delivered: someone attached to {} is typing a line, and input from an agent is \
@@ -276,11 +276,7 @@ pub fn send(b: &Backend, a: args::SendArgs, label: String) -> Result<Answer> {
         }
     })?;
     let name = stream.name().to_string();
-    let mut c = Collector::new(
-        b.max_output,
-        text::input_lines(&text, &keys, submit),
-        pattern,
-    );
+    let mut c = Collector::new(b.max_output, Some(echo), pattern);
     let mut ended = None;
     let outcome = if follow.is_none() {
         Outcome::Sent
@@ -374,13 +370,13 @@ pub fn wait(b: &Backend, a: args::WaitArgs) -> Result<Answer> {
         .as_deref()
         .map(|r| regex("output", r))
         .transpose()?;
-    let from = a.from.unwrap_or(args::From::Input);
+    let from = a.from.unwrap_or(args::From::Start);
     let t = timeout(b, a.timeout.as_ref())?;
     let deadline = Instant::now() + t;
     let idle = a.idle.as_ref().map(|d| d.0);
     let name = a.name.clone();
     let has_pattern = pattern.is_some();
-    let mut c = Collector::new(1024, 0, pattern);
+    let mut c = Collector::new(1024, None, pattern);
 
     let done = |outcome: Outcome, matched: Option<&str>| -> Result<Answer> {
         let i = b.info(&name)?;
@@ -442,6 +438,8 @@ pub fn wait(b: &Backend, a: args::WaitArgs) -> Result<Answer> {
         let start = if from == args::From::Start {
             0
         } else {
+            // The answer to the last input: its echo is not searched.
+            c.skip_echo(w.answer.clone());
             w.input_offset
         };
         feed_range(b, &name, &mut c, start, w.offset)?;
@@ -558,7 +556,7 @@ pub fn logs(b: &Backend, a: args::LogsArgs) -> Result<Answer> {
         ));
     }
     let max = b.max_output;
-    let mut c = Collector::new(max, 0, None);
+    let mut c = Collector::new(max, None, None);
     let (start, next, total, skipped) = match a.offset {
         Some(offset) => {
             let limit = a.limit.map_or(max, |l| (l as usize).min(max));

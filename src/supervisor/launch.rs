@@ -1,18 +1,32 @@
 //! Starting a supervisor: double fork with a ready pipe (abduco's
 //! `create_session` pattern). The launcher blocks on the pipe until the
 //! supervisor reports that the lock is held, the socket listens and the
-//! program has been exec'd, or why it could not.
+//! program has been exec'd, or why it could not. Then the supervisor's own
+//! setup ([`setup`]): daemon hygiene, the signal pipe, the socket, the log,
+//! the program.
 
 use std::fs::File;
 use std::io::{self, Read, Write};
-use std::path::PathBuf;
+use std::os::fd::AsRawFd;
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::net::UnixListener;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use nix::errno::Errno;
+use nix::sys::signal::{SigHandler, Signal, signal};
 use nix::unistd::{ForkResult, fork, setsid};
+use serde_json::json;
 
+use super::program::Program;
+use super::record;
+use super::signals::Signals;
 use crate::error::{Error, Result};
-use crate::meta::Meta;
-use crate::pty::Exec;
+use crate::events::Events;
+use crate::logs::LogWriter;
+use crate::meta::{self, Meta, Status};
+use crate::pty::{self, Exec};
+use crate::store::{LOG, SOCK};
 
 /// What the supervisor writes on the ready pipe.
 pub enum Ready {
@@ -53,8 +67,7 @@ impl ReadyPipe {
         let _ = self.0.write_all(&r.encode());
     }
 
-    pub fn raw_fd(&self) -> i32 {
-        use std::os::fd::AsRawFd;
+    fn raw_fd(&self) -> i32 {
         self.0.as_raw_fd()
     }
 }
@@ -62,15 +75,35 @@ impl ReadyPipe {
 /// Everything the supervisor starts from.
 pub struct Init {
     pub dir: PathBuf,
+    /// The session's record, as the launcher wrote it (status starting).
     pub meta: Meta,
+    /// How the supervisor works; meta.json records the same values.
+    pub settings: Settings,
     pub exec: Exec,
     /// The session lock, taken by the launcher and inherited.
     pub lock: File,
 }
 
-/// Fork the supervisor and wait until it reports. Returns in the launcher
-/// only; the supervisor never returns from here.
-pub fn start(init: Init) -> Result<Ready> {
+/// The session's settings, fixed at launch (config and `run` flags).
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// output.log rotates at this size...
+    pub log_max_size: u64,
+    /// ...and this many rotated logs are kept.
+    pub log_keep: u32,
+    /// Stop the program after this long without output or input.
+    pub idle_timeout: Option<Duration>,
+    /// Stop the program this long after it started.
+    pub ttl: Option<Duration>,
+    /// No output for this long is an `idle` event.
+    pub idle_after: Duration,
+    /// A person typing holds `send` back until quiet this long.
+    pub draft_quiet: Duration,
+}
+
+/// Fork the supervisor, which runs `body`, and wait until it reports.
+/// Returns in the launcher only.
+pub fn start(init: Init, body: fn(Init, ReadyPipe) -> !) -> Result<Ready> {
     let (mut r, w) = io::pipe().map_err(|e| Error::new(format!("creating a pipe: {e}")))?;
     // Safety: the CLI is single-threaded here (no thread has been spawned),
     // so the child may run arbitrary code; every CString was built before.
@@ -83,7 +116,10 @@ pub fn start(init: Init) -> Result<Ready> {
             let _ = setsid();
             // Safety: still single-threaded.
             match unsafe { fork() } {
-                Ok(ForkResult::Child) => super::run(init, ReadyPipe(w)),
+                Ok(ForkResult::Child) => {
+                    set_title(&init.meta.name);
+                    body(init, ReadyPipe(w))
+                }
                 // Safety: _exit skips atexit handlers and destructors that
                 // belong to the launcher, which is exactly what we want here.
                 Ok(ForkResult::Parent { .. }) | Err(_) => unsafe { nix::libc::_exit(0) },
@@ -101,4 +137,186 @@ pub fn start(init: Init) -> Result<Ready> {
             }))
         }
     }
+}
+
+/// What the supervisor's setup leaves it with.
+pub struct Started {
+    pub meta: Meta,
+    pub settings: Settings,
+    pub program: Program,
+    pub listener: UnixListener,
+    pub signals: Signals,
+    pub log: LogWriter,
+    pub events: Events,
+    pub lock: File,
+}
+
+/// Daemon hygiene, the socket, the log, then the program. Reports on the
+/// ready pipe; `None` when the session could not start.
+pub fn setup(init: Init, ready: ReadyPipe) -> Option<Started> {
+    macro_rules! try_or_report {
+        ($e:expr, $what:expr) => {
+            match $e {
+                Ok(v) => v,
+                Err(e) => {
+                    ready.report(Ready::Failed(format!("{}: {}", $what, e)));
+                    return None;
+                }
+            }
+        };
+    }
+    let Init {
+        dir,
+        mut meta,
+        settings,
+        exec,
+        lock,
+    } = init;
+    try_or_report!(
+        std::env::set_current_dir(&dir),
+        format!("entering {}", dir.display())
+    );
+    try_or_report!(detach_stdio(), "redirecting standard streams to /dev/null");
+    close_stray_fds(&[lock.as_raw_fd(), ready.raw_fd()]);
+    // Safety: SIG_IGN installs no handler.
+    unsafe {
+        let _ = signal(Signal::SIGHUP, SigHandler::SigIgn);
+        let _ = signal(Signal::SIGPIPE, SigHandler::SigIgn);
+    }
+    nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(0o077));
+
+    let signals = match Signals::install() {
+        Ok(s) => s,
+        Err(why) => {
+            ready.report(Ready::Failed(why));
+            return None;
+        }
+    };
+
+    // Bound relative to the session folder, so any store path length works.
+    let listener = try_or_report!(
+        UnixListener::bind(SOCK),
+        format!("binding {}", dir.join(SOCK).display())
+    );
+    try_or_report!(
+        std::fs::set_permissions(SOCK, std::fs::Permissions::from_mode(0o600)),
+        "securing the socket"
+    );
+    try_or_report!(listener.set_nonblocking(true), "configuring the socket");
+    let here = Path::new(".");
+    let log = try_or_report!(
+        LogWriter::open(here, settings.log_max_size, settings.log_keep),
+        format!("opening {}", dir.join(LOG).display())
+    );
+    let mut events = Events::open(here);
+
+    let spawned = match pty::spawn(&exec, meta.cols, meta.rows) {
+        Ok(Ok(s)) => s,
+        Ok(Err(errno)) => {
+            ready.report(Ready::ExecFailed(errno));
+            return None;
+        }
+        Err(e) => {
+            ready.report(Ready::Failed(format!("starting the program: {e}")));
+            return None;
+        }
+    };
+    let pid = spawned.pid;
+    meta.status = Status::Running;
+    meta.started = Some(meta::now());
+    meta.pid = Some(pid.as_raw());
+    meta.supervisor_pid = Some(std::process::id() as i32);
+    try_or_report!(meta.write(here), "writing meta.json");
+    events.emit(
+        "started",
+        json!({"pid": pid.as_raw(), "supervisor_pid": std::process::id(), "command": meta.command}),
+    );
+    ready.report(Ready::Running { pid: pid.as_raw() });
+    record::reserve_space();
+    Some(Started {
+        meta,
+        settings,
+        program: Program::new(spawned.master, pid),
+        listener,
+        signals,
+        log,
+        events,
+        lock,
+    })
+}
+
+fn detach_stdio() -> io::Result<()> {
+    let null = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/null")?;
+    rustix::stdio::dup2_stdin(&null)?;
+    rustix::stdio::dup2_stdout(&null)?;
+    rustix::stdio::dup2_stderr(&null)?;
+    Ok(())
+}
+
+/// Close descriptors inherited from whoever ran `run --bg` (a pipe a caller
+/// waits on for EOF must not be held open by a daemon).
+fn close_stray_fds(keep: &[i32]) {
+    let Ok(rd) = std::fs::read_dir("/dev/fd") else {
+        return;
+    };
+    let fds: Vec<i32> = rd
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+        .collect();
+    for fd in fds {
+        if fd > 2 && !keep.contains(&fd) {
+            // The read_dir handle is gone by now; closing an fd number that
+            // is no longer open just fails with EBADF.
+            let _ = nix::unistd::close(fd);
+        }
+    }
+}
+
+/// Name the supervisor where `ps` and `top` look: `codex-session:
+/// supervisor NAME`. On Linux, the command name (15 bytes: `cs:NAME`) and
+/// the command line, written over the launcher's own argument strings (the
+/// area is not grown, so a long title is cut; a launch line is longer than
+/// the title in practice). Elsewhere (macOS, the BSDs) `ps` keeps showing
+/// the `run` command line that started it: finding the argument area there
+/// takes a private libc symbol.
+#[cfg(target_os = "linux")]
+fn set_title(name: &str) {
+    if let Ok(comm) = std::ffi::CString::new(format!("cs:{name}")) {
+        let _ = nix::sys::prctl::set_name(&comm);
+    }
+    let Some((start, end)) = arg_area() else {
+        return;
+    };
+    let mut title = format!("codex-session: supervisor {name}").into_bytes();
+    let len = end - start;
+    // The title, NULs, and a last byte that is not NUL: the kernel then
+    // reads the area as setproctitle(3) leaves it, up to the first NUL, so
+    // /proc/PID/cmdline is exactly the title.
+    title.truncate(len - 2);
+    title.resize(len - 1, 0);
+    title.push(b' ');
+    // Safety: [start, end) is this process's argument area as the kernel
+    // reports it (the strings argv points to, on the initial stack, mapped
+    // and writable for the process's life). Nothing reads them after
+    // argument parsing, which is over: std reads argv only when
+    // `std::env::args` is called, and the supervisor never calls it.
+    unsafe { std::ptr::copy_nonoverlapping(title.as_ptr(), start as *mut u8, len) };
+}
+
+#[cfg(not(target_os = "linux"))]
+fn set_title(_name: &str) {}
+
+/// The argument area's bounds, from /proc/self/stat (fields 48 and 49,
+/// `arg_start` and `arg_end`); None if unreadable or too small to hold
+/// anything.
+#[cfg(target_os = "linux")]
+fn arg_area() -> Option<(usize, usize)> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // "pid (comm) state ...": the comm may hold spaces and parentheses.
+    let fields: Vec<&str> = stat[stat.rfind(')')? + 1..].split_whitespace().collect();
+    let start: usize = fields.get(48 - 3)?.parse().ok()?;
+    let end: usize = fields.get(49 - 3)?.parse().ok()?;
+    (start != 0 && end > start + 2).then_some((start, end))
 }

@@ -16,5 +16,5 @@ fn run_list_stop() {
     assert!(out.contains("stopped api"), "{out}");
     let e = s.entry("api");
     assert_eq!(e["status"], "killed");
-    assert_eq!(e["signal"], "SIGTERM");
+    assert_eq!(e["signal"], "SIGHUP", "stop sends HUP first");
 }

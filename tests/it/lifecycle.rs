@@ -2,7 +2,6 @@
 //! `stop` ends it, `rm` removes it.
 
 use std::os::unix::process::CommandExt;
-use std::path::Path;
 use std::process::{Command, Stdio};
 
 use nix::sys::signal::{Signal, killpg};
@@ -20,11 +19,7 @@ fn q(s: impl AsRef<std::ffi::OsStr>) -> String {
 fn sh(s: &Store, script: &str) -> Command {
     let mut c = Command::new("/bin/sh");
     c.arg("-c").arg(script);
-    c.env_remove("CODEX_SESSION_STORE")
-        .env_remove("CODEX_HOME")
-        .env_remove("CODEX_SESSION_CONFIG")
-        .env_remove("NO_COLOR")
-        .env("HOME", s.tmp.path());
+    clean_env(&mut c, s.tmp.path());
     c
 }
 
@@ -39,7 +34,8 @@ fn run_bg(s: &Store, name: &str, prog: &str) -> String {
 
 /// The session is running, its program and supervisor are alive, and a
 /// `stop` reaches it (so the supervisor really is there) and finds the
-/// program still running (so it was not hung up or killed).
+/// program still running (so it was not hung up or killed before: stop's
+/// own HUP is what ends it).
 fn assert_survived(s: &Store, name: &str) {
     let e = s.wait_status(name, "running");
     let pid = e["pid"].as_i64().unwrap() as i32;
@@ -50,7 +46,7 @@ fn assert_survived(s: &Store, name: &str) {
     assert!(out.contains(&format!("stopped {name}")), "{out}");
     let e = s.entry(name);
     assert_eq!(e["status"], "killed", "{e}");
-    assert_eq!(e["signal"], "SIGTERM", "it was still running: {e}");
+    assert_eq!(e["signal"], "SIGHUP", "it was still running: {e}");
 }
 
 /// Kills a process group when a test ends, however it ends.
@@ -60,12 +56,6 @@ impl Drop for KillGroupOnDrop {
     fn drop(&mut self) {
         let _ = killpg(self.0, Signal::SIGKILL);
     }
-}
-
-fn wait_file(p: &Path) {
-    wait_for(&format!("{} to exist", p.display()), WAIT, || {
-        p.exists().then_some(())
-    });
 }
 
 #[test]
@@ -104,7 +94,7 @@ fn survives_its_process_group_being_killed() {
     let mut child = c.spawn().expect("spawning the shell");
     let pgid = Pid::from_raw(child.id() as i32);
     let _guard = KillGroupOnDrop(pgid);
-    wait_file(&marker);
+    wait_file(&marker, WAIT);
     killpg(pgid, Signal::SIGKILL).expect("killpg");
     let st = wait_child(&mut child, WAIT);
     assert!(!st.success(), "{st:?}");
@@ -136,10 +126,7 @@ fn the_exit_code_is_recorded() {
     assert!(e["signal"].is_null(), "{e}");
     assert!(e["ended"].is_string(), "{e}");
     let table = s.ok(["list"]);
-    let row = table
-        .lines()
-        .find(|l| l.starts_with("three "))
-        .unwrap_or_else(|| panic!("{table}"));
+    let row = list_row(&table, "three");
     assert!(row.contains("exited 3"), "{row}");
 
     s.start("zero", &["true"]);
@@ -155,16 +142,12 @@ fn a_killing_signal_is_recorded() {
     assert_eq!(e["signal"], "SIGKILL", "{e}");
     assert!(e["exit_code"].is_null(), "{e}");
     let table = s.ok(["list"]);
-    assert!(
-        table
-            .lines()
-            .any(|l| l.starts_with("k9 ") && l.contains("killed SIGKILL")),
-        "{table}"
-    );
+    let row = list_row(&table, "k9");
+    assert!(row.contains("killed SIGKILL"), "{table}");
 }
 
 #[test]
-fn stop_sends_term_by_default() {
+fn stop_sends_hup_and_term_by_default() {
     let s = Store::new();
     s.start("t", &["sleep", "300"]);
     let pid = s.wait_status("t", "running")["pid"].as_i64().unwrap() as i32;
@@ -173,8 +156,22 @@ fn stop_sends_term_by_default() {
     // `stop` returns once the program has ended and the end is recorded.
     let e = s.entry("t");
     assert_eq!(e["status"], "killed", "{e}");
-    assert_eq!(e["signal"], "SIGTERM", "{e}");
+    assert_eq!(e["signal"], "SIGHUP", "HUP comes first: {e}");
     assert!(!alive(pid), "program {pid} is gone");
+
+    // A program that ignores HUP (nohup'ed) still gets TERM, at once.
+    s.start(
+        "nohup",
+        &["sh", "-c", "trap '' HUP; echo ready; exec sleep 300"],
+    );
+    s.wait_log("nohup", "ready");
+    let started = std::time::Instant::now();
+    s.ok(["stop", "--timeout", "30s", "nohup"]);
+    assert_eq!(s.entry("nohup")["signal"], "SIGTERM");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(20),
+        "TERM, not KILL after the grace period"
+    );
 }
 
 #[test]
@@ -200,7 +197,7 @@ fn stop_escalates_to_kill_after_the_timeout() {
         &[
             "sh",
             "-c",
-            "trap '' TERM; echo ready; while :; do sleep 1; done",
+            "trap '' HUP TERM; echo ready; while :; do sleep 1; done",
         ],
     );
     s.wait_log("stubborn", "ready");
@@ -224,7 +221,7 @@ fn stop_all_stops_every_running_session() {
         assert!(out.contains(&format!("stopped {n}")), "{out}");
         let e = s.entry(n);
         assert_eq!(e["status"], "killed", "{n}: {e}");
-        assert_eq!(e["signal"], "SIGTERM", "{n}: {e}");
+        assert_eq!(e["signal"], "SIGHUP", "{n}: {e}");
     }
     assert!(!out.contains("stopped done"), "{out}");
     let e = s.entry("done");
@@ -314,12 +311,7 @@ fn a_supervisor_that_died_is_shown_as_lost() {
     let e = s.wait_status("orphan", "lost");
     assert!(e["ended"].is_null(), "{e}");
     let table = s.ok(["list"]);
-    assert!(
-        table
-            .lines()
-            .any(|l| l.starts_with("orphan ") && l.contains("lost")),
-        "{table}"
-    );
+    assert!(list_row(&table, "orphan").contains("lost"), "{table}");
     // Nothing to stop; it can be removed.
     let out = s.run(["stop", "orphan"]);
     assert!(stderr(&out).contains("not running"), "{}", stderr(&out));

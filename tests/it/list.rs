@@ -8,6 +8,7 @@ use std::process::Command;
 
 use serde_json::Value;
 
+use crate::support::run_ok as ok;
 use crate::support::*;
 
 fn names(v: &[Value]) -> Vec<String> {
@@ -36,13 +37,11 @@ fn list_table_quiet_json_and_ls() {
     assert_eq!(
         header,
         [
-            "NAME", "STATUS", "PID", "CLIENTS", "OUT", "CREATED", "COMMAND"
+            "#", "NAME", "TYPE", "STATUS", "PID", "CLIENTS", "OUT", "CREATED", "COMMAND"
         ]
     );
-    let web = lines
-        .clone()
-        .find(|l| l.starts_with("web "))
-        .unwrap_or_else(|| panic!("{table}"));
+    let web = list_row(&table, "web");
+    assert!(web.starts_with("0  web  "), "numbered by creation: {web}");
     assert!(web.contains("running"), "{web}");
     assert!(
         web.ends_with("sh -c 'echo served; exec sleep 300'"),
@@ -50,20 +49,30 @@ fn list_table_quiet_json_and_ls() {
     );
     let pid = s.entry("web")["pid"].as_i64().unwrap();
     assert!(web.contains(&pid.to_string()), "{web}");
-    let job = lines
-        .find(|l| l.starts_with("job "))
-        .unwrap_or_else(|| panic!("{table}"));
+    let job = list_row(&table, "job");
     assert!(job.contains("exited 4"), "{job}");
+    assert_eq!(lines.next(), Some(web));
+    assert_eq!(lines.next(), Some(job), "oldest first");
+    let cells: Vec<&str> = job.split_whitespace().collect();
+    assert_eq!(cells[..5], ["1", "job", "cmd", "exited", "4"], "{job}");
+    assert_eq!(cells[5], "-", "no pid once ended: {job}");
 
-    let mut q: Vec<String> = s.ok(["list", "-q"]).lines().map(String::from).collect();
-    q.sort();
-    assert_eq!(q, ["job", "web"]);
+    assert_eq!(s.ok(["list", "-q"]), "web\njob\n");
+    assert_eq!(s.ok(["list", "-q", "--running"]), "web\n");
+    assert_eq!(s.ok(["list", "--ended", "-q"]), "job\n");
+    // Filtered rows keep their numbers.
+    let ended = s.ok(["list", "--ended"]);
+    assert_eq!(ended.lines().count(), 2, "{ended}");
+    assert!(list_row(&ended, "job").starts_with("1  job"), "{ended}");
+    assert!(s.run(["list", "--running", "--ended"]).status.code() == Some(2));
 
     let all = s.list();
     assert_eq!(all.len(), 2);
     for e in &all {
         for key in [
+            "index",
             "name",
+            "type",
             "status",
             "pid",
             "supervisor_pid",
@@ -88,6 +97,9 @@ fn list_table_quiet_json_and_ls() {
         assert!(e["clients"].is_u64() && e["output_bytes"].is_u64(), "{e}");
     }
     let web = s.entry("web");
+    assert_eq!(web["index"], 0);
+    assert_eq!(web["type"], "cmd");
+    assert_eq!(s.entry("job")["index"], 1);
     assert_eq!(web["status"], "running");
     assert!(web["ended"].is_null() && web["exit_code"].is_null());
     assert_eq!(web["command"][0], "sh");
@@ -100,7 +112,7 @@ fn list_table_quiet_json_and_ls() {
 
     // `ls` is `list`.
     let ls = s.ok(["ls"]);
-    // (Column widths follow the contents, e.g. "just now" becoming "1s ago".)
+    // (Column widths follow the contents, e.g. "9s" becoming "10s".)
     let words = |t: &str| -> Vec<String> {
         t.lines()
             .next()
@@ -233,18 +245,10 @@ fn a_damaged_record_is_listed_as_damaged() {
     let out = s.run(["list"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let table = stdout(&out);
-    let row = table
-        .lines()
-        .find(|l| l.starts_with("broken "))
-        .unwrap_or_else(|| panic!("broken is listed: {table}"));
+    let row = list_row(&table, "broken");
     assert!(row.contains("damaged"), "{row}");
     assert!(row.contains("meta.json"), "a reason: {row}");
-    assert!(
-        table
-            .lines()
-            .any(|l| l.starts_with("good ") && l.contains("running")),
-        "{table}"
-    );
+    assert!(list_row(&table, "good").contains("running"), "{table}");
 
     let all = s.list();
     let e = all
@@ -263,6 +267,11 @@ fn a_damaged_record_is_listed_as_damaged() {
     let mut q: Vec<String> = s.ok(["list", "-q"]).lines().map(String::from).collect();
     q.sort();
     assert_eq!(q, ["broken", "good"]);
+    // Its number names it too, and says what is wrong.
+    let n = e["index"].to_string();
+    let out = s.run(["logs", &n]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("broken"), "{}", stderr(&out));
 
     // Other verbs work around it, and `stop --all` does not trip on it.
     s.ok(["ps"]);
@@ -337,7 +346,9 @@ fn inspect_shows_the_record_and_the_files() {
     s.ok(["stop", "insp"]);
     let v: Value = serde_json::from_str(&s.ok(["inspect", "insp", "--json"])).unwrap();
     assert_eq!(v["status"], "killed");
-    assert_eq!(v["signal"], "SIGTERM");
+    assert_eq!(v["signal"], "SIGHUP");
+    // By its number, as list shows it.
+    assert_eq!(s.ok(["inspect", "0"]), s.ok(["inspect", "insp"]));
     assert!(v["ended"].is_string());
 }
 
@@ -397,23 +408,6 @@ fn ps_shows_running_sessions_and_their_last_lines() {
         out.contains("p1-line5") && !out.contains("p1-line4"),
         "{out}"
     );
-}
-
-/// The binary without `--store`, in a clean environment.
-fn bare(home: &Path) -> Command {
-    let mut c = Command::new(BIN);
-    c.env_remove("CODEX_SESSION_STORE")
-        .env_remove("CODEX_HOME")
-        .env_remove("CODEX_SESSION_CONFIG")
-        .env_remove("NO_COLOR")
-        .env("HOME", home);
-    c
-}
-
-fn ok(c: &mut Command) -> String {
-    let out = output_with_timeout(c, CMD_TIMEOUT);
-    assert!(out.status.success(), "{c:?}: {}", stderr(&out));
-    stdout(&out)
 }
 
 #[test]
@@ -501,4 +495,170 @@ fn which_folder_is_the_store() {
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     assert!(!missing.exists());
     drop(home_store);
+}
+
+/// What a command prints on a terminal `cols` wide: its lines, as the
+/// bytes came (escape sequences and all). COLUMNS is unset unless given.
+fn on_a_terminal(s: &Store, args: &[&str], cols: u16, columns: Option<&str>) -> Vec<String> {
+    let mut c = Command::new("/bin/sh");
+    c.arg("-c")
+        .arg("\"$@\"; echo END-OF-OUTPUT")
+        .arg("sh")
+        .arg(BIN)
+        .arg("--store")
+        .arg(&s.root)
+        .args(args);
+    clean_env(&mut c, s.tmp.path());
+    c.env_remove("COLUMNS");
+    if let Some(n) = columns {
+        c.env("COLUMNS", n);
+    }
+    let mut t = crate::support::pty::Term::spawn(c, cols, 50);
+    t.wait_raw(b"END-OF-OUTPUT");
+    assert!(t.wait().success());
+    let raw = String::from_utf8(t.raw()).expect("utf-8");
+    raw.split("\r\n")
+        .take_while(|l| *l != "END-OF-OUTPUT")
+        .map(String::from)
+        .collect()
+}
+
+/// The columns a line takes (every character here is one column wide).
+fn cols(l: &str) -> usize {
+    l.chars().count()
+}
+
+#[test]
+fn escape_sequences_in_a_label_are_shown_escaped_and_long_lines_cut() {
+    let s = Store::new();
+    let evil = "\x1b]0;PWNED\x07\x1b[2J";
+    s.ok([
+        "run", "--bg", "--name", "evil", "--label", evil, "--", "sleep", "300",
+    ]);
+    s.ok([
+        "run",
+        "--bg",
+        "--name",
+        "lines",
+        "--",
+        "sh",
+        "-c",
+        "printf 'a\\033[2Jb\\007\\n'; exec sleep 300",
+    ]);
+    let huge = "x".repeat(100 * 1024);
+    s.ok([
+        "run", "--bg", "--name", "huge", "--label", &huge, "--", "sleep", "300",
+    ]);
+    s.wait_log("lines", "b");
+
+    // Into a pipe: escaped, never cut.
+    let table = s.ok(["list"]);
+    assert!(
+        !table.contains('\x1b') && !table.contains('\x07'),
+        "{table:?}"
+    );
+    assert!(
+        list_row(&table, "evil").ends_with(r"\e]0;PWNED?\e[2J"),
+        "{table}"
+    );
+    assert!(list_row(&table, "huge").ends_with(&huge));
+    let ps = s.ok(["ps"]);
+    assert!(!ps.contains('\x1b') && !ps.contains('\x07'), "{ps:?}");
+    assert!(ps.contains(r"\e]0;PWNED?\e[2J"), "{ps}");
+    let inspect = s.ok(["inspect", "evil"]);
+    assert!(!inspect.contains('\x1b'), "{inspect:?}");
+    assert!(inspect.contains(r"\e]0;PWNED?\e[2J"), "{inspect}");
+    // --json keeps the label whole, in JSON's own escapes.
+    assert_eq!(s.entry("evil")["label"], evil);
+    assert_eq!(s.entry("huge")["label"], huge.as_str());
+
+    // On a terminal 80 columns wide: every line fits, the cut ones end in …
+    let lines = on_a_terminal(&s, &["list"], 80, None);
+    assert_eq!(lines.len(), 4, "{lines:#?}");
+    for l in &lines {
+        assert!(cols(l) <= 80, "{} columns: {l}", cols(l));
+        assert!(!l.contains('\x1b'), "{l:?}");
+    }
+    let huge_row = lines.iter().find(|l| l.contains(" huge ")).unwrap();
+    assert_eq!(cols(huge_row), 80);
+    assert!(huge_row.ends_with("xx…"), "{huge_row}");
+    for args in [&["ps"][..], &["inspect", "huge"]] {
+        let lines = on_a_terminal(&s, args, 80, None);
+        assert!(lines.iter().all(|l| cols(l) <= 80), "{args:?}: {lines:#?}");
+        assert!(lines.iter().any(|l| l.ends_with('…')), "{args:?}");
+    }
+    // COLUMNS wins over the terminal's width; --wide cuts nothing.
+    let lines = on_a_terminal(&s, &["list"], 80, Some("40"));
+    assert!(lines.iter().all(|l| cols(l) <= 40), "{lines:#?}");
+    let lines = on_a_terminal(&s, &["list", "--wide"], 80, None);
+    assert!(lines.iter().any(|l| l.ends_with(&huge)));
+}
+
+#[test]
+fn row_numbers_name_sessions_in_every_verb() {
+    let s = Store::new();
+    s.start("first", &["sh", "-c", "echo one; exec sleep 300"]);
+    s.start("second", &["sh", "-c", "echo two"]);
+    s.start("third", &["sh", "-c", "echo three; exec sleep 300"]);
+    s.wait_status("second", "exited");
+    s.wait_log("third", "three");
+
+    // The proposal's `logs 0`.
+    assert_eq!(s.ok(["logs", "0"]), "one\n");
+    assert_eq!(s.ok(["logs", "1"]), "two\n");
+    assert!(s.ok(["inspect", "2"]).contains("third"));
+    let out = s.run(["logs", "7"]);
+    let err = fails(&out);
+    assert!(err.contains("no session #7 (there are 3: 0-2)"), "{err}");
+    assert!(fails(&s.run(["attach", "9"])).contains("no session #9"));
+    // Names cannot be numbers, so there is no doubt which is meant.
+    let out = s.run(["run", "--bg", "--name", "3", "--", "true"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+
+    assert!(s.ok(["stop", "2"]).contains("stopped third"));
+    // rm looks every number up before removing any: 0 and 1 are the two
+    // first even though removing the first renumbers the rest.
+    s.ok(["stop", "0"]);
+    s.ok(["rm", "0", "1"]);
+    assert_eq!(names(&s.list()), ["third"]);
+    assert_eq!(s.entry("third")["index"], 0);
+}
+
+#[test]
+fn the_type_column_says_cmd_shell_or_agent() {
+    let s = Env::new(r#"agent_command = ["/bin/sh", "-c", "echo agent: $0; exec sleep 300"]"#);
+    s.start("c", &[], &["sleep", "300"]);
+    // No command: the user's shell.
+    let mut c = s.cmd(["run", "--bg", "--name", "sh"]);
+    c.env("SHELL", "/bin/sh");
+    ok(&mut c);
+    s.ok(["exec", "--name", "ag", "do the thing"]);
+    let table = s.ok(["list"]);
+    for (name, kind) in [("c", "cmd"), ("sh", "shell"), ("ag", "agent")] {
+        let cells: Vec<&str> = list_row(&table, name).split_whitespace().collect();
+        assert_eq!(cells[2], kind, "{table}");
+        assert_eq!(s.entry(name)["type"], kind);
+    }
+    assert!(
+        list_row(&table, "ag").ends_with("do the thing"),
+        "the prompt"
+    );
+}
+
+#[test]
+fn ps_json_and_quiet() {
+    let s = Store::new();
+    s.start("p", &["sh", "-c", "echo l1; echo l2; exec sleep 300"]);
+    s.start("done", &["true"]);
+    s.wait_log("p", "l2");
+    s.wait_status("done", "exited");
+    let v: Vec<Value> = serde_json::from_str(&s.ok(["ps", "--json", "-n", "1"])).unwrap();
+    assert_eq!(v.len(), 1, "running sessions only: {v:?}");
+    assert_eq!(v[0]["name"], "p");
+    assert_eq!(v[0]["index"], 0);
+    assert_eq!(v[0]["status"], "running");
+    assert_eq!(v[0]["lines"], serde_json::json!(["l2"]));
+    assert_eq!(s.ok(["ps", "-q"]), "p\n");
+    let out = s.ok(["ps"]);
+    assert!(out.starts_with("p  (#0, pid "), "{out}");
 }

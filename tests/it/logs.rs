@@ -1,9 +1,7 @@
 //! `logs`: output so far and after the end, `-n` like tail(1), plain text to
 //! pipes and raw bytes to terminals, and `-f` until the session ends.
 
-use std::io::Read;
-use std::process::{Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::process::Command;
 
 use crate::support::pty::Term;
 use crate::support::*;
@@ -151,42 +149,17 @@ fn follow_streams_until_the_session_ends() {
     s.start("slow", &["sh", "-c", &script]);
     s.wait_log("slow", "second");
 
-    let mut child = s
-        .cmd(["logs", "-f", "slow"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawning logs -f");
-    let got = Arc::new(Mutex::new(Vec::new()));
-    let mut pipe = child.stdout.take().unwrap();
-    let g = got.clone();
-    let reader = std::thread::spawn(move || {
-        let mut buf = [0u8; 4096];
-        loop {
-            match pipe.read(&mut buf) {
-                Ok(0) | Err(_) => break,
-                Ok(n) => g.lock().unwrap().extend_from_slice(&buf[..n]),
-            }
-        }
-    });
-    let text = || String::from_utf8_lossy(&got.lock().unwrap()).into_owned();
+    let mut child = spawn(s.cmd(["logs", "-f", "slow"]));
     wait_for("logs -f to print what is there", WAIT, || {
-        text().contains("second\n").then_some(())
+        child.text().contains("second\n").then_some(())
     });
     // It is still following: the session has not ended.
     assert!(child.try_wait().unwrap().is_none(), "logs -f exited early");
 
     std::fs::write(&go, "").unwrap();
-    let st = wait_child(&mut child, WAIT);
-    reader.join().unwrap();
-    let mut err = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut err)
-        .unwrap();
+    let out = child.finish_within(WAIT);
+    let (st, err) = (out.status, stderr(&out));
+    let text = || stdout(&out);
     assert!(st.success(), "{st:?}: {err}");
     assert_eq!(text(), "first\nsecond\nlast\n");
     assert_eq!(s.entry("slow")["status"], "exited");
@@ -200,22 +173,11 @@ fn follow_ends_when_the_session_is_stopped() {
     let s = Store::new();
     s.start("srv", &["sh", "-c", "echo up; exec sleep 300"]);
     s.wait_log("srv", "up");
-    let mut child = s
-        .cmd(["logs", "-f", "-n", "1", "srv"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawning logs -f");
+    let follow = spawn(s.cmd(["logs", "-f", "-n", "1", "srv"]));
     s.ok(["stop", "srv"]);
-    let st = wait_child(&mut child, WAIT);
+    let out = follow.finish_within(WAIT);
+    let st = out.status;
     assert!(st.success(), "{st:?}");
-    let mut out = String::new();
-    child
-        .stdout
-        .take()
-        .unwrap()
-        .read_to_string(&mut out)
-        .unwrap();
+    let out = stdout(&out);
     assert_eq!(out, "up\n");
 }

@@ -3,15 +3,25 @@
 
 mod support;
 
+mod agents;
 mod attach;
 mod basics;
+mod cli;
 mod config;
+mod cron;
 mod disk;
+mod examples;
+mod exit_policy;
 mod lifecycle;
+mod limits;
 mod list;
 mod logs;
 #[cfg(feature = "mcp")]
 mod mcp;
+mod retention;
+mod rotation;
 mod run;
+mod screen;
 mod security;
 mod send;
+mod timeouts;

@@ -166,10 +166,7 @@ fn cwd_env_and_label() {
     assert_eq!(e["label"], "staging api");
     assert_eq!(e["cwd"], work.to_str().unwrap());
     let table = s.ok(["list"]);
-    let row = table
-        .lines()
-        .find(|l| l.starts_with("cfg "))
-        .unwrap_or_else(|| panic!("no row for cfg:\n{table}"));
+    let row = list_row(&table, "cfg");
     assert!(row.ends_with("staging api"), "{row:?}");
     assert!(
         !row.contains("sleep 60"),

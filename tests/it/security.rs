@@ -26,19 +26,6 @@ fn chmod(p: &Path, m: u32) {
         .unwrap_or_else(|e| panic!("chmod {}: {e}", p.display()));
 }
 
-fn is_root() -> bool {
-    nix::unistd::geteuid().is_root()
-}
-
-fn events(s: &Store, name: &str) -> Vec<Value> {
-    let p = s.dir(name).join("events.jsonl");
-    std::fs::read_to_string(&p)
-        .unwrap_or_default()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l:?}: {e}")))
-        .collect()
-}
-
 fn wait_event(s: &Store, name: &str, pred: impl Fn(&Value) -> bool) -> Value {
     wait_for(&format!("an event in {name}'s events.jsonl"), WAIT, || {
         events(s, name).into_iter().find(|e| pred(e))
@@ -115,8 +102,7 @@ fn a_writable_store_is_refused() {
 #[test]
 fn a_store_owned_by_another_user_is_refused() {
     if !is_root() {
-        eprintln!("skipped: changing a folder's owner needs root");
-        return;
+        return skip("changing a folder's owner needs root");
     }
     let s = Store::new();
     std::fs::create_dir_all(&s.root).unwrap();
@@ -191,12 +177,10 @@ fn python() -> Option<PathBuf> {
 #[test]
 fn a_connection_from_another_uid_is_refused() {
     if !is_root() {
-        eprintln!("skipped: connecting as another user needs root");
-        return;
+        return skip("connecting as another user needs root");
     }
     let Some(py) = python() else {
-        eprintln!("skipped: no system python3 to connect as another user");
-        return;
+        return missing("python3", "no system python3 to connect as another user");
     };
     let s = Store::new();
     s.start("guarded", &["sleep", "300"]);
@@ -246,7 +230,7 @@ fn a_connection_from_another_uid_is_refused() {
     // The session is unharmed, and its owner still gets in.
     assert_eq!(s.entry("guarded")["status"], "running");
     s.ok(["stop", "guarded"]);
-    assert_eq!(s.entry("guarded")["signal"], "SIGTERM");
+    assert_eq!(s.entry("guarded")["signal"], "SIGHUP");
 }
 
 /// Send raw bytes on a fresh connection and read until the supervisor
@@ -300,7 +284,7 @@ fn a_malformed_frame_closes_only_that_connection() {
     assert!(out.contains("stopped sturdy"), "{out}");
     let e = s.entry("sturdy");
     assert_eq!(e["status"], "killed", "{e}");
-    assert_eq!(e["signal"], "SIGTERM", "{e}");
+    assert_eq!(e["signal"], "SIGHUP", "{e}");
     drop(idle);
 }
 
@@ -333,7 +317,7 @@ fn a_store_path_longer_than_sun_path_works() {
     assert!(out.contains("stopped longpath"), "{out}");
     let e = s.entry("longpath");
     assert_eq!(e["status"], "killed", "{e}");
-    assert_eq!(e["signal"], "SIGTERM", "{e}");
+    assert_eq!(e["signal"], "SIGHUP", "{e}");
     s.ok(["rm", "longpath"]);
     assert!(!s.dir("longpath").exists());
     // `rm --force` on a running one goes through the socket too.

@@ -3,10 +3,8 @@
 //! `exec`, each against real programs (a Python REPL, sqlite3, sh) driven
 //! only through the CLI.
 
-use std::io::{Read, Write};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::Output;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::thread::JoinHandle;
 use std::time::Duration;
 
 use serde_json::Value;
@@ -16,76 +14,6 @@ use crate::support::pty::Term;
 use crate::support::*;
 
 // --- helpers ---------------------------------------------------------------
-
-/// A command running in the background, its output collected as it comes.
-struct Bg {
-    child: Child,
-    out: Option<JoinHandle<Vec<u8>>>,
-    err: Option<JoinHandle<Vec<u8>>>,
-}
-
-fn spawn(cmd: Command) -> Bg {
-    spawn_with_stdin(cmd, None)
-}
-
-fn spawn_with_stdin(mut cmd: Command, input: Option<&[u8]>) -> Bg {
-    cmd.stdin(if input.is_some() {
-        Stdio::piped()
-    } else {
-        Stdio::null()
-    })
-    .stdout(Stdio::piped())
-    .stderr(Stdio::piped());
-    let mut child = cmd.spawn().expect("spawning the binary");
-    if let Some(input) = input {
-        let mut w = child.stdin.take().unwrap();
-        w.write_all(input).expect("writing standard input");
-        // Dropped: end of input.
-    }
-    let mut out = child.stdout.take().unwrap();
-    let mut err = child.stderr.take().unwrap();
-    let out = std::thread::spawn(move || {
-        let mut v = Vec::new();
-        let _ = out.read_to_end(&mut v);
-        v
-    });
-    let err = std::thread::spawn(move || {
-        let mut v = Vec::new();
-        let _ = err.read_to_end(&mut v);
-        v
-    });
-    Bg {
-        child,
-        out: Some(out),
-        err: Some(err),
-    }
-}
-
-impl Bg {
-    fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
-    fn exited(&mut self) -> bool {
-        self.child.try_wait().expect("try_wait").is_some()
-    }
-
-    fn finish(mut self) -> Output {
-        let status = wait_child(&mut self.child, CMD_TIMEOUT);
-        Output {
-            status,
-            stdout: self.out.take().unwrap().join().unwrap(),
-            stderr: self.err.take().unwrap().join().unwrap(),
-        }
-    }
-}
-
-impl Drop for Bg {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 /// Run with `input` on standard input, to completion.
 fn run_stdin(s: &Store, args: &[&str], input: &str) -> Output {
@@ -117,30 +45,6 @@ fn has_line(text: &str, want: &str) -> bool {
     text.lines().any(|l| l.trim() == want)
 }
 
-/// A configuration file in the test's temp folder; its path for `--config`.
-fn config(s: &Store, toml: &str) -> String {
-    let p = s.tmp.path().join("sessions.toml");
-    std::fs::write(&p, toml).expect("writing the configuration");
-    p.to_string_lossy().into_owned()
-}
-
-/// `run --bg --name NAME -- CMD...` under a configuration file.
-fn start_with(s: &Store, cfg: &str, name: &str, cmd: &[&str]) {
-    let mut args = vec!["--config", cfg, "run", "--bg", "--name", name, "--"];
-    args.extend_from_slice(cmd);
-    assert_eq!(s.ok(&args).trim(), name);
-}
-
-/// The session's events, straight from events.jsonl (for polling).
-fn events_file(s: &Store, name: &str) -> Vec<Value> {
-    let b = std::fs::read(s.dir(name).join("events.jsonl")).unwrap_or_default();
-    String::from_utf8_lossy(&b)
-        .lines()
-        .filter(|l| !l.is_empty())
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l:?}: {e}")))
-        .collect()
-}
-
 /// `events --json NAME`, parsed.
 fn events_json(s: &Store, name: &str) -> Vec<Value> {
     s.ok(["events", "--json", name])
@@ -157,7 +61,7 @@ fn kinds(evs: &[Value]) -> Vec<String> {
 
 /// The `input` events.
 fn inputs(s: &Store, name: &str) -> Vec<Value> {
-    events_file(s, name)
+    events(s, name)
         .into_iter()
         .filter(|e| e["event"] == "input")
         .collect()
@@ -166,7 +70,7 @@ fn inputs(s: &Store, name: &str) -> Vec<Value> {
 /// Wait until events.jsonl holds `n` events of this kind.
 fn wait_events(s: &Store, name: &str, kind: &str, n: usize) -> Vec<Value> {
     wait_for(&format!("{n} {kind:?} events in {name}"), WAIT, || {
-        let evs = events_file(s, name);
+        let evs = events(s, name);
         (evs.iter().filter(|e| e["event"] == kind).count() >= n).then_some(evs)
     })
 }
@@ -194,14 +98,6 @@ fn blocked_wait(s: &Store, args: &[&str]) -> Bg {
 
 fn count(hay: &[u8], needle: &[u8]) -> usize {
     hay.windows(needle.len()).filter(|w| *w == needle).count()
-}
-
-/// The python fixture `file` running as session `name`.
-fn start_py(s: &Store, name: &str, file: &str, body: &str, args: &[&str]) {
-    let script = fixture(s, file, body);
-    let mut cmd = vec![PYTHON, script.as_str()];
-    cmd.extend_from_slice(args);
-    s.start(name, &cmd);
 }
 
 /// Prints READY, then `GOT:<line>` for every line; ends at end of input.
@@ -236,9 +132,22 @@ fn a_python_repl_driven_only_by_send_wait_and_capture() {
     assert!(out.contains(">>>"), "the prompt after the name: {out:?}");
 
     // A variable, then a computation with it; the answer in send's output.
+    // The next prompt is the answer to the assignment: once it shows, the
+    // REPL reads again (a line sent while it is busy is typeahead, which
+    // the terminal and then readline would both echo).
     s.ok(["send", "py", "x = 6 * 7", "--submit"]);
+    s.ok([
+        "wait",
+        "py",
+        "--output",
+        "^>>>",
+        "--since-input",
+        "--timeout",
+        "15s",
+    ]);
     let out = s.ok(["send", "py", "x + 1", "--submit", "--wait-idle", "1500ms"]);
     assert!(has_line(&out, "43"), "the result in the output: {out:?}");
+    assert!(!out.contains("x + 1"), "the answer, not the echo: {out:?}");
     assert!(
         !out.contains('\x1b'),
         "the output is plain text, without escape sequences: {out:?}"
@@ -295,8 +204,7 @@ fn a_python_repl_driven_only_by_send_wait_and_capture() {
 
 #[test]
 fn sqlite3_driven_only_by_send_wait_and_capture() {
-    if !installed("sqlite3") {
-        println!("skipped: sqlite3 is not installed");
+    if !require("sqlite3") {
         return;
     }
     let s = Store::new();
@@ -357,6 +265,14 @@ while True:
     out.write(b)
 "#;
 
+/// The pause after which a person counts as no longer typing, in the draft
+/// tests: 60 keys at [`KEY_PACE`], so that no stall of a loaded machine
+/// between two of the typist's keys comes near it.
+const DRAFT_QUIET: Duration = Duration::from_secs(3);
+
+/// The pace of the typist in the draft tests.
+const KEY_PACE: Duration = Duration::from_millis(50);
+
 /// Run `f` while a person types `alphabet` in `t` over and over, one key at
 /// a time at a person's pace; what `f` returned, and what was typed (the
 /// typing stops when `f` returns).
@@ -369,9 +285,9 @@ fn while_typing<R>(t: &mut Term, alphabet: &[u8], f: impl FnOnce() -> R) -> (R, 
                 let c = alphabet[typed.len() % alphabet.len()];
                 t.write(&[c]);
                 typed.push(c);
-                // The pace of a person typing (well under draft_quiet between
+                // The pace of a person typing (far under draft_quiet between
                 // keys), not a synchronisation.
-                std::thread::sleep(Duration::from_millis(50));
+                std::thread::sleep(KEY_PACE);
             }
             typed
         });
@@ -383,12 +299,14 @@ fn while_typing<R>(t: &mut Term, alphabet: &[u8], f: impl FnOnce() -> R) -> (R, 
 
 #[test]
 fn send_waits_for_a_typing_person_and_never_interleaves() {
-    let s = Store::new();
-    let cfg = config(&s, "draft_quiet = \"500ms\"\n");
+    let s = Env::new(&format!(
+        "draft_quiet = \"{}ms\"\n",
+        DRAFT_QUIET.as_millis()
+    ));
     let script = fixture(&s, "recorder.py", RECORDER);
     let rec = s.tmp.path().join("received");
     let rec_s = rec.to_string_lossy().into_owned();
-    start_with(&s, &cfg, "rec", &[PYTHON, &script, &rec_s]);
+    s.start("rec", &[], &[PYTHON, &script, &rec_s]);
     s.wait_log("rec", "READY");
     let received = || std::fs::read(&rec).unwrap_or_default();
     let wait_received = |what: &str, f: &dyn Fn(&[u8]) -> bool| {
@@ -399,29 +317,36 @@ fn send_waits_for_a_typing_person_and_never_interleaves() {
     };
     let mut t = attach(&s, "rec", 80, 24);
 
-    // A. The person keeps typing a line: a send with a short timeout gives up,
-    // says why, and its text never reaches the program.
+    // A. The person keeps typing a line: a send with a short timeout gives up
+    // (124, as every timeout), says why, and its text never reaches the
+    // program.
     let (o, typed_a) = while_typing(&mut t, b"abcdefgh", || {
         wait_received("the person's first key", &|r| contains(r, b"a"));
         s.run(["send", "rec", "--timeout", "1s", "SENDA"])
     });
-    assert_code(&o, 1);
+    assert_code(&o, 124);
     let err = stderr(&o);
-    assert!(err.contains("typing"), "says someone is typing: {err}");
+    assert!(
+        err.contains("a person attached to rec has an unfinished line"),
+        "says a line is being typed: {err}"
+    );
     assert!(err.contains("--force"), "suggests --force: {err}");
     let r = wait_received("all the person typed", &|r| contains(r, &typed_a));
     assert!(!contains(&r, b"SENDA"), "{:?}", String::from_utf8_lossy(&r));
 
-    // B. A send started while the person types is held until they pause,
-    // then delivered whole, after everything they typed.
+    // B. A send started while the person types is held while they type and
+    // while their line is unfinished; once they submit it and pause, it is
+    // delivered whole, after everything they typed. (Before issue 9 a pause
+    // alone let it go, appended to the unfinished line.)
     let (send, typed_b) = while_typing(&mut t, b"ijklmnop", || {
         wait_received("the person typing again", &|r| contains(r, b"i"));
         let mut send = spawn(s.cmd(["send", "rec", "--timeout", "15s", "SENDB"]));
         let typed_so_far = |r: &[u8]| r.iter().filter(|b| b"ijklmnop".contains(b)).count();
         let at_spawn = typed_so_far(&received());
         // Typing goes on for well over draft_quiet after the send started.
-        let r = wait_received("10 more keys from the person", &|r| {
-            typed_so_far(r) >= at_spawn + 10
+        let more = (DRAFT_QUIET.as_millis() * 3 / 2 / KEY_PACE.as_millis()) as usize;
+        let r = wait_received(&format!("{more} more keys from the person"), &|r| {
+            typed_so_far(r) >= at_spawn + more
         });
         assert!(
             !contains(&r, b"SENDB"),
@@ -431,9 +356,10 @@ fn send_waits_for_a_typing_person_and_never_interleaves() {
         assert!(!send.exited(), "send returned while the person was typing");
         send
     });
+    t.write(b"\r");
     assert_code(&send.finish(), 0);
     let mut want = typed_b.clone();
-    want.extend_from_slice(b"SENDB");
+    want.extend_from_slice(b"\rSENDB");
     wait_received("the person's keys, then the send's text", &|r| {
         contains(r, &want)
     });
@@ -471,14 +397,14 @@ fn send_waits_for_a_typing_person_and_never_interleaves() {
     );
 
     // D. Once the person pressed Enter there is no draft: a send goes through
-    // at once even while they keep pressing Enter.
+    // as soon as they pause.
     t.write(b"done\r");
     wait_received("the person's Enter", &|r| contains(r, b"done\r"));
-    let (o, _) = while_typing(&mut t, b"\r", || {
-        s.run(["send", "rec", "--timeout", "1s", "AFTERENTER"])
-    });
+    let o = s.run(["send", "rec", "--timeout", "15s", "AFTERENTER"]);
     assert_code(&o, 0);
-    let r = wait_received("the send after Enter", &|r| contains(r, b"AFTERENTER"));
+    let r = wait_received("the send after Enter", &|r| {
+        contains(r, b"done\rAFTERENTER")
+    });
     assert!(!contains(&r, b"SENDA"), "the refused send never arrives");
 
     // The audit trail: the refused send is recorded as not delivered, the
@@ -486,7 +412,12 @@ fn send_waits_for_a_typing_person_and_never_interleaves() {
     let ev = inputs(&s, "rec");
     let refused: Vec<_> = ev.iter().filter(|e| e["delivered"] == false).collect();
     assert_eq!(refused.len(), 1, "{ev:?}");
-    assert!(refused[0]["reason"].as_str().unwrap().contains("typing"));
+    assert!(
+        refused[0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("unfinished line")
+    );
     let forced: Vec<_> = ev.iter().filter(|e| e["forced"] == true).collect();
     assert_eq!(forced.len(), 1, "{ev:?}");
     assert_eq!(forced[0]["bytes"], 6);
@@ -658,11 +589,19 @@ print("done-ticking", flush=True)
 time.sleep(1000)
 "#;
 
+/// A quiet period for the ticker: 200 of its ticks, so that no stall of a
+/// loaded machine between two ticks comes near it.
+const TICKER_QUIET: &str = "2s";
+
+/// A deadline for waiting on the endless ticker to go quiet: longer than
+/// [`TICKER_QUIET`], so that only its ticking keeps the wait from ending.
+const TICKER_TIMEOUT: &str = "3s";
+
 #[test]
 fn wait_idle_returns_once_output_stops_or_124() {
     let s = Store::new();
     start_py(&s, "tick", "ticker.py", TICKER, &[]);
-    let o = s.run(["wait", "tick", "--idle", "300ms", "--timeout", "20s"]);
+    let o = s.run(["wait", "tick", "--idle", TICKER_QUIET, "--timeout", "20s"]);
     assert_code(&o, 0);
     assert!(
         String::from_utf8_lossy(&log_bytes(&s, "tick")).contains("done-ticking"),
@@ -671,20 +610,55 @@ fn wait_idle_returns_once_output_stops_or_124() {
 
     start_py(&s, "forever", "ticker.py", TICKER, &["forever"]);
     s.wait_log("forever", "tick 1");
-    let o = s.run(["wait", "forever", "--idle", "300ms", "--timeout", "500ms"]);
+    let o = s.run([
+        "wait",
+        "forever",
+        "--idle",
+        TICKER_QUIET,
+        "--timeout",
+        TICKER_TIMEOUT,
+    ]);
     assert_code(&o, 124);
 }
 
+/// `wait --output` searches everything the session printed first (issue 9
+/// made that the default; before, only output after wait connected counted,
+/// which is now `--from-now`).
 #[test]
-fn wait_output_matches_new_output_or_earlier_with_from_start_or_since_input() {
+fn wait_output_searches_from_the_start_unless_from_now_or_since_input() {
     let s = Store::new();
     start_py(&s, "w", "echo.py", ECHO, &[]);
     s.wait_log("w", "READY");
     s.ok(["send", "w", "first", "--submit"]);
     s.wait_log("w", "GOT:first");
 
-    // Output printed before wait started does not count...
-    let mut waiter = spawn(s.cmd(["wait", "w", "--output", "^GOT:", "--timeout", "20s"]));
+    // Output printed before wait started counts...
+    let o = s.run(["wait", "w", "--output", "^GOT:", "--timeout", "5s"]);
+    assert_code(&o, 0);
+    assert_eq!(stdout(&o).trim(), "GOT:first");
+    // ... as with --from-start, which is the default.
+    let o = s.run([
+        "wait",
+        "w",
+        "--output",
+        "GOT:f.rst",
+        "--from-start",
+        "--timeout",
+        "5s",
+    ]);
+    assert_code(&o, 0);
+    assert_eq!(stdout(&o).trim(), "GOT:first");
+
+    // --from-now: only output after wait connected...
+    let mut waiter = spawn(s.cmd([
+        "wait",
+        "w",
+        "--output",
+        "^GOT:",
+        "--from-now",
+        "--timeout",
+        "20s",
+    ]));
     // ...so give it new output until it has seen some (it may not be
     // watching yet when the first of these is printed).
     let mut n = 0;
@@ -707,20 +681,7 @@ fn wait_output_matches_new_output_or_earlier_with_from_start_or_since_input() {
         "the first matching line after wait started: {line:?}"
     );
 
-    // --from-start finds what came earlier.
-    let o = s.run([
-        "wait",
-        "w",
-        "--output",
-        "GOT:f.rst",
-        "--from-start",
-        "--timeout",
-        "5s",
-    ]);
-    assert_code(&o, 0);
-    assert_eq!(stdout(&o).trim(), "GOT:first");
-
-    // --since-input: the output since the last input, not before it.
+    // --since-input: the answer to the last input, not what came before.
     s.ok(["send", "w", "latest", "--submit"]);
     s.wait_log("w", "GOT:latest");
     let o = s.run([
@@ -739,6 +700,17 @@ fn wait_output_matches_new_output_or_earlier_with_from_start_or_since_input() {
         "w",
         "--output",
         "GOT:f.rst",
+        "--since-input",
+        "--timeout",
+        "500ms",
+    ]);
+    assert_code(&o, 124);
+    // The echo of the input is not its answer.
+    let o = s.run([
+        "wait",
+        "w",
+        "--output",
+        "^latest",
         "--since-input",
         "--timeout",
         "500ms",
@@ -769,6 +741,10 @@ fn wait_output_matches_new_output_or_earlier_with_from_start_or_since_input() {
     s.wait_status("w", "exited");
     let o = s.run(["wait", "w", "--output", "never-printed"]);
     assert_code(&o, 1);
+    // An ended session's kept output is searched.
+    let o = s.run(["wait", "w", "--output", "GOT:latest"]);
+    assert_code(&o, 0);
+    assert_eq!(stdout(&o).trim(), "GOT:latest");
 }
 
 // --- 7. events ----------------------------------------------------------------
@@ -791,10 +767,9 @@ fn in_order(have: &[String], want: &[&str]) -> bool {
 
 #[test]
 fn events_record_a_sessions_whole_life() {
-    let s = Store::new();
-    let cfg = config(&s, "idle_after = \"300ms\"\n");
+    let s = Env::new("idle_after = \"300ms\"\n");
     let script = fixture(&s, "life.py", LIFE);
-    start_with(&s, &cfg, "life", &[PYTHON, &script]);
+    s.start("life", &[], &[PYTHON, &script]);
     s.wait_log("life", "READY");
     let follower = spawn(s.cmd(["events", "-f", "life"]));
     let follower_json = spawn(s.cmd(["events", "-f", "--json", "life"]));
@@ -807,7 +782,7 @@ fn events_record_a_sessions_whole_life() {
     s.wait_log("life", "answered");
     // Quiet again after the answer.
     wait_for("idle after the answer", WAIT, || {
-        let k = kinds(&events_file(&s, "life"));
+        let k = kinds(&events(&s, "life"));
         in_order(&k, &["input", "busy", "idle"]).then_some(())
     });
     t.write(DETACH);
@@ -879,20 +854,18 @@ fn events_record_a_sessions_whole_life() {
 
 #[test]
 fn exec_runs_the_configured_agent_with_the_prompt() {
-    let s = Store::new();
-    let cfg = config(
-        &s,
+    let s = Env::new(
         r#"agent_command = ["/bin/sh", "-c", "echo \"agent got: $0\"; read reply; echo \"reply: $reply\""]"#,
     );
     let prompt = "fix the \"flaky\" tests & $HOME";
-    let out = s.ok(["--config", &cfg, "exec", "--name", "agent", prompt]);
+    let out = s.ok(["exec", "--name", "agent", prompt]);
     assert_eq!(out.trim(), "agent");
     s.wait_log("agent", &format!("agent got: {prompt}"));
 
     let e = s.entry("agent");
     assert_eq!(e["label"], prompt, "{e}");
     let table = s.ok(["list"]);
-    let row = table.lines().find(|l| l.starts_with("agent ")).unwrap();
+    let row = list_row(&table, "agent");
     assert!(
         row.ends_with(prompt),
         "the prompt shown for the session: {table}"
@@ -1041,9 +1014,9 @@ fn send_wait_idle_times_out_on_endless_output() {
         "endless",
         "x",
         "--wait-idle",
-        "300ms",
+        TICKER_QUIET,
         "--timeout",
-        "1s",
+        TICKER_TIMEOUT,
     ]);
     assert_code(&o, 124);
     assert!(

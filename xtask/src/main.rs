@@ -1,13 +1,18 @@
 //! Project chores: `cargo xtask <task>`.
 //!
+//! - `test [--install] [FILTER...] [-- ARGS...]`: run the test suite, then
+//!   list the tests skipped and why
 //! - `man [--check]`: write the man pages into `man/`, or check they are current
-//! - `completions [--dir DIR]`: write bash, zsh and fish completions
+//! - `completions [--check] [--dir DIR]`: write bash, zsh and fish completions
 //! - `bench [ARGS...]`: run the benchmarks
 //!
 //! The man pages and completions come from the same clap definitions as the
 //! binary's `--help`: `src/cli.rs` is included here verbatim.
 
 mod bench;
+mod complete;
+mod man;
+mod test;
 
 #[allow(dead_code)]
 mod cli {
@@ -21,7 +26,6 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::CommandFactory;
-use clap_complete::Shell;
 
 const BIN: &str = "codex-session";
 
@@ -29,14 +33,22 @@ const USAGE: &str = "\
 usage: cargo xtask <task>
 
 tasks:
+  test [--install] [FILTER...] [-- ARGS...]
+                            run every test (cargo nextest if installed, else cargo test),
+                            then list the tests skipped and why. FILTER: part of a test's
+                            name. ARGS go to the runner (-- -E 'test(/vim/)' for nextest).
+                            --install: first install the missing test-time programs (as
+                            root or with sudo) and cargo-nextest (built from source: slow)
   man [--check]             write the man pages into man/ (--check: fail if they are stale)
-  completions [--dir DIR]   write bash, zsh and fish completions [default dir: completions/]
+  completions [--check] [--dir DIR]
+                            write bash, zsh and fish completions [default dir: completions/]
+                            (--check: fail if they are stale)
   bench [ARGS...]           run the benchmarks";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match run(&args) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(msg) => {
             eprintln!("xtask: {msg}");
             ExitCode::FAILURE
@@ -44,10 +56,14 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(args: &[String]) -> Result<(), String> {
+fn run(args: &[String]) -> Result<ExitCode, String> {
     let Some((task, rest)) = args.split_first() else {
         return Err(format!("no task given\n\n{USAGE}"));
     };
+    if task == "test" {
+        // The test runner's own exit status, passed through.
+        return test::run(rest);
+    }
     match task.as_str() {
         "man" => man(rest),
         "completions" => completions(rest),
@@ -58,6 +74,7 @@ fn run(args: &[String]) -> Result<(), String> {
         }
         other => Err(format!("unknown task `{other}`\n\n{USAGE}")),
     }
+    .map(|()| ExitCode::SUCCESS)
 }
 
 /// The repository's root: the folder above this crate's.
@@ -100,37 +117,9 @@ fn man(args: &[String]) -> Result<(), String> {
     }
 }
 
-/// Every man page, by file name: the top-level command's and one per visible
-/// subcommand, at any depth. Rendered without a date so the output depends only
-/// on the clap definitions and the version.
+/// Every man page, by file name (see `man.rs`).
 fn man_pages() -> Result<BTreeMap<String, Vec<u8>>, String> {
-    fn add(
-        cmd: &clap::Command,
-        source: &str,
-        pages: &mut BTreeMap<String, Vec<u8>>,
-    ) -> Result<(), String> {
-        let man = clap_mangen::Man::new(cmd.clone())
-            .date("")
-            .source(source)
-            .manual("User Commands");
-        let mut page = Vec::new();
-        man.render(&mut page)
-            .map_err(|e| format!("rendering the man page for `{}`: {e}", cmd.get_name()))?;
-        pages.insert(man.get_filename(), page);
-        for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
-            add(sub, source, pages)?;
-        }
-        Ok(())
-    }
-
-    let cmd = command();
-    let source = match cmd.get_version() {
-        Some(version) => format!("{BIN} {version}"),
-        None => BIN.to_owned(),
-    };
-    let mut pages = BTreeMap::new();
-    add(&cmd, &source, &mut pages)?;
-    Ok(pages)
+    man::pages(&command())
 }
 
 // ---------------------------------------------------------------------------
@@ -138,9 +127,11 @@ fn man_pages() -> Result<BTreeMap<String, Vec<u8>>, String> {
 
 fn completions(args: &[String]) -> Result<(), String> {
     let mut dir = repo_root().join("completions");
+    let mut check = false;
     let mut args = args.iter();
     while let Some(arg) = args.next() {
         match arg.as_str() {
+            "--check" => check = true,
             "--dir" => {
                 let value = args
                     .next()
@@ -158,7 +149,10 @@ fn completions(args: &[String]) -> Result<(), String> {
         }
     }
 
-    let files = completion_files();
+    let files = complete::files()?;
+    if check {
+        return check_dir(&dir, &files, "cargo xtask completions");
+    }
     write_dir(&dir, &files)?;
     println!(
         "wrote {} completion scripts to {}/",
@@ -166,21 +160,6 @@ fn completions(args: &[String]) -> Result<(), String> {
         show(&dir)
     );
     Ok(())
-}
-
-/// The completion scripts, by file name: `codex-session.bash`, `_codex-session`
-/// and `codex-session.fish`.
-fn completion_files() -> BTreeMap<String, Vec<u8>> {
-    use clap_complete::Generator;
-
-    let mut files = BTreeMap::new();
-    for shell in [Shell::Bash, Shell::Zsh, Shell::Fish] {
-        let mut cmd = command();
-        let mut script = Vec::new();
-        clap_complete::generate(shell, &mut cmd, BIN, &mut script);
-        files.insert(shell.file_name(BIN), script);
-    }
-    files
 }
 
 // ---------------------------------------------------------------------------

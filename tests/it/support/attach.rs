@@ -2,7 +2,6 @@
 //! where it stands without sleeping (raw mode on its terminal, the client
 //! count in meta.json).
 
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 use rustix::termios::LocalModes;
@@ -12,9 +11,6 @@ use super::{Store, WAIT, wait_for};
 
 /// Ctrl-\, the default detach key.
 pub const DETACH: &[u8] = b"\x1c";
-
-/// Where python3 lives (fixtures are small python programs).
-pub const PYTHON: &str = "/usr/bin/python3";
 
 /// `attach NAME` in a terminal of `cols`×`rows`; returns once the client has
 /// been welcomed by the supervisor and put its terminal in raw mode.
@@ -70,34 +66,6 @@ pub fn wait_clients(s: &Store, name: &str, n: u64) {
         WAIT,
         || (s.meta(name)["clients"].as_u64() == Some(n)).then_some(()),
     );
-}
-
-/// Wait until `path` exists.
-pub fn wait_file(path: &Path, deadline: Duration) {
-    wait_for(&format!("{} to exist", path.display()), deadline, || {
-        path.exists().then_some(())
-    });
-}
-
-/// Write a python fixture into the test's temp folder; its path.
-pub fn fixture(s: &Store, file: &str, body: &str) -> String {
-    let p = s.tmp.path().join(file);
-    std::fs::write(&p, body).expect("writing a fixture");
-    p.to_string_lossy().into_owned()
-}
-
-/// Whether `prog` is an executable on PATH.
-pub fn installed(prog: &str) -> bool {
-    let Some(path) = std::env::var_os("PATH") else {
-        return false;
-    };
-    std::env::split_paths(&path).any(|d| {
-        let p = d.join(prog);
-        std::fs::metadata(&p).is_ok_and(|m| {
-            use std::os::unix::fs::PermissionsExt;
-            m.is_file() && m.permissions().mode() & 0o111 != 0
-        })
-    })
 }
 
 /// The session's raw output.log.

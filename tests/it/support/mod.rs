@@ -4,17 +4,27 @@
 #![allow(dead_code)]
 
 pub mod attach;
+pub mod bg;
+pub mod env;
 pub mod pty;
+pub mod skip;
 
 use std::ffi::OsStr;
-use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::process::{Child, Command, ExitStatus, Output};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+pub use bg::{Bg, spawn, spawn_with_stdin};
+pub use env::Env;
+pub use skip::{is_root, missing, require, skip};
+
 pub const BIN: &str = env!("CARGO_BIN_EXE_codex-session");
+
+/// Where python3 lives (fixtures are small python programs). Debian's, not
+/// the first on PATH: that may be a per-user shim other uids cannot run.
+pub const PYTHON: &str = "/usr/bin/python3";
 
 /// The longest any single command may take before the test fails.
 pub const CMD_TIMEOUT: Duration = Duration::from_secs(30);
@@ -56,28 +66,32 @@ pub fn wait_child(child: &mut Child, deadline: Duration) -> ExitStatus {
 
 /// Run a command to completion with a deadline, collecting its output.
 pub fn output_with_timeout(cmd: &mut Command, deadline: Duration) -> Output {
-    cmd.stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = cmd.spawn().expect("spawning the binary");
-    let mut out = child.stdout.take().unwrap();
-    let mut err = child.stderr.take().unwrap();
-    let t_out = std::thread::spawn(move || {
-        let mut v = Vec::new();
-        let _ = out.read_to_end(&mut v);
-        v
-    });
-    let t_err = std::thread::spawn(move || {
-        let mut v = Vec::new();
-        let _ = err.read_to_end(&mut v);
-        v
-    });
-    let status = wait_child(&mut child, deadline);
-    Output {
-        status,
-        stdout: t_out.join().unwrap(),
-        stderr: t_err.join().unwrap(),
-    }
+    bg::start(cmd, None).finish_within(deadline)
+}
+
+/// Run a command to completion (with a deadline), assert success, return
+/// stdout.
+pub fn run_ok(c: &mut Command) -> String {
+    let out = output_with_timeout(c, CMD_TIMEOUT);
+    assert!(out.status.success(), "{c:?}: {}", stderr(&out));
+    stdout(&out)
+}
+
+/// The binary without `--store`, in a clean environment.
+pub fn bare(home: &Path) -> Command {
+    let mut c = Command::new(BIN);
+    clean_env(&mut c, home);
+    c
+}
+
+/// A clean, predictable environment: none of the variables that choose the
+/// store or the configuration, no NO_COLOR, and a private HOME.
+pub fn clean_env(c: &mut Command, home: &Path) {
+    c.env_remove("CODEX_SESSION_STORE")
+        .env_remove("CODEX_HOME")
+        .env_remove("CODEX_SESSION_CONFIG")
+        .env_remove("NO_COLOR")
+        .env("HOME", home);
 }
 
 /// A private sessions folder; its supervisors are killed when it drops.
@@ -130,12 +144,8 @@ impl Store {
     {
         let mut c = Command::new(BIN);
         c.arg("--store").arg(&self.root).args(args);
-        c.env_remove("CODEX_SESSION_STORE")
-            .env_remove("CODEX_HOME")
-            .env_remove("CODEX_SESSION_CONFIG")
-            .env_remove("NO_COLOR")
-            .env("HOME", self.tmp.path())
-            .envs(self.env.iter().map(|(k, v)| (k, v)));
+        clean_env(&mut c, self.tmp.path());
+        c.envs(self.env.iter().map(|(k, v)| (k, v)));
         c
     }
 
@@ -164,6 +174,17 @@ impl Store {
             String::from_utf8_lossy(&out.stderr)
         );
         String::from_utf8(out.stdout).expect("utf-8 stdout")
+    }
+
+    /// Run, assert success, return the whole output.
+    pub fn ok_full<I, S>(&self, args: I) -> Output
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        let out = self.run(args);
+        assert!(out.status.success(), "{}", stderr(&out));
+        out
     }
 
     /// `run --bg --name NAME -- CMD...`; returns the printed name.
@@ -258,6 +279,62 @@ pub fn stdout(o: &Output) -> String {
 
 pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Exit code 1, and stderr, for a command expected to fail.
+#[track_caller]
+pub fn fails(out: &Output) -> String {
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "stdout: {}\nstderr: {}",
+        stdout(out),
+        stderr(out)
+    );
+    stderr(out)
+}
+
+/// The row of `list`'s table for a session: the one whose NAME (the column
+/// after #) it is.
+#[track_caller]
+pub fn list_row<'a>(table: &'a str, name: &str) -> &'a str {
+    table
+        .lines()
+        .find(|l| l.split_whitespace().nth(1) == Some(name))
+        .unwrap_or_else(|| panic!("no row for {name}:\n{table}"))
+}
+
+/// A session's events.jsonl, parsed (none yet if it is not there).
+pub fn events(s: &Store, name: &str) -> Vec<Value> {
+    let b = std::fs::read(s.dir(name).join("events.jsonl")).unwrap_or_default();
+    String::from_utf8_lossy(&b)
+        .lines()
+        .filter(|l| !l.is_empty())
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l:?}: {e}")))
+        .collect()
+}
+
+/// Write a fixture (a python program, a script) into the test's temp
+/// folder; its path.
+pub fn fixture(s: &Store, file: &str, body: &str) -> String {
+    let p = s.tmp.path().join(file);
+    std::fs::write(&p, body).expect("writing a fixture");
+    p.to_string_lossy().into_owned()
+}
+
+/// The python fixture `file` running as session `name`.
+pub fn start_py(s: &Store, name: &str, file: &str, body: &str, args: &[&str]) {
+    let script = fixture(s, file, body);
+    let mut cmd = vec![PYTHON, script.as_str()];
+    cmd.extend_from_slice(args);
+    s.start(name, &cmd);
+}
+
+/// Wait until `path` exists.
+pub fn wait_file(path: &Path, deadline: Duration) {
+    wait_for(&format!("{} to exist", path.display()), deadline, || {
+        path.exists().then_some(())
+    });
 }
 
 /// Whether a process exists.

@@ -14,8 +14,8 @@ use rustix::event::{PollFd, PollFlags, poll};
 use rustix::termios::{OptionalActions, Termios, tcgetattr, tcgetwinsize, tcsetattr};
 use signal_hook::consts::{SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGWINCH};
 
-use crate::client::{Conn, io_err};
-use crate::error::{Error, Result};
+use super::Conn;
+use crate::error::{Error, Result, describe_io};
 use crate::proto::{self, Decoder, Kind, Role, Size};
 use crate::store::Session;
 use crate::sys;
@@ -24,33 +24,6 @@ pub struct Options {
     pub read_only: bool,
     /// None: no detach key.
     pub detach_key: Option<u8>,
-}
-
-/// Parse `^\`, `^Q`, `C-q` or `none`.
-pub fn parse_key(s: &str) -> Result<Option<u8>> {
-    let bad = || {
-        Error::usage(format!(
-            "invalid detach key {s:?}: use ^X or C-x notation (like ^\\ or ^Q), or none"
-        ))
-    };
-    if s.eq_ignore_ascii_case("none") {
-        return Ok(None);
-    }
-    let c = s
-        .strip_prefix('^')
-        .or_else(|| s.strip_prefix("C-"))
-        .or_else(|| s.strip_prefix("c-"))
-        .ok_or_else(bad)?;
-    let mut chars = c.chars();
-    let (Some(ch), None) = (chars.next(), chars.next()) else {
-        return Err(bad());
-    };
-    match ch {
-        '?' => Ok(Some(0x7f)),
-        '@'..='_' => Ok(Some(ch as u8 - 0x40)),
-        'a'..='z' => Ok(Some(ch as u8 - 0x60)),
-        _ => Err(bad()),
-    }
 }
 
 /// Fail early (before creating anything) when there is no terminal.
@@ -79,10 +52,10 @@ pub fn attach(s: &Session, opts: &Options) -> Result<ExitCode> {
     let winch = Arc::new(AtomicBool::new(false));
     let quit = Arc::new(AtomicUsize::new(0));
     let (sig_r, sig_w) = std::os::unix::net::UnixStream::pair()
-        .map_err(|e| Error::new(format!("creating a signal pipe: {e}")))?;
+        .map_err(|e| Error::new(format!("creating a signal pipe: {}", describe_io(&e))))?;
     sig_r
         .set_nonblocking(true)
-        .map_err(|e| Error::new(format!("creating a signal pipe: {e}")))?;
+        .map_err(|e| Error::new(format!("creating a signal pipe: {}", describe_io(&e))))?;
     let mut ids = Vec::new();
     for sig in [SIGWINCH, SIGTERM, SIGHUP, SIGINT, SIGQUIT] {
         let reg = if sig == SIGWINCH {
@@ -94,13 +67,18 @@ pub fn attach(s: &Session, opts: &Options) -> Result<ExitCode> {
             let w = sig_w.try_clone()?;
             Ok((a, signal_hook::low_level::pipe::register(sig, w)?))
         });
-        let (a, b) = reg.map_err(|e| Error::new(format!("handling signal {sig}: {e}")))?;
+        let (a, b) =
+            reg.map_err(|e| Error::new(format!("handling signal {sig}: {}", describe_io(&e))))?;
         ids.push(a);
         ids.push(b);
     }
 
-    let raw = RawMode::enter()
-        .map_err(|e| Error::new(format!("putting the terminal in raw mode: {e}")))?;
+    let raw = RawMode::enter().map_err(|e| {
+        Error::new(format!(
+            "putting the terminal in raw mode: {}",
+            describe_io(&e)
+        ))
+    })?;
     let mut modes = Modes::default();
     let outcome = pump(&mut conn, s, opts, &winch, &quit, &sig_r, &mut modes);
     // Restore the terminal before saying anything.
@@ -114,28 +92,15 @@ pub fn attach(s: &Session, opts: &Options) -> Result<ExitCode> {
     let end = outcome?;
     let msg = match &end {
         End::Detached | End::Signal(_) => format!("[detached from {}]", s.name),
-        End::Exited(info) => match (&info.signal, info.code) {
-            (Some(sig), _) => format!("[{} killed by {sig}]", s.name),
-            (None, Some(c)) => format!("[{} exited with code {c}]", s.name),
-            _ => format!("[{} ended]", s.name),
-        },
+        End::Exited(info) => format!("[{} {}]", s.name, info.describe()),
     };
     let _ = writeln!(out, "\n{msg}");
     let _ = out.flush();
     Ok(match end {
         End::Detached => ExitCode::SUCCESS,
         End::Signal(sig) => ExitCode::from(128u8.wrapping_add(sig as u8)),
-        End::Exited(info) => ExitCode::from(exit_status(&info)),
+        End::Exited(info) => ExitCode::from(info.status()),
     })
-}
-
-/// The program's status as a shell reports it: its code, or 128 + signal.
-pub fn exit_status(info: &proto::ExitInfo) -> u8 {
-    match (&info.signal, info.code) {
-        (Some(sig), _) => sys::parse_signal(sig).map_or(1, |s| 128u8.wrapping_add(s as u8)),
-        (None, Some(c)) => c as u8,
-        _ => 1,
-    }
 }
 
 enum End {
@@ -174,7 +139,12 @@ fn pump(
             match poll(&mut fds, None) {
                 Ok(_) => {}
                 Err(rustix::io::Errno::INTR) => continue,
-                Err(e) => return Err(Error::new(format!("waiting for input: {e}"))),
+                Err(e) => {
+                    return Err(Error::new(format!(
+                        "waiting for input: {}",
+                        describe_io(&e.into())
+                    )));
+                }
             }
             (
                 fds.get(2)
@@ -198,7 +168,7 @@ fn pump(
         {
             frame.clear();
             proto::encode_json(Kind::Resize, &size, &mut frame);
-            conn.stream.write_all(&frame).map_err(|e| io_err(s, e))?;
+            conn.stream.write_all(&frame).map_err(|e| conn.io_err(e))?;
         }
         if !rin.is_empty() {
             match rustix::io::read(&stdin, &mut inbuf) {
@@ -215,7 +185,7 @@ fn pump(
                     if !keys.is_empty() && !opts.read_only {
                         frame.clear();
                         proto::encode(Kind::Input, keys, &mut frame);
-                        conn.stream.write_all(&frame).map_err(|e| io_err(s, e))?;
+                        conn.stream.write_all(&frame).map_err(|e| conn.io_err(e))?;
                     }
                     if detach {
                         return Ok(End::Detached);
@@ -246,7 +216,7 @@ fn pump(
                 }
                 Ok(n) => n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(io_err(s, e)),
+                Err(e) => return Err(conn.io_err(e)),
             };
             dec.push(&sockbuf[..n]);
             pending_out.clear();
@@ -255,27 +225,26 @@ fn pump(
                 match dec.next_frame() {
                     Ok(Some((Kind::Output, p))) => pending_out.extend_from_slice(&p),
                     Ok(Some((Kind::Exit, p))) => {
-                        end = Some(End::Exited(
-                            proto::parse_json(Kind::Exit, &p)
-                                .map_err(|e| Error::new(format!("session {}: {e}", s.name)))?,
-                        ));
+                        end = Some(End::Exited(conn.parse(Kind::Exit, &p)?));
                         break;
                     }
                     Ok(Some((Kind::Detach, _))) => {
                         end = Some(End::Detached);
                         break;
                     }
-                    Ok(Some((Kind::Error, p))) => return Err(crate::client::remote_error(s, &p)),
+                    Ok(Some((Kind::Error, p))) => return Err(conn.remote_error(&p)),
                     Ok(Some(_)) => {}
                     Ok(None) => break,
-                    Err(e) => return Err(Error::new(format!("session {}: {e}", s.name))),
+                    Err(e) => return Err(conn.bad(e)),
                 }
             }
             if !pending_out.is_empty() {
                 modes.feed(&pending_out);
                 out.write_all(&pending_out)
                     .and_then(|()| out.flush())
-                    .map_err(|e| Error::new(format!("writing to the terminal: {e}")))?;
+                    .map_err(|e| {
+                        Error::new(format!("writing to the terminal: {}", describe_io(&e)))
+                    })?;
             }
             if let Some(end) = end {
                 return Ok(end);
@@ -452,16 +421,6 @@ impl Modes {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn keys() {
-        assert_eq!(parse_key("^\\").unwrap(), Some(0x1c));
-        assert_eq!(parse_key("^Q").unwrap(), Some(0x11));
-        assert_eq!(parse_key("C-a").unwrap(), Some(0x01));
-        assert_eq!(parse_key("^?").unwrap(), Some(0x7f));
-        assert_eq!(parse_key("none").unwrap(), None);
-        assert!(parse_key("x").is_err());
-    }
 
     #[test]
     fn modes_survive_cut_sequences() {

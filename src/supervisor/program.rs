@@ -1,0 +1,221 @@
+//! The program and its terminal: the PTY master the supervisor reads the
+//! output from and writes the input to, and the child it reaps.
+
+use std::os::fd::OwnedFd;
+
+use nix::sys::signal::{Signal, killpg};
+use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
+use nix::unistd::Pid;
+
+use crate::pty;
+
+/// A short read means the terminal had no more just now.
+const SHORT_READ: usize = 2048;
+/// The terminal hands output over about this much a read.
+const PTY_CHUNK: usize = 4096;
+
+pub struct Program {
+    /// The PTY master, until EOF (or the drain after the exit is over).
+    master: Option<OwnedFd>,
+    /// The program, until it is reaped.
+    child: Option<Pid>,
+    /// Its process group (and session).
+    pgid: Pid,
+    /// Input for the program that the PTY has not taken yet.
+    input: Vec<u8>,
+}
+
+/// How the program ended.
+pub enum Ended {
+    Exited(i32),
+    Killed(Signal),
+}
+
+/// What [`Program::read`] got.
+pub struct Read {
+    /// Bytes now at the start of the buffer.
+    pub n: usize,
+    /// The terminal's end: nobody holds it open any more.
+    pub eof: bool,
+}
+
+impl Program {
+    pub fn new(master: OwnedFd, pid: Pid) -> Program {
+        Program {
+            master: Some(master),
+            child: Some(pid),
+            pgid: pid,
+            input: Vec::new(),
+        }
+    }
+
+    /// The PTY master while output may still come.
+    pub fn pty(&self) -> Option<&OwnedFd> {
+        self.master.as_ref()
+    }
+
+    /// Not reaped yet.
+    pub fn running(&self) -> bool {
+        self.child.is_some()
+    }
+
+    pub fn pgid(&self) -> Pid {
+        self.pgid
+    }
+
+    /// Input is waiting for the PTY to take it.
+    pub fn wants_write(&self) -> bool {
+        !self.input.is_empty()
+    }
+
+    /// Bytes of input waiting.
+    pub fn waiting(&self) -> usize {
+        self.input.len()
+    }
+
+    /// Read what the program wrote into `buf`: the terminal hands it over
+    /// about 4 KiB a read, so keep reading until it has no more (or the
+    /// buffer is full), for the caller to handle the batch once.
+    pub fn read(&self, buf: &mut [u8]) -> Read {
+        let mut r = Read { n: 0, eof: false };
+        let Some(m) = &self.master else { return r };
+        while r.n + PTY_CHUNK <= buf.len() {
+            match rustix::io::read(m, &mut buf[r.n..]) {
+                Ok(0) | Err(rustix::io::Errno::IO) => {
+                    // EIO: nobody holds the terminal open any more; end of output.
+                    r.eof = true;
+                    break;
+                }
+                Ok(k) => {
+                    r.n += k;
+                    // A short read means the terminal had no more just now
+                    // (a keystroke's echo, say): skip the read that would
+                    // only say so; poll reports what comes next.
+                    if k < SHORT_READ {
+                        break;
+                    }
+                }
+                Err(rustix::io::Errno::INTR) => {}
+                Err(rustix::io::Errno::AGAIN) => break,
+                Err(_) => {
+                    r.eof = true;
+                    break;
+                }
+            }
+        }
+        r
+    }
+
+    /// Stop reading the terminal (at its EOF, or when the drain is over).
+    pub fn close_pty(&mut self) {
+        self.master = None;
+    }
+
+    /// Queue input and write what the PTY takes now. True when nothing is
+    /// left waiting.
+    pub fn write(&mut self, data: &[u8]) -> bool {
+        self.input.extend_from_slice(data);
+        let Some(m) = &self.master else {
+            self.input.clear();
+            return false;
+        };
+        while !self.input.is_empty() {
+            match rustix::io::write(m, &self.input) {
+                Ok(n) => {
+                    self.input.drain(..n);
+                }
+                Err(rustix::io::Errno::INTR) => {}
+                Err(_) => break,
+            }
+        }
+        self.input.is_empty()
+    }
+
+    /// Reap the program if it ended (SIGCHLD came).
+    pub fn reap(&mut self) -> Option<Ended> {
+        let pid = self.child?;
+        let mut ended = None;
+        loop {
+            match waitpid(Pid::from_raw(-1), Some(WaitPidFlag::WNOHANG)) {
+                Ok(WaitStatus::Exited(p, code)) if p == pid => {
+                    ended = Some(Ended::Exited(code));
+                }
+                Ok(WaitStatus::Signaled(p, sig, _)) if p == pid => {
+                    ended = Some(Ended::Killed(sig));
+                }
+                Ok(WaitStatus::StillAlive) | Err(_) => break,
+                Ok(_) => {}
+            }
+        }
+        if ended.is_some() {
+            self.child = None;
+        }
+        ended
+    }
+
+    /// Signal the program's process group, while it runs.
+    pub fn signal(&self, sig: Signal) {
+        if self.child.is_some() {
+            let _ = killpg(self.pgid, sig);
+        }
+    }
+
+    /// SIGINT to the terminal's foreground process group (the program's
+    /// own when that cannot be told).
+    pub fn interrupt(&self) {
+        let pgrp = self
+            .master
+            .as_ref()
+            .and_then(|m| rustix::termios::tcgetpgrp(m).ok())
+            .map_or(self.pgid, |p| Pid::from_raw(p.as_raw_nonzero().get()));
+        let _ = killpg(pgrp, Signal::SIGINT);
+    }
+
+    /// Whether the program waits for terminal input now: the terminal's
+    /// foreground process group leader sleeps in a read of the terminal or
+    /// a poll (Linux: its state and `/proc/PID/wchan`). None where the
+    /// platform cannot tell.
+    #[cfg(target_os = "linux")]
+    pub fn reading_input(&self) -> Option<bool> {
+        const WAITS: [&str; 7] = [
+            "n_tty_read",
+            "wait_woken",
+            "poll_schedule_timeout",
+            "do_select",
+            "do_sys_poll",
+            "core_sys_select",
+            "ep_poll",
+        ];
+        let pgrp = rustix::termios::tcgetpgrp(self.master.as_ref()?).ok()?;
+        let proc = format!("/proc/{}", pgrp.as_raw_nonzero());
+        let stat = std::fs::read_to_string(format!("{proc}/stat")).ok()?;
+        // pid (comm) state ...: the comm may hold spaces and parentheses.
+        let state = stat.rsplit_once(')')?.1.split_whitespace().next()?;
+        if state != "S" {
+            return Some(false);
+        }
+        let wchan = std::fs::read_to_string(format!("{proc}/wchan")).ok()?;
+        Some(WAITS.iter().any(|w| wchan.starts_with(w)))
+    }
+
+    #[cfg(not(target_os = "linux"))]
+    pub fn reading_input(&self) -> Option<bool> {
+        None
+    }
+
+    /// The terminal's EOF character (Ctrl-D unless the program changed it).
+    pub fn veof(&self) -> u8 {
+        self.master
+            .as_ref()
+            .and_then(|m| rustix::termios::tcgetattr(m).ok())
+            .map_or(4, |t| {
+                t.special_codes[rustix::termios::SpecialCodeIndex::VEOF]
+            })
+    }
+
+    pub fn resize(&self, cols: u16, rows: u16) {
+        if let Some(m) = &self.master {
+            let _ = pty::resize(m, cols, rows);
+        }
+    }
+}

@@ -1,0 +1,118 @@
+//! Sessions as the verbs show them: the `--json` record that `list`, `ps`
+//! and `inspect` share.
+
+use serde::Serialize;
+
+use crate::store::{Entry, Session};
+
+/// One session in `list --json` and `inspect --json`. Stable: fields are
+/// only ever added.
+#[derive(Serialize)]
+pub struct SessionJson {
+    /// The row number `list` shows in its # column (creation order, 0 the
+    /// oldest), which verbs take in place of the name.
+    pub index: usize,
+    pub name: String,
+    /// cmd, shell (run with no command) or agent (exec); null when damaged.
+    #[serde(rename = "type")]
+    pub kind: Option<&'static str>,
+    /// starting, running, exited, killed, lost or damaged.
+    pub status: String,
+    /// The program's pid (its process group too).
+    pub pid: Option<i32>,
+    pub supervisor_pid: Option<i32>,
+    pub exit_code: Option<i32>,
+    /// e.g. "SIGTERM".
+    pub signal: Option<String>,
+    pub end_reason: Option<String>,
+    pub created: Option<String>,
+    pub started: Option<String>,
+    pub ended: Option<String>,
+    /// The argv executed.
+    pub command: Vec<String>,
+    pub command_line: Option<String>,
+    pub cwd: Option<String>,
+    pub label: Option<String>,
+    pub clients: u32,
+    pub output_bytes: u64,
+    pub dropped_bytes: u64,
+    pub cols: Option<u16>,
+    pub rows: Option<u16>,
+    pub id: Option<String>,
+    /// Why the session is `damaged`, or the last log error.
+    pub error: Option<String>,
+}
+
+impl SessionJson {
+    pub fn from_entry(index: usize, e: &Entry) -> Self {
+        match e {
+            Entry::Ok(s) => SessionJson::from_session(index, s),
+            Entry::Damaged { name, reason } => SessionJson::damaged(index, name, reason),
+        }
+    }
+
+    pub fn from_session(index: usize, s: &Session) -> Self {
+        let m = &s.meta;
+        let status = if !m.is_ended() && !s.live {
+            "lost".to_string()
+        } else {
+            serde_json::to_value(m.status)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default()
+        };
+        SessionJson {
+            index,
+            name: s.name.clone(),
+            kind: Some(m.kind.as_str()),
+            status,
+            pid: m.pid,
+            supervisor_pid: m.supervisor_pid,
+            exit_code: m.exit_code,
+            signal: m.signal.clone(),
+            end_reason: m.end_reason.clone(),
+            created: Some(m.created.clone()),
+            started: m.started.clone(),
+            ended: m.ended.clone(),
+            command: m.command.clone(),
+            command_line: Some(m.command_line.clone()),
+            cwd: Some(m.cwd.clone()),
+            label: m.label.clone(),
+            clients: if s.live { m.clients } else { 0 },
+            output_bytes: s.output_bytes(),
+            dropped_bytes: m.dropped_bytes,
+            cols: Some(m.cols),
+            rows: Some(m.rows),
+            id: Some(m.id.clone()),
+            error: m.log_error.clone(),
+        }
+    }
+
+    pub fn damaged(index: usize, name: &str, reason: &str) -> Self {
+        SessionJson {
+            index,
+            name: name.to_string(),
+            kind: None,
+            status: "damaged".into(),
+            pid: None,
+            supervisor_pid: None,
+            exit_code: None,
+            signal: None,
+            end_reason: None,
+            created: None,
+            started: None,
+            ended: None,
+            command: Vec::new(),
+            command_line: None,
+            cwd: None,
+            label: None,
+            clients: 0,
+            output_bytes: 0,
+            dropped_bytes: 0,
+            cols: None,
+            rows: None,
+            id: None,
+            error: Some(reason.to_string()),
+        }
+    }
+}
