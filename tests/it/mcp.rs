@@ -232,9 +232,10 @@ fn input_events(s: &Store, name: &str) -> Vec<Value> {
 #[test]
 fn mcp_input_is_seen_by_a_person_attached_and_never_joins_their_draft() {
     let mut s = Store::new();
-    // A person's pause must be long for the refusal to be certain.
+    // The person's unfinished line alone holds the agent back, however long
+    // they pause; once it is submitted, a short pause lets the agent in.
     let cfg = s.tmp.path().join("sessions.toml");
-    std::fs::write(&cfg, "draft_quiet = \"60s\"\n").unwrap();
+    std::fs::write(&cfg, "draft_quiet = \"100ms\"\n").unwrap();
     s.env.push(("CODEX_SESSION_CONFIG".into(), cfg.into()));
     let mut m = Mcp::start(&s);
     let r = m.ok(
