@@ -55,6 +55,9 @@ _codex__session() {
             codex__session,ls)
                 cmd="codex__session__subcmd__list"
                 ;;
+            codex__session,mcp)
+                cmd="codex__session__subcmd__mcp"
+                ;;
             codex__session,new)
                 cmd="codex__session__subcmd__new"
                 ;;
@@ -86,7 +89,7 @@ _codex__session() {
 
     case "${cmd}" in
         codex__session)
-            opts="-q -v -h -V --store --config --quiet --verbose --help --version run new attach detach capture send wait events exec list ls inspect logs follow ps stop rm delete prune config complete"
+            opts="-q -v -h -V --store --config --quiet --verbose --help --version run new attach detach capture send wait events exec list ls inspect logs follow ps stop rm delete prune config complete mcp"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -390,6 +393,28 @@ _codex__session() {
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        codex__session__subcmd__mcp)
+            opts="-q -v -h -V --store --config --quiet --verbose --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 --store)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

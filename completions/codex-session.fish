@@ -51,6 +51,7 @@ complete -c codex-session -n "__fish_codex_session_needs_command" -f -a "delete"
 complete -c codex-session -n "__fish_codex_session_needs_command" -f -a "prune" -d 'Remove ended sessions older than the retention period'
 complete -c codex-session -n "__fish_codex_session_needs_command" -f -a "config" -d 'Print the effective configuration and where each value came from'
 complete -c codex-session -n "__fish_codex_session_needs_command" -f -a "complete" -d 'Print session names for shell completion (the completion scripts call it)'
+complete -c codex-session -n "__fish_codex_session_needs_command" -f -a "mcp" -d 'Serve sessions to a coding agent over MCP (the Model Context Protocol)'
 complete -c codex-session -n "__fish_codex_session_using_subcommand run" -s n -l name -d 'The session\'s name [default: a generated one, like brisk-otter-4821]' -r
 complete -c codex-session -n "__fish_codex_session_using_subcommand run" -l cwd -d 'The program\'s working directory [default: the current one]' -r -F
 complete -c codex-session -n "__fish_codex_session_using_subcommand run" -s e -l env -d 'Set an environment variable for the program (repeatable)' -r
@@ -261,6 +262,12 @@ complete -c codex-session -n "__fish_codex_session_using_subcommand complete" -s
 complete -c codex-session -n "__fish_codex_session_using_subcommand complete" -s v -l verbose -d 'Print notes that are silent by default (`run --if-absent` finding the session running)'
 complete -c codex-session -n "__fish_codex_session_using_subcommand complete" -s h -l help -d 'Print help'
 complete -c codex-session -n "__fish_codex_session_using_subcommand complete" -s V -l version -d 'Print version'
+complete -c codex-session -n "__fish_codex_session_using_subcommand mcp" -l store -d 'The sessions folder [default: $CODEX_SESSION_STORE, else $CODEX_HOME/sessions]' -r -F
+complete -c codex-session -n "__fish_codex_session_using_subcommand mcp" -l config -d 'The configuration file [default: $CODEX_SESSION_CONFIG, else $CODEX_HOME/sessions.toml]' -r -F
+complete -c codex-session -n "__fish_codex_session_using_subcommand mcp" -s q -l quiet -d 'Print no notes (what was not done and why); `list -q` and `ps -q` print names only'
+complete -c codex-session -n "__fish_codex_session_using_subcommand mcp" -s v -l verbose -d 'Print notes that are silent by default (`run --if-absent` finding the session running)'
+complete -c codex-session -n "__fish_codex_session_using_subcommand mcp" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c codex-session -n "__fish_codex_session_using_subcommand mcp" -s V -l version -d 'Print version'
 
 # Session names where a session is expected: `codex-session complete`
 # decides from the command line (exit 0 and the names, or 1); anywhere else,

@@ -266,6 +266,38 @@ pub enum Command {
     /// Print session names for shell completion (the completion scripts call it)
     #[command(hide = true)]
     Complete(CompleteArgs),
+
+    /// Serve sessions to a coding agent over MCP (the Model Context Protocol)
+    ///
+    /// Speaks MCP on standard input and output (the stdio transport): the
+    /// agent starts this command and calls its tools. The sessions it starts
+    /// are ordinary sessions in the same store: a person can list, attach to
+    /// and stop them, and they keep running when the agent or this server
+    /// exits.
+    ///
+    /// Tools: session_start, session_send, session_wait, session_screen,
+    /// session_logs, session_list, session_stop, session_remove. Resources:
+    /// session://NAME/screen and session://NAME/log, with subscriptions that
+    /// notify when a session goes idle or exits.
+    ///
+    /// Answers are plain text (escape sequences removed, progress bars
+    /// resolved), at most [mcp] max_output (16KiB) each: the head and the
+    /// tail are kept and a marker says which offsets session_logs pages to.
+    /// Every call has a deadline (`timeout`, 30s unless given, at most [mcp]
+    /// max_timeout). Input from the agent is recorded in the session's events
+    /// as `mcp:<client name>`, and never typed into a line a person attached
+    /// is writing.
+    ///
+    /// Nothing is printed to the terminal: run it from an agent's MCP
+    /// configuration, not by hand.
+    #[command(after_help = "Configure an agent:\n  \
+        Codex (~/.codex/config.toml):\n    \
+            [mcp_servers.sessions]\n    \
+            command = \"codex-session\"\n    \
+            args = [\"mcp\"]\n  \
+        Claude Code:\n    \
+            claude mcp add sessions -- codex-session mcp")]
+    Mcp(McpArgs),
 }
 
 /// The configuration file's keys, as `config --help` and its man page show
@@ -286,6 +318,10 @@ Keys, with their defaults:
   [logs]
   max_size = \"64MiB\"         rotate output.log at this size (KiB, MiB, GiB; KB, MB, GB)
   keep = 3                   rotated logs to keep (output.log.1, ...)
+
+  [mcp]
+  max_output = \"16KiB\"       the most output one MCP answer carries (1KiB to 1MiB)
+  max_timeout = \"10m\"        the longest `timeout` an MCP call may ask for
 
 Examples:
   codex-session config
@@ -549,6 +585,9 @@ pub struct CompleteArgs {
     #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
     pub words: Vec<String>,
 }
+
+#[derive(Debug, Args)]
+pub struct McpArgs {}
 
 #[derive(Debug, Args)]
 pub struct SendArgs {

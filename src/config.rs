@@ -78,6 +78,14 @@ pub const KEYS: &[Key] = &[
         name: "events.keep",
         doc: "how many rotated event files (events.jsonl.1, ...) to keep",
     },
+    Key {
+        name: "mcp.max_output",
+        doc: "the most output one MCP answer carries (head and tail kept, the rest paged)",
+    },
+    Key {
+        name: "mcp.max_timeout",
+        doc: "the longest `timeout` an MCP call may ask for",
+    },
 ];
 
 /// The configuration file is small; a bigger one is a mistake.
@@ -113,6 +121,8 @@ pub struct Config {
     pub idle_after: Duration,
     pub draft_quiet: Duration,
     pub agent_command: Vec<String>,
+    pub mcp_max_output: u64,
+    pub mcp_max_timeout: Duration,
     /// Per key name: where its value came from.
     pub sources: Vec<(&'static str, Source)>,
 }
@@ -136,6 +146,8 @@ impl Config {
             idle_after: Duration::from_secs(2),
             draft_quiet: Duration::from_secs(2),
             agent_command: vec!["codex".into(), "exec".into()],
+            mcp_max_output: 16 << 10,
+            mcp_max_timeout: Duration::from_secs(600),
             sources: KEYS.iter().map(|k| (k.name, Source::Default)).collect(),
         }
     }
@@ -194,7 +206,7 @@ impl Config {
         for (k, v) in doc.get_ref() {
             let name = k.get_ref().as_ref().to_string();
             match v.get_ref() {
-                DeValue::Table(t) if name == "logs" || name == "events" => {
+                DeValue::Table(t) if name == "logs" || name == "events" || name == "mcp" => {
                     for (k2, v2) in t {
                         flat.push((
                             format!("{name}.{}", k2.get_ref().as_ref()),
@@ -327,6 +339,29 @@ impl Config {
                         self.events_keep = n as u32;
                     }
                 }
+                "mcp.max_output" => {
+                    let n = match (v.as_str(), integer(v)) {
+                        (Some(s), _) => {
+                            fmt::parse_size(s).map_err(|e| here(format!("`{name}`: {e}")))?
+                        }
+                        (None, Some(n)) if n > 0 => n as u64,
+                        _ => return Err(wrong("a size like \"16KiB\"")),
+                    };
+                    // Beyond 1 MiB an answer stops being readable in one turn.
+                    if !(1024..=1 << 20).contains(&n) {
+                        return Err(here(format!("`{name}` must be from 1KiB to 1MiB")));
+                    }
+                    self.mcp_max_output = n;
+                }
+                "mcp.max_timeout" => {
+                    let s = v.as_str().ok_or_else(|| wrong("a duration like \"10m\""))?;
+                    let d = crate::fmt::parse_duration(s)
+                        .map_err(|e| here(format!("`{name}`: {e}")))?;
+                    if d < Duration::from_secs(1) {
+                        return Err(here(format!("`{name}` must be at least 1s")));
+                    }
+                    self.mcp_max_timeout = d;
+                }
                 _ => unreachable!("every key in KEYS is handled"),
             }
             if let Some(s) = self.sources.iter_mut().find(|(k, _)| *k == key.name) {
@@ -360,6 +395,10 @@ impl Config {
             "logs.keep" => self.log_keep.to_string(),
             "events.max_size" => format!("\"{}\"", fmt::size_exact(self.events_max_size)),
             "events.keep" => self.events_keep.to_string(),
+            "mcp.max_output" => format!("\"{}\"", fmt::size_exact(self.mcp_max_output)),
+            "mcp.max_timeout" => {
+                format!("\"{}\"", humantime::format_duration(self.mcp_max_timeout))
+            }
             _ => String::new(),
         }
     }
@@ -403,8 +442,10 @@ fn nearest(name: &str) -> Option<&'static str> {
         .iter()
         .map(|k| {
             (
-                edit_distance(name, k.name)
-                    .min(edit_distance(name, k.name.trim_start_matches("logs."))),
+                edit_distance(name, k.name).min(edit_distance(
+                    name,
+                    k.name.split_once('.').map_or(k.name, |p| p.1),
+                )),
                 k.name,
             )
         })
@@ -440,9 +481,13 @@ mod tests {
     fn every_key_parses() {
         let c = parse(
             "store = \"/tmp/s\"\nmax_sessions = 5\ndetach_key = \"^Q\"\nterm = \"screen\"\n\
-             retain_exited = \"off\"\nidle_timeout = \"10m\"\nttl = \"1h\"\n[logs]\nmax_size = \"1MiB\"\nkeep = 2\n",
+             retain_exited = \"off\"\nidle_timeout = \"10m\"\nttl = \"1h\"\n[logs]\nmax_size = \"1MiB\"\nkeep = 2\n\
+             [mcp]\nmax_output = \"32KiB\"\nmax_timeout = \"2m\"\n",
         )
         .unwrap();
+        assert_eq!(c.mcp_max_output, 32 << 10);
+        assert_eq!(c.mcp_max_timeout, Duration::from_secs(120));
+        assert!(parse("[mcp]\nmax_output = \"10B\"\n").is_err());
         assert_eq!(c.max_sessions, 5);
         assert_eq!(c.retain_exited, None);
         assert_eq!(c.idle_timeout, Some(Duration::from_secs(600)));

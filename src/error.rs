@@ -73,13 +73,18 @@ impl Error {
         &self.msg
     }
 
+    /// The hint, if any (the MCP server puts it in its one-sentence answers).
+    pub fn hint_text(&self) -> Option<&str> {
+        self.hint.as_deref()
+    }
+
     /// Print on standard error as `codex-session: <message>`, then the
     /// hint: the one way every error reaches the user (`main`, and verbs
     /// that report one of several sessions and go on).
     pub fn print(&self) {
         let mut err = io::stderr().lock();
         let _ = writeln!(err, "codex-session: {}", self.msg);
-        if let Some(h) = &self.hint {
+        if let Some(h) = self.hint_text() {
             let _ = writeln!(err, "hint: {h}");
         }
     }

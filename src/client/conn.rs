@@ -18,7 +18,7 @@ const HANDSHAKE: Duration = Duration::from_secs(10);
 
 pub struct Conn {
     /// The socket: the client modules read frames from it directly.
-    pub(super) stream: UnixStream,
+    pub(crate) stream: UnixStream,
     /// The session's name, which every error names.
     name: String,
 }

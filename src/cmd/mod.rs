@@ -12,6 +12,7 @@ mod exec;
 mod inspect;
 mod list;
 mod logs;
+mod mcp;
 mod prune;
 mod ps;
 mod rm;
@@ -85,6 +86,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Rm(a) => rm::run(a, &ctx),
         Command::Prune(a) => prune::run(a, &ctx),
         Command::Config(a) => config::run(a, &ctx),
+        Command::Mcp(a) => mcp::run(a, &ctx),
         Command::Complete(a) => complete::run(a, &ctx),
     }
 }

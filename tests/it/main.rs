@@ -17,6 +17,8 @@ mod lifecycle;
 mod limits;
 mod list;
 mod logs;
+#[cfg(feature = "mcp")]
+mod mcp;
 mod retention;
 mod rotation;
 mod run;

@@ -17,7 +17,7 @@
 //!   a raw-mode terminal, or the raw baseline's program): reads, probes,
 //!   escape stripping, detach;
 //! - one module per metric (`tp`, `create`, `rss`, `list`, `rtt`, `attach`,
-//!   `tpa`, `send`), each a `fn(&Ctx, &mut Report) -> Result<(), String>`
+//!   `tpa`, `send`, `mcp`), each a `fn(&Ctx, &mut Report) -> Result<(), String>`
 //!   listed in [`METRICS`].
 //!
 //! Cleanup: every process started here carries `CODEX_SESSION_BENCH_TAG=<tag>`
@@ -30,6 +30,7 @@
 mod attach;
 mod create;
 mod list;
+mod mcp;
 mod report;
 mod rss;
 mod rtt;
@@ -99,6 +100,11 @@ pub const METRICS: &[Metric] = &[
         about: "`send TEXT --submit` → reply visible (attached client; output.log), vs a write to a raw PTY",
         run: send::run,
     },
+    Metric {
+        key: "mcp",
+        about: "one `session_send` round trip through `codex-session mcp` (cat, wait_idle 50ms), vs `send --wait-idle 50ms`",
+        run: mcp::run,
+    },
 ];
 
 const USAGE: &str = "\
@@ -123,7 +129,7 @@ options:
   --rtt-n N           keystroke round trips per repetition [2000; quick 200]
   --rtt-reps N        rtt repetitions, interleaved with raw [5; quick 2]
   --attach-reps N     attach/detach cycles [20; quick 5]
-  --send-reps N       send → output samples [30; quick 10]
+  --send-reps N       send → output samples, and MCP round trips [30; quick 10]
                       (tpa uses --tp-mb and --tp-reps)
   -h, --help          this text
 
@@ -365,7 +371,7 @@ fn build_release() -> Result<PathBuf, String> {
         .parent()
         .ok_or("xtask has no parent folder")?;
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    eprintln!("bench: cargo build --release -p codex-session");
+    eprintln!("bench: cargo build --release -p codex-session (codex-session, codex-session-mcp)");
     let out = Command::new(cargo)
         .current_dir(root)
         .args([
@@ -375,6 +381,9 @@ fn build_release() -> Result<PathBuf, String> {
             "codex-session",
             "--bin",
             "codex-session",
+            // What `codex-session mcp` runs, from the same folder (bench mcp).
+            "--bin",
+            "codex-session-mcp",
             "--message-format=json-render-diagnostics",
         ])
         .stdin(Stdio::null())
