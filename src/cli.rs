@@ -319,6 +319,10 @@ Keys, with their defaults:
   max_size = \"64MiB\"         rotate output.log at this size (KiB, MiB, GiB; KB, MB, GB)
   keep = 3                   rotated logs to keep (output.log.1, ...)
 
+  [events]
+  max_size = \"1MiB\"          rotate events.jsonl at this size
+  keep = 2                   rotated event files to keep (events.jsonl.1, ...)
+
   [mcp]
   max_output = \"16KiB\"       the most output one MCP answer carries (1KiB to 1MiB)
   max_timeout = \"10m\"        the longest `timeout` an MCP call may ask for

@@ -354,7 +354,10 @@ fn arg(params: &Params, i: usize, default: usize) -> usize {
 
 impl Perform for Performer<'_> {
     fn print(&mut self, c: char) {
-        self.put_char(c);
+        // vte hands DEL to print; a terminal ignores it (as the screen model does).
+        if c != '\u{7f}' {
+            self.put_char(c);
+        }
     }
 
     fn execute(&mut self, b: u8) {

@@ -358,7 +358,13 @@ fn man_pages_have_the_usual_sections() {
             "agent_command",
             "[logs]",
             "max_size",
-            "keep"
+            "keep",
+            "[events]",
+            "max_size",
+            "keep",
+            "[mcp]",
+            "max_output",
+            "max_timeout"
         ],
         "one key a line:\n{table}"
     );
