@@ -48,6 +48,22 @@ fn window_size() -> Option<Size> {
 /// Attach to a running session until detach or the program's end.
 pub fn attach(s: &Session, opts: &Options) -> Result<ExitCode> {
     require_terminal()?;
+    // A pipe session has no terminal to type into: watched read-only, its
+    // output and standard error as they come.
+    let piped;
+    let opts = if s.meta.is_pipe() {
+        crate::error::note(format!(
+            "read-only: pipe session ({} has no terminal; `codex-session send` writes its input)",
+            s.name
+        ));
+        piped = Options {
+            read_only: true,
+            detach_key: opts.detach_key,
+        };
+        &piped
+    } else {
+        opts
+    };
     let mut conn = Conn::open(s, Role::Attach, window_size(), opts.read_only)?;
     let winch = Arc::new(AtomicBool::new(false));
     let quit = Arc::new(AtomicUsize::new(0));

@@ -18,6 +18,7 @@ use nix::sys::signal::{SigHandler, Signal, signal};
 use nix::unistd::{ForkResult, fork, setsid};
 use serde_json::json;
 
+use super::pipes::{ErrLog, Pipes};
 use super::program::Program;
 use super::record;
 use super::signals::Signals;
@@ -26,7 +27,7 @@ use crate::events::Events;
 use crate::logs::LogWriter;
 use crate::meta::{self, Meta, Status};
 use crate::pty::{self, Exec};
-use crate::store::{LOG, SOCK};
+use crate::store::{ERR_LOG, LOG, SOCK};
 
 /// What the supervisor writes on the ready pipe.
 pub enum Ready {
@@ -151,6 +152,8 @@ pub struct Started {
     pub listener: UnixListener,
     pub signals: Signals,
     pub log: LogWriter,
+    /// Pipe mode: standard error's log.
+    pub stderr: Option<ErrLog>,
     pub events: Events,
     pub lock: File,
 }
@@ -212,9 +215,24 @@ pub fn setup(init: Init, ready: ReadyPipe) -> Option<Started> {
         LogWriter::open(here, settings.log_max_size, settings.log_keep),
         format!("opening {}", dir.join(LOG).display())
     );
+    let stderr = match meta.is_pipe() {
+        true => Some(ErrLog::new(try_or_report!(
+            LogWriter::open_named(here, ERR_LOG, settings.log_max_size, settings.log_keep),
+            format!("opening {}", dir.join(ERR_LOG).display())
+        ))),
+        false => None,
+    };
     let mut events = Events::open_with(here, settings.events_max_size, settings.events_keep);
 
-    let spawned = match pty::spawn(&exec, meta.cols, meta.rows) {
+    let spawned = if meta.is_pipe() {
+        pty::spawn_pipes(&exec).map(|r| {
+            r.map(|p| (p.pid, Program::with_pipes(Pipes::new(p.stdin, p.stdout, p.stderr), p.pid)))
+        })
+    } else {
+        pty::spawn(&exec, meta.cols, meta.rows)
+            .map(|r| r.map(|s| (s.pid, Program::new(s.master, s.pid))))
+    };
+    let (pid, program) = match spawned {
         Ok(Ok(s)) => s,
         Ok(Err(errno)) => {
             ready.report(Ready::ExecFailed(errno));
@@ -225,7 +243,6 @@ pub fn setup(init: Init, ready: ReadyPipe) -> Option<Started> {
             return None;
         }
     };
-    let pid = spawned.pid;
     meta.status = Status::Running;
     meta.started = Some(meta::now());
     meta.pid = Some(pid.as_raw());
@@ -240,10 +257,11 @@ pub fn setup(init: Init, ready: ReadyPipe) -> Option<Started> {
     Some(Started {
         meta,
         settings,
-        program: Program::new(spawned.master, pid),
+        program,
         listener,
         signals,
         log,
+        stderr,
         events,
         lock,
     })

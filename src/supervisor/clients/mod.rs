@@ -274,6 +274,17 @@ impl Clients {
         self.bound_terminals();
     }
 
+    /// Output that only terminals are shown (pipe mode's standard error).
+    pub fn output_terminals(&mut self, shown: &[u8], screen: &mut Screen) {
+        for i in 0..self.list.len() {
+            if self.list[i].terminal().is_some() {
+                self.list[i].send_output(shown);
+                self.flush(i, screen);
+            }
+        }
+        self.bound_terminals();
+    }
+
     /// While all terminals together have more than [`TERMINALS_TOTAL`]
     /// queued, the one with the most is repainted once it reads again
     /// instead (its queue dropped).
