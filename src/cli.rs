@@ -81,8 +81,7 @@ pub enum Command {
         codex-session run -d --name build \"make -j8 2>&1 | tee build.txt\"\n  \
         codex-session run --bg --cwd ~/src/app --env PORT=4000 --label 'staging api' npm start\n  \
         codex-session run --bg --if-absent --name nightly ./job.sh   # for cron: silent if running\n  \
-        codex-session run --bg --pipe --name sum -- sha256sum        # no terminal: stdin a pipe\n  \
-        codex-session send sum --stdin --eof < big.iso && codex-session wait sum --exit")]
+        codex-session run --bg --pipe --name sum sha256sum   # no terminal: stdin is a pipe")]
     Run(RunArgs),
 
     /// `run --bg` (hidden: `new` and `create`, for tmux and docker hands)
@@ -156,7 +155,7 @@ pub enum Command {
         codex-session send repl --keys Up Enter            # run the previous line again\n  \
         codex-session send build --interrupt               # Ctrl-C, as a signal\n  \
         echo 'SELECT 1;' | codex-session send db --stdin --submit --wait-idle 1s\n  \
-        codex-session send job --stdin --eof < input.txt   # a pipe session: then EOF")]
+        seq 3 | codex-session send db --stdin --eof       # then end of input (pipe: closed)")]
     Send(SendArgs),
 
     /// Wait until a session ends, goes quiet, or prints something
@@ -207,7 +206,7 @@ pub enum Command {
     #[command(after_help = "Examples:\n  \
         codex-session exec 'fix the failing test in src/parse.rs'\n  \
         codex-session exec --name docs 'update the README' && codex-session wait docs --exit\n  \
-        codex-session logs docs                    # the answer; logs --stderr docs: the progress\n  \
+        codex-session exec --name fix 'fix the tests' && codex-session logs --stderr -f fix   # progress\n  \
         codex-session exec --tty --name tui 'explain this repo'   # with a terminal")]
     Exec(ExecArgs),
 
@@ -249,8 +248,7 @@ pub enum Command {
     #[command(after_help = "Examples:\n  \
         codex-session logs api\n  \
         codex-session logs -f -n 20 api            # the last 20 lines, then follow\n  \
-        codex-session logs 0 | tail -n 5           # plain text into a pipe\n  \
-        codex-session logs --stderr -f agent       # a pipe session's standard error")]
+        codex-session logs 0 | tail -n 5           # plain text into a pipe")]
     Logs(LogsArgs),
 
     /// `logs -f` (hidden)
