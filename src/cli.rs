@@ -172,9 +172,10 @@ pub enum Command {
     /// once) from the moment it was written, or from that moment when it had
     /// none. Of a session that has ended, all its kept output is searched.
     ///
-    /// Of a pipe session (`run --pipe`, `exec`), the output is its standard
-    /// output, and --output searches it; standard error is not searched
-    /// (`logs --stderr` shows it). Output on either stream counts for --idle.
+    /// Of a pipe session (`run --pipe`, `exec`), --output searches both
+    /// standard output and standard error, each line by line (--since-input:
+    /// the answer on standard output only), and output on either stream
+    /// counts for --idle.
     ///
     /// Exit status: 0 when the condition is met (--exit: the program's exit
     /// status, 128+N for signal N); 124 when --timeout passed (counted from

@@ -68,6 +68,9 @@ pub enum Kind {
     Watching = 15,
     /// supervisor → watcher, empty: the output has been quiet as long as asked.
     Idle = 16,
+    /// supervisor → watcher that asked for it ([`WatchReq::stderr`]), pipe
+    /// mode: raw standard error, as Output carries standard output.
+    ErrOutput = 17,
 }
 
 impl Kind {
@@ -90,6 +93,7 @@ impl Kind {
             14 => Watch,
             15 => Watching,
             16 => Idle,
+            17 => ErrOutput,
             _ => return None,
         })
     }
@@ -233,6 +237,9 @@ pub struct WatchReq {
     /// Send Idle once the output has been quiet this long.
     #[serde(default)]
     pub idle_ms: Option<u64>,
+    /// Pipe mode: stream standard error too, as ErrOutput frames.
+    #[serde(default)]
+    pub stderr: bool,
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -248,6 +255,10 @@ pub struct WatchInfo {
     /// right at `input_offset` when 0 (`client::watch::Answer`).
     #[serde(default)]
     pub input_lines: u32,
+    /// Pipe mode: standard error's bytes so far (ErrOutput frames, when
+    /// asked, continue from here).
+    #[serde(default)]
+    pub stderr_offset: u64,
 }
 
 /// How the program ended: its exit code, or the signal that killed it

@@ -110,7 +110,11 @@ pub fn spawn_pipes(exec: &Exec) -> io::Result<Result<PipeSpawned, Errno>> {
             if let Some(errno) = exec_error(&mut exec_r, child)? {
                 return Ok(Err(errno));
             }
-            let (stdin, stdout, stderr) = (OwnedFd::from(in_w), OwnedFd::from(out_r), OwnedFd::from(err_r));
+            let (stdin, stdout, stderr) = (
+                OwnedFd::from(in_w),
+                OwnedFd::from(out_r),
+                OwnedFd::from(err_r),
+            );
             for fd in [&stdin, &stdout, &stderr] {
                 nonblocking(fd)?;
             }

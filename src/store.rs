@@ -98,7 +98,11 @@ impl Session {
         let on_disk = fs::symlink_metadata(self.dir.join(ERR_LOG))
             .map(|m| m.len())
             .unwrap_or(0);
-        Some(self.meta.stderr_bytes.max(self.meta.stderr_log_base + on_disk))
+        Some(
+            self.meta
+                .stderr_bytes
+                .max(self.meta.stderr_log_base + on_disk),
+        )
     }
 
     /// After a connection to the supervisor ended unexpectedly: wait (a few

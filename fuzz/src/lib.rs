@@ -137,7 +137,12 @@ fn message(kind: Kind, p: &[u8]) {
         }),
         Kind::Watching => proto::parse_json::<proto::WatchInfo>(kind, p).map(drop),
         Kind::Ok => proto::parse_json::<proto::SendResult>(kind, p).map(drop),
-        Kind::Output | Kind::Input | Kind::Screen | Kind::Detach | Kind::Idle => Ok(()),
+        Kind::Output
+        | Kind::ErrOutput
+        | Kind::Input
+        | Kind::Screen
+        | Kind::Detach
+        | Kind::Idle => Ok(()),
     };
 }
 

@@ -75,11 +75,6 @@ pub struct LogReader {
 }
 
 impl LogReader {
-    /// From the oldest log kept; None while there is no log yet.
-    pub fn open_start(dir: &Path) -> io::Result<Option<LogReader>> {
-        Self::open_start_of(dir, LOG)
-    }
-
     /// From the oldest kept of `base`'s files (`events.jsonl`); None while
     /// there is none.
     pub fn open_start_of(dir: &Path, base: &'static str) -> io::Result<Option<LogReader>> {

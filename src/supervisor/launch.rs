@@ -226,7 +226,12 @@ pub fn setup(init: Init, ready: ReadyPipe) -> Option<Started> {
 
     let spawned = if meta.is_pipe() {
         pty::spawn_pipes(&exec).map(|r| {
-            r.map(|p| (p.pid, Program::with_pipes(Pipes::new(p.stdin, p.stdout, p.stderr), p.pid)))
+            r.map(|p| {
+                (
+                    p.pid,
+                    Program::with_pipes(Pipes::new(p.stdin, p.stdout, p.stderr), p.pid),
+                )
+            })
         })
     } else {
         pty::spawn(&exec, meta.cols, meta.rows)

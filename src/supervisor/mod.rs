@@ -328,14 +328,17 @@ impl Supervisor {
                 Stream::Stdout => self.output(r.n),
                 Stream::Stderr => self.stderr_output(r.n),
             }
-            if r.eof && let Some(p) = self.program.pipes_mut() {
+            if r.eof
+                && let Some(p) = self.program.pipes_mut()
+            {
                 p.close_output(s);
             }
         }
     }
 
     /// Pipe mode: a batch of standard error, logged apart, shown to
-    /// terminals; it counts as output for the idle clocks.
+    /// terminals and streamed to the watchers that asked; it counts as
+    /// output for the idle clocks.
     fn stderr_output(&mut self, n: usize) {
         let buf = std::mem::take(&mut self.buf);
         let data = &buf[..n];
@@ -351,7 +354,7 @@ impl Supervisor {
         self.events.flush_due(now);
         if let Some(p) = self.program.pipes_mut() {
             let shown = p.shown(Stream::Stderr, data);
-            self.clients.output_terminals(&shown, &mut self.screen);
+            self.clients.output_stderr(data, &shown, &mut self.screen);
         }
         self.buf = buf;
     }
@@ -501,13 +504,16 @@ impl Supervisor {
                     self.try_sends();
                 }
             }
-            Request::Watch { idle } => {
+            Request::Watch { idle, stderr } => {
                 let info = proto::WatchInfo {
                     offset: self.output_bytes,
                     input_offset: self.input_offset,
                     input_lines: self.input_lines,
+                    stderr_offset: self.stderr.as_ref().map_or(0, |e| e.bytes),
                 };
-                self.clients[i].watch_from(Watch::new(idle, Instant::now()), &info);
+                let mut w = Watch::new(idle, Instant::now());
+                w.stderr = stderr;
+                self.clients[i].watch_from(w, &info);
             }
             Request::Capture { .. } if self.program.pipes().is_some() => {
                 let name = self.record.name();

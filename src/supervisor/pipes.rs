@@ -153,7 +153,11 @@ mod tests {
         assert_eq!((first.n, first.eof), (4096, false), "a full buffer");
         let mut big = vec![0u8; 65536];
         let rest = read(&r, &mut big);
-        assert_eq!((rest.n, rest.eof), (10000 - 4096, false), "then all the rest");
+        assert_eq!(
+            (rest.n, rest.eof),
+            (10000 - 4096, false),
+            "then all the rest"
+        );
         drop(w);
         let end = read(&r, &mut big);
         assert_eq!((end.n, end.eof), (0, true));

@@ -93,7 +93,12 @@ fn stdout_and_stderr_stay_apart_byte_for_byte() {
     let table = s.ok(["list"]);
     assert!(table.lines().next().unwrap().contains(" ERR "), "{table}");
     let inspect = s.ok(["inspect", "split"]);
-    assert!(inspect.lines().any(|l| l.starts_with("mode") && l.ends_with(" pipe")), "{inspect}");
+    assert!(
+        inspect
+            .lines()
+            .any(|l| l.starts_with("mode") && l.ends_with(" pipe")),
+        "{inspect}"
+    );
     assert!(inspect.contains("stderr.log"), "{inspect}");
 }
 
@@ -107,11 +112,19 @@ fn stderr_rotates_by_the_same_rules() {
     let e = s.wait_ended("rot", WAIT);
     let (out, err) = interleave_expected(400);
     assert_eq!(e["stderr_bytes"], err.len() as u64);
-    let kept = [file(&s, "rot", "stderr.log.1"), file(&s, "rot", "stderr.log")].concat();
+    let kept = [
+        file(&s, "rot", "stderr.log.1"),
+        file(&s, "rot", "stderr.log"),
+    ]
+    .concat();
     assert!(err.ends_with(&kept), "the newest stderr, in order");
     assert_eq!(file(&s, "rot", "stderr.log.1").len(), 4096);
     assert!(!s.dir("rot").join("stderr.log.2").exists(), "one kept");
-    let kept = [file(&s, "rot", "output.log.1"), file(&s, "rot", "output.log")].concat();
+    let kept = [
+        file(&s, "rot", "output.log.1"),
+        file(&s, "rot", "output.log"),
+    ]
+    .concat();
     assert!(out.ends_with(&kept));
     let m = s.meta("rot");
     assert_eq!(
@@ -154,7 +167,11 @@ fn send_and_send_eof_reach_the_programs_standard_input() {
 #[test]
 fn a_send_after_eof_is_refused() {
     let s = Store::new();
-    start_pipe(&s, "closed", &["sh", "-c", "cat; echo cat-done; exec sleep 300"]);
+    start_pipe(
+        &s,
+        "closed",
+        &["sh", "-c", "cat; echo cat-done; exec sleep 300"],
+    );
     s.ok(["send", "closed", "abc", "--eof"]);
     s.wait_log("closed", "abccat-done");
     let o = s.run(["send", "closed", "more"]);
@@ -190,7 +207,11 @@ fn capture_says_a_pipe_session_has_no_screen() {
     s.start("tty", &["true"]);
     let o = s.run(["logs", "--stderr", "tty"]);
     assert_eq!(code(&o), 1);
-    assert!(stderr(&o).contains("no standard error apart"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("no standard error apart"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 #[test]
@@ -202,12 +223,48 @@ fn wait_and_send_wait_idle_follow_standard_output() {
         &[
             "sh",
             "-c",
-            "echo booting >&2; echo 'listening on :80'; while read l; do echo \"re: $l\"; done",
+            "echo booting >&2; echo 'listening on :80'; while read l; do echo \"re: $l\"; printf 'warn: %s' \"$l\" >&2; done",
         ],
     );
-    let o = s.run(["wait", "srv", "--output", "listening on", "--timeout", "15s"]);
+    let o = s.run([
+        "wait",
+        "srv",
+        "--output",
+        "listening on",
+        "--timeout",
+        "15s",
+    ]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     assert_eq!(stdout(&o), "listening on :80\n");
+    // Standard error is searched too: what was written before wait began,
+    // and what comes (a line still being written counts).
+    let o = s.run(["wait", "srv", "--output", "^boot", "--timeout", "15s"]);
+    assert_eq!(
+        (code(&o), stdout(&o).as_str()),
+        (0, "booting\n"),
+        "{}",
+        stderr(&o)
+    );
+    let waiter = blocked_wait(
+        &s,
+        &[
+            "wait",
+            "srv",
+            "--from-now",
+            "--output",
+            "warn: .*z$",
+            "--timeout",
+            "15s",
+        ],
+    );
+    s.ok(["send", "srv", "xyz", "--submit"]);
+    let o = waiter.finish();
+    assert_eq!(
+        (code(&o), stdout(&o).as_str()),
+        (0, "warn: xyz\n"),
+        "{}",
+        stderr(&o)
+    );
     // No echo on a pipe: the answer is everything after the input.
     let o = s.run(["send", "srv", "ping", "--submit", "--wait-idle", "300ms"]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
@@ -242,14 +299,21 @@ fn attach_to_a_pipe_session_watches_read_only() {
     });
     // Each line starts at the left edge (LF shown as CR LF).
     for want in ["got:one", "err:one"] {
-        assert!(sc.lines().any(|l| l == want), "{want} on its own line:\n{sc}");
+        assert!(
+            sc.lines().any(|l| l == want),
+            "{want} on its own line:\n{sc}"
+        );
     }
     s.ok(["send", "watched", "two", "--submit"]);
     t.wait_screen("the second line", |sc| sc.contains("got:two"));
     let log = String::from_utf8(file(&s, "watched", "output.log")).unwrap();
     assert_eq!(log, "got:one\ngot:two\n", "the keystrokes never arrived");
     // The window was never resized to the viewer's.
-    assert!(!events(&s, "watched").iter().any(|e| e["event"] == "resized"));
+    assert!(
+        !events(&s, "watched")
+            .iter()
+            .any(|e| e["event"] == "resized")
+    );
     t.write(DETACH);
     let st = t.wait();
     assert_eq!(st.code(), Some(0), "{}", t.screen());
@@ -265,9 +329,15 @@ fn exec_runs_the_agent_on_pipes_and_tty_on_a_terminal() {
     let o = s.run(["wait", "ag", "--exit", "--timeout", "15s"]);
     assert_eq!(code(&o), 3, "the agent's exit code: {}", stderr(&o));
     assert_eq!(s.ok(["logs", "ag"]), "answer: 42\n");
-    assert_eq!(s.ok(["logs", "--stderr", "ag"]), "thinking about: the question\n");
+    assert_eq!(
+        s.ok(["logs", "--stderr", "ag"]),
+        "thinking about: the question\n"
+    );
     let e = s.entry("ag");
-    assert_eq!((e["type"].as_str(), e["mode"].as_str()), (Some("agent"), Some("pipe")));
+    assert_eq!(
+        (e["type"].as_str(), e["mode"].as_str()),
+        (Some("agent"), Some("pipe"))
+    );
     let table = s.ok(["list"]);
     let header = table.lines().next().unwrap();
     let row = list_row(&table, "ag");
@@ -284,9 +354,24 @@ fn exec_runs_the_agent_on_pipes_and_tty_on_a_terminal() {
     assert!(s.ok(["capture", "tt"]).contains("answer: 42"));
 }
 
+/// A `wait` command in the background, once it is blocked reading the
+/// session's socket (as in agents.rs).
+fn blocked_wait(s: &Store, args: &[&str]) -> Bg {
+    let mut w = spawn(s.cmd(args));
+    let wchan = format!("/proc/{}/wchan", w.pid());
+    wait_for("wait to be reading the socket", WAIT, || {
+        assert!(!w.exited(), "wait returned early");
+        let c = std::fs::read_to_string(&wchan).ok()?;
+        c.starts_with("unix_stream").then_some(())
+    });
+    w
+}
+
 fn output_with_stdin(c: &mut std::process::Command, input: &[u8]) -> Output {
     use std::process::Stdio;
-    c.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    c.stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
     let mut child = c.spawn().expect("spawn");
     let mut stdin = child.stdin.take().unwrap();
     let data = input.to_vec();
@@ -310,7 +395,10 @@ fn output_with_stdin(c: &mut std::process::Command, input: &[u8]) -> Output {
 /// sha256 by python (no hashing crate in the tests).
 fn sha256_hex(data: &[u8]) -> String {
     let mut c = std::process::Command::new(PYTHON);
-    c.args(["-c", "import hashlib,sys; print(hashlib.sha256(sys.stdin.buffer.read()).hexdigest())"]);
+    c.args([
+        "-c",
+        "import hashlib,sys; print(hashlib.sha256(sys.stdin.buffer.read()).hexdigest())",
+    ]);
     let o = output_with_stdin(&mut c, data);
     String::from_utf8(o.stdout).unwrap().trim().to_string()
 }

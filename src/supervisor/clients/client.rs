@@ -251,6 +251,11 @@ impl Client {
     /// Queue program output: a terminal that has fallen too far behind
     /// loses its queue and is marked for a resync; a watcher is cut off.
     pub(super) fn send_output(&mut self, data: &[u8]) {
+        self.send_output_as(Kind::Output, data);
+    }
+
+    /// [`Client::send_output`] as `kind` (ErrOutput: pipe mode's stderr).
+    pub(super) fn send_output_as(&mut self, kind: Kind, data: &[u8]) {
         let limit = match &self.state {
             State::Watching(_) => WATCH_LIMIT,
             State::Attached(t) if t.resync => return,
@@ -258,7 +263,7 @@ impl Client {
             _ => return,
         };
         if self.queued + data.len() <= limit {
-            return self.send(Kind::Output, data);
+            return self.send(kind, data);
         }
         match &mut self.state {
             State::Attached(_) => self.repaint_later(),

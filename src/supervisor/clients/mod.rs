@@ -274,14 +274,21 @@ impl Clients {
         self.bound_terminals();
     }
 
-    /// Output that only terminals are shown (pipe mode's standard error).
-    pub fn output_terminals(&mut self, shown: &[u8], screen: &mut Screen) {
+    /// Pipe mode's standard error: `shown` to terminals (with stdout, one
+    /// stream), `data` to the watchers that asked for it (ErrOutput).
+    pub fn output_stderr(&mut self, data: &[u8], shown: &[u8], screen: &mut Screen) {
         for i in 0..self.list.len() {
-            if self.list[i].terminal().is_some() {
-                self.list[i].send_output(shown);
-                self.flush(i, screen);
+            let c = &mut self.list[i];
+            if c.terminal().is_some() {
+                c.send_output(shown);
+            } else if c.watching().is_some_and(|w| w.stderr) {
+                c.send_output_as(Kind::ErrOutput, data);
+            } else {
+                continue;
             }
+            self.flush(i, screen);
         }
+        self.bound_watchers();
         self.bound_terminals();
     }
 
