@@ -638,6 +638,27 @@ mod tests {
     }
 
     #[test]
+    fn on_a_pipe_enter_is_lf_and_eof_is_no_byte() {
+        let p = Pending {
+            client: 1,
+            req: proto::SendReq {
+                submit: true,
+                eof: true,
+                keys: vec!["Tab".into()],
+                ..Default::default()
+            },
+            text: b"hi".to_vec(),
+            deadline: Instant::now(),
+        };
+        let screen = Screen::new(80, 24);
+        assert_eq!(p.bytes(&screen, || 4, false), b"hi\t\r\x04");
+        assert_eq!(
+            p.bytes(&screen, || panic!("no terminal to ask"), true),
+            b"hi\t\n"
+        );
+    }
+
+    #[test]
     fn line_ends_count_crlf_once() {
         assert_eq!(line_ends(b"x = 1"), 0);
         assert_eq!(line_ends(b"x = 1\r"), 1);

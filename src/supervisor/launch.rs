@@ -255,7 +255,7 @@ pub fn setup(init: Init, ready: ReadyPipe) -> Option<Started> {
     try_or_report!(meta.write(here), "writing meta.json");
     events.emit(
         "started",
-        json!({"pid": pid.as_raw(), "supervisor_pid": std::process::id(), "command": meta.command}),
+        json!({"pid": pid.as_raw(), "supervisor_pid": std::process::id(), "command": meta.command, "mode": meta.mode}),
     );
     ready.report(Ready::Running { pid: pid.as_raw() });
     record::reserve_space();

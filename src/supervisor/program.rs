@@ -111,10 +111,11 @@ impl Program {
         }
     }
 
-    /// Pipe mode: the program's standard input is closed (by `send --eof`,
-    /// or the program closed its end).
+    /// Pipe mode: the program's standard input is closed, or will be once
+    /// the input queued is written (by `send --eof`; or the program closed
+    /// its end).
     pub fn input_closed(&self) -> bool {
-        self.pipes.as_ref().is_some_and(|p| p.stdin.is_none())
+        (self.pipes.as_ref()).is_some_and(|p| p.stdin.is_none() || p.close_when_written)
     }
 
     /// The PTY master while output may still come.
