@@ -3,9 +3,8 @@
 //! stdout, stderr and stdin pipes) and each client, then the timers.
 //! One handler per kind of fd, as in dtach's `master.c` ([`Slot`]:
 //! `on_signal`, `accept_clients`, `pump_pty`, `pump_pipe`,
-//! `client_activity`), and one
-//! per timer ([`Timer`]: `on_timer`). A client's frames arrive as a
-//! [`Request`] (`on_request`). The state lives with the code that changes
+//! `client_activity`), and one per timer ([`Timer`]: `on_timer`). A
+//! client's frames arrive as a [`Request`] (`on_request`). The state lives with the code that changes
 //! it, one part a file; docs/ARCHITECTURE.md has the map.
 
 mod clients;
@@ -493,12 +492,7 @@ impl Supervisor {
                 self.clients[i].send(Kind::Ok, &[]);
             }
             Request::Send(payload) => {
-                let running = match (self.program.running(), self.program.input_closed()) {
-                    (false, _) => Err("the program has ended"),
-                    (_, true) => Err("the program's standard input is closed"),
-                    _ => Ok(()),
-                };
-                let waiting = self.program.waiting();
+                let (running, waiting) = (self.program.takes_input(), self.program.waiting());
                 let c = &mut self.clients[i];
                 if (self.ingress).offer(c, &payload, &mut self.events, running, waiting) {
                     self.try_sends();

@@ -111,11 +111,19 @@ impl Program {
         }
     }
 
-    /// Pipe mode: the program's standard input is closed, or will be once
-    /// the input queued is written (by `send --eof`; or the program closed
-    /// its end).
-    pub fn input_closed(&self) -> bool {
-        (self.pipes.as_ref()).is_some_and(|p| p.stdin.is_none() || p.close_when_written)
+    /// Whether a send may still be written: not once the program ended,
+    /// nor (pipe mode) once its standard input is closed or will be once
+    /// the input queued is written (`send --eof`, or the program closed its
+    /// end).
+    pub fn takes_input(&self) -> Result<(), &'static str> {
+        let closed = |p: &Pipes| p.stdin.is_none() || p.close_when_written;
+        if !self.running() {
+            Err("the program has ended")
+        } else if self.pipes.as_ref().is_some_and(closed) {
+            Err("the program's standard input is closed")
+        } else {
+            Ok(())
+        }
     }
 
     /// The PTY master while output may still come.

@@ -185,6 +185,27 @@ fn a_send_after_eof_is_refused() {
 }
 
 #[test]
+fn input_for_a_program_that_does_not_read_is_bounded() {
+    let s = Store::new();
+    start_pipe(&s, "deaf", &["sleep", "300"]);
+    // 1 MiB a send (the most one carries); 8 MiB may wait, with what the
+    // pipe itself holds beyond that.
+    let mib = vec![b'x'; 1 << 20];
+    for k in 0..8 {
+        let o = output_with_stdin(&mut s.cmd(["send", "deaf", "--stdin"]), &mib);
+        assert_eq!(code(&o), 0, "send {k}: {}", stderr(&o));
+    }
+    let o = output_with_stdin(&mut s.cmd(["send", "deaf", "--stdin"]), &mib);
+    assert_eq!(code(&o), 1);
+    assert!(
+        stderr(&o).contains("not delivered: the program is not reading its input"),
+        "{}",
+        stderr(&o)
+    );
+    s.ok(["stop", "deaf"]);
+}
+
+#[test]
 fn capture_says_a_pipe_session_has_no_screen() {
     let s = Store::new();
     start_pipe(&s, "noscreen", &["sh", "-c", "echo hi; exec sleep 300"]);
