@@ -17,6 +17,7 @@ mod meta;
 mod names;
 mod proto;
 mod pty;
+mod slots;
 mod store;
 mod supervisor;
 mod sys;

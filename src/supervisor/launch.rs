@@ -1,4 +1,4 @@
-//! Starting a supervisor: double fork with a ready pipe (abduco's
+//! Starting a supervisor: a fork with a ready pipe (abduco's
 //! `create_session` pattern). The launcher blocks on the pipe until the
 //! supervisor reports that the lock is held, the socket listens and the
 //! program has been exec'd, or why it could not. Then the supervisor's own
@@ -26,6 +26,7 @@ use crate::events::Events;
 use crate::logs::LogWriter;
 use crate::meta::{self, Meta, Status};
 use crate::pty::{self, Exec};
+use crate::slots::Slot;
 use crate::store::{LOG, SOCK};
 
 /// What the supervisor writes on the ready pipe.
@@ -82,6 +83,9 @@ pub struct Init {
     pub exec: Exec,
     /// The session lock, taken by the launcher and inherited.
     pub lock: File,
+    /// Its running-session slot (relative to the session folder), given
+    /// back when the session ends.
+    pub slot: Option<Slot>,
 }
 
 /// The session's settings, fixed at launch (config and `run` flags).
@@ -103,6 +107,13 @@ pub struct Settings {
 
 /// Fork the supervisor, which runs `body`, and wait until it reports.
 /// Returns in the launcher only.
+///
+/// One fork, then `setsid` in the child: the supervisor leads a session of
+/// its own without a controlling terminal, and keeps it that way because
+/// every terminal it opens is opened with O_NOCTTY (as openpty does). No
+/// middle process to fork and reap: the
+/// launcher exits soon after, and the supervisor goes to init (or the
+/// subreaper) as its orphan.
 pub fn start(init: Init, body: fn(Init, ReadyPipe) -> !) -> Result<Ready> {
     let (mut r, w) = io::pipe().map_err(|e| Error::new(format!("creating a pipe: {e}")))?;
     // Safety: the CLI is single-threaded here (no thread has been spawned),
@@ -110,22 +121,13 @@ pub fn start(init: Init, body: fn(Init, ReadyPipe) -> !) -> Result<Ready> {
     match unsafe { fork() }.map_err(|e| Error::new(format!("fork: {}", e.desc())))? {
         ForkResult::Child => {
             drop(r);
-            // The intermediate child: a new session, then fork again so the
-            // supervisor is not a session leader and can never acquire a
-            // controlling terminal.
+            // A session of its own: no terminal's signals reach it.
             let _ = setsid();
-            // Safety: still single-threaded.
-            match unsafe { fork() } {
-                Ok(ForkResult::Child) => body(init, ReadyPipe(w)),
-                // Safety: _exit skips atexit handlers and destructors that
-                // belong to the launcher, which is exactly what we want here.
-                Ok(ForkResult::Parent { .. }) | Err(_) => unsafe { nix::libc::_exit(0) },
-            }
+            body(init, ReadyPipe(w))
         }
-        ForkResult::Parent { child } => {
+        ForkResult::Parent { .. } => {
             drop(w);
             drop(init);
-            let _ = nix::sys::wait::waitpid(child, None);
             let mut buf = Vec::new();
             r.read_to_end(&mut buf)
                 .map_err(|e| Error::new(format!("waiting for the supervisor: {e}")))?;
@@ -146,6 +148,7 @@ pub struct Started {
     pub log: LogWriter,
     pub events: Events,
     pub lock: File,
+    pub slot: Option<Slot>,
 }
 
 /// Daemon hygiene, the socket, the log, then the program. Reports on the
@@ -168,6 +171,7 @@ pub fn setup(init: Init, ready: ReadyPipe) -> Option<Started> {
         settings,
         exec,
         lock,
+        slot,
     } = init;
     try_or_report!(
         std::env::set_current_dir(&dir),
@@ -239,6 +243,7 @@ pub fn setup(init: Init, ready: ReadyPipe) -> Option<Started> {
         log,
         events,
         lock,
+        slot,
     })
 }
 

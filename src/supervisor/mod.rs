@@ -43,6 +43,7 @@ use watchers::Watch;
 use crate::events::Events;
 use crate::logs::LogWriter;
 use crate::proto::{self, Kind, Size};
+use crate::slots::Slot as RunningSlot;
 use crate::store::SOCK;
 use crate::{error::Result, sys};
 
@@ -68,6 +69,8 @@ struct Supervisor {
     /// Output bytes when input was last written.
     input_offset: u64,
     buf: Vec<u8>,
+    /// Counts the session as running until the end (`slots.rs`).
+    slot: Option<RunningSlot>,
     _lock: File,
 }
 
@@ -119,6 +122,7 @@ impl Supervisor {
             output_bytes: 0,
             input_offset: 0,
             buf: vec![0u8; READ_BUF],
+            slot: s.slot,
             _lock: s.lock,
         }
     }
@@ -461,6 +465,10 @@ impl Supervisor {
     fn finish(&mut self) {
         let (screen, log) = (&mut self.screen, &self.log);
         (self.record).finish(screen, self.output_bytes, log, &mut self.events);
+        // Ended: no longer one of the max_sessions.
+        if let Some(s) = self.slot.take() {
+            s.release();
+        }
         // Connections that came in as the program ended get a proper answer:
         // their Hello (usually already sent) is read, then they get Exit.
         self.accept_clients();

@@ -13,6 +13,7 @@ mod lifecycle;
 mod limits;
 mod list;
 mod logs;
+mod perf;
 mod retention;
 mod rotation;
 mod run;
