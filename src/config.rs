@@ -70,6 +70,10 @@ pub const KEYS: &[Key] = &[
         name: "logs.keep",
         doc: "how many rotated logs (output.log.1, ...) to keep",
     },
+    Key {
+        name: "attach.stall",
+        doc: "an attached terminal that takes no output this long stops holding the program back",
+    },
 ];
 
 /// Where a value came from.
@@ -95,6 +99,7 @@ pub struct Config {
     pub log_keep: u32,
     pub idle_after: Duration,
     pub draft_quiet: Duration,
+    pub attach_stall: Duration,
     pub agent_command: Vec<String>,
     /// Per key name: where its value came from.
     pub sources: Vec<(&'static str, Source)>,
@@ -116,6 +121,7 @@ impl Config {
             log_keep: 3,
             idle_after: Duration::from_secs(2),
             draft_quiet: Duration::from_secs(2),
+            attach_stall: Duration::from_secs(1),
             agent_command: vec!["codex".into(), "exec".into()],
             sources: KEYS.iter().map(|k| (k.name, Source::Default)).collect(),
         }
@@ -159,10 +165,10 @@ impl Config {
         for (k, v) in doc.get_ref() {
             let name = k.get_ref().as_ref().to_string();
             match v.get_ref() {
-                DeValue::Table(t) if name == "logs" => {
+                DeValue::Table(t) if name == "logs" || name == "attach" => {
                     for (k2, v2) in t {
                         flat.push((
-                            format!("logs.{}", k2.get_ref().as_ref()),
+                            format!("{name}.{}", k2.get_ref().as_ref()),
                             k2.span().start,
                             v2,
                         ));
@@ -268,6 +274,14 @@ impl Config {
                     }
                     self.log_max_size = n;
                 }
+                "attach.stall" => {
+                    let s = v.as_str().ok_or_else(|| wrong("a duration like \"1s\""))?;
+                    let d = fmt::parse_duration(s).map_err(|e| here(format!("`{name}`: {e}")))?;
+                    if d.is_zero() {
+                        return Err(here(format!("`{name}` must be longer than 0")));
+                    }
+                    self.attach_stall = d;
+                }
                 "logs.keep" => {
                     let n = integer(v)
                         .filter(|&n| (0..=1000).contains(&n))
@@ -305,6 +319,7 @@ impl Config {
             "agent_command" => format!("{:?}", self.agent_command),
             "logs.max_size" => format!("\"{}\"", fmt::size_exact(self.log_max_size)),
             "logs.keep" => self.log_keep.to_string(),
+            "attach.stall" => format!("\"{}\"", humantime::format_duration(self.attach_stall)),
             _ => String::new(),
         }
     }
@@ -343,8 +358,12 @@ fn nearest(name: &str) -> Option<&'static str> {
         .iter()
         .map(|k| {
             (
-                edit_distance(name, k.name)
-                    .min(edit_distance(name, k.name.trim_start_matches("logs."))),
+                edit_distance(name, k.name).min(edit_distance(
+                    name,
+                    k.name
+                        .trim_start_matches("logs.")
+                        .trim_start_matches("attach."),
+                )),
                 k.name,
             )
         })

@@ -117,6 +117,7 @@ pub fn run(a: RunArgs, ctx: &Ctx) -> Result<ExitCode> {
         ttl,
         idle_after: ctx.config.idle_after,
         draft_quiet: ctx.config.draft_quiet,
+        attach_stall: ctx.config.attach_stall,
     };
     let ms = |d: Duration| d.as_millis() as u64;
     let meta = Meta {

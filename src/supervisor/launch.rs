@@ -103,6 +103,9 @@ pub struct Settings {
     pub idle_after: Duration,
     /// A person typing holds `send` back until quiet this long.
     pub draft_quiet: Duration,
+    /// An attached terminal may hold the program back this long without
+    /// taking any output before it is cut loose (and repainted later).
+    pub attach_stall: Duration,
 }
 
 /// Fork the supervisor, which runs `body`, and wait until it reports.

@@ -69,6 +69,8 @@ struct Supervisor {
     /// Output bytes when input was last written.
     input_offset: u64,
     buf: Vec<u8>,
+    /// How long a terminal may hold the program back without progress.
+    attach_stall: Duration,
     /// Counts the session as running until the end (`slots.rs`).
     slot: Option<RunningSlot>,
     _lock: File,
@@ -122,6 +124,7 @@ impl Supervisor {
             output_bytes: 0,
             input_offset: 0,
             buf: vec![0u8; READ_BUF],
+            attach_stall: set.attach_stall,
             slot: s.slot,
             _lock: s.lock,
         }
@@ -133,7 +136,11 @@ impl Supervisor {
         while self.program.running() || self.program.pty().is_some() {
             slots.clear();
             slots.extend([Slot::Signals, Slot::Listener]);
-            slots.extend(self.program.pty().map(|_| Slot::Pty));
+            // A person's terminal that is behind holds the program back:
+            // its output waits in the PTY (the program blocks on it).
+            if self.program.pty().is_some() && !self.clients.holds_back() {
+                slots.push(Slot::Pty);
+            }
             slots.extend((0..self.clients.len()).map(Slot::Client));
             let mut fds: Vec<PollFd> = slots.iter().map(|s| self.poll_fd(*s)).collect();
             match poll(&mut fds, timers::timeout(self.next_deadline()).as_ref()) {
@@ -189,6 +196,7 @@ impl Supervisor {
         match t {
             Timer::WatcherQuiet => (self.clients).watchers_quiet_at(self.timers.last_output()),
             Timer::HeldSend => self.ingress.deadline(),
+            Timer::ClientStall => self.clients.stall_at(self.attach_stall),
             _ => self.timers.at(t),
         }
     }
@@ -220,6 +228,9 @@ impl Supervisor {
             }
             Timer::WatcherQuiet => (self.clients).tell_quiet(now, self.timers.last_output()),
             Timer::HeldSend => self.try_sends(),
+            Timer::ClientStall => {
+                (self.clients).cut_stalled(now, self.attach_stall, &mut self.events);
+            }
             Timer::Ttl | Timer::IdleTimeout => {
                 let why = if t == Timer::Ttl { "ttl" } else { "idle" };
                 let reason = format!("timed out ({why})");

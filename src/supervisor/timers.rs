@@ -4,7 +4,8 @@
 //! due by name, the way the loop handles each fd by its kind.
 //!
 //! [`Timers`] holds the clocks behind the supervisor's own deadlines; a
-//! watcher's quiet clock lives with the watcher (`watchers.rs`), a held-back
+//! watcher's quiet clock lives with the watcher (`watchers.rs`), a stuck
+//! terminal's with the client (`clients/client.rs`), a held-back
 //! send's with the send (`ingress.rs`).
 
 use std::time::{Duration, Instant};
@@ -33,6 +34,8 @@ pub enum Timer {
     WatcherQuiet,
     /// A held-back send may go (the person paused) or has waited too long.
     HeldSend,
+    /// A terminal holding the program back took nothing for `attach.stall`.
+    ClientStall,
     /// The session's time to live is over: stop the program.
     Ttl,
     /// No output and no input for `idle_timeout`: stop the program.
@@ -46,10 +49,11 @@ pub enum Timer {
 impl Timer {
     /// Every timer, in the order the ones due together are handled (a TTL
     /// that is over wins over an idle timeout as the reason to stop).
-    pub const ALL: [Timer; 7] = [
+    pub const ALL: [Timer; 8] = [
         Timer::IdleEvent,
         Timer::WatcherQuiet,
         Timer::HeldSend,
+        Timer::ClientStall,
         Timer::Ttl,
         Timer::IdleTimeout,
         Timer::Kill,
@@ -116,7 +120,7 @@ impl Timers {
                 .map(|d| self.last_activity + d),
             Timer::Kill => self.kill_at,
             Timer::Drain => self.drain_until,
-            Timer::WatcherQuiet | Timer::HeldSend => None,
+            Timer::WatcherQuiet | Timer::HeldSend | Timer::ClientStall => None,
         }
     }
 

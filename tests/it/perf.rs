@@ -6,6 +6,7 @@
 use std::process::Output;
 use std::time::{Duration, SystemTime};
 
+use crate::support::attach::{DETACH, attach, attach_with};
 use crate::support::*;
 
 /// The slots in the store's `.running` folder.
@@ -156,4 +157,252 @@ fn run_applies_retention_at_most_once_per_interval() {
         .unwrap();
     e.start("y", &[], &["true"]);
     assert!(!e.dir("old").exists(), "run removed old");
+}
+
+// --- every byte to an attached client that keeps reading -------------------
+
+/// A program that waits for `go` to exist, prints `lines` numbered lines
+/// (`%08d`, 9 bytes each), then END-OF-STREAM, then waits.
+fn counter(s: &Store, name: &str, go: &std::path::Path, lines: u64) {
+    let script = format!(
+        "while [ ! -e {go} ]; do sleep 0.01; done; seq -f %08.0f 0 {last}; echo END-OF-STREAM; exec sleep 100",
+        go = go.display(),
+        last = lines - 1,
+    );
+    s.start(name, &["sh", "-c", &script]);
+}
+
+/// The stream a terminal on the program's PTY shows, line by line: checks
+/// the counter's lines arrive complete and in order after the repaint.
+struct Checker {
+    /// The next line number expected; None until the first one is seen.
+    next: Option<u64>,
+    lines: u64,
+    partial: Vec<u8>,
+    done: bool,
+    error: Option<String>,
+}
+
+impl Checker {
+    fn new(lines: u64) -> Checker {
+        Checker {
+            next: None,
+            lines,
+            partial: Vec::new(),
+            done: false,
+            error: None,
+        }
+    }
+
+    fn feed(&mut self, data: &[u8]) {
+        if self.done || self.error.is_some() {
+            return;
+        }
+        self.partial.extend_from_slice(data);
+        let mut start = 0;
+        while let Some(p) = self.partial[start..].iter().position(|&b| b == b'\n') {
+            let line = self.partial[start..start + p].to_vec();
+            start += p + 1;
+            self.line(&line);
+            if self.done || self.error.is_some() {
+                return;
+            }
+        }
+        self.partial.drain(..start);
+    }
+
+    fn line(&mut self, line: &[u8]) {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        let Some(want) = self.next else {
+            // Before the stream: the repaint; the stream starts at line 0.
+            if line.ends_with(b"00000000") {
+                self.next = Some(1);
+            }
+            return;
+        };
+        if want == self.lines {
+            if line == b"END-OF-STREAM" {
+                self.done = true;
+            } else {
+                self.error = Some(format!(
+                    "after the last line: {:?}",
+                    String::from_utf8_lossy(line)
+                ));
+            }
+            return;
+        }
+        if line != format!("{want:08}").as_bytes() {
+            self.error = Some(format!(
+                "line {want}: got {:?}",
+                String::from_utf8_lossy(&line[..line.len().min(80)])
+            ));
+            return;
+        }
+        self.next = Some(want + 1);
+    }
+}
+
+/// `attach EXTRA... NAME` on a terminal of our own whose output goes to
+/// `sink`; returns once the client has put it in raw mode.
+fn attach_streaming(
+    s: &Store,
+    name: &str,
+    extra: &[&str],
+    mut sink: impl FnMut(&[u8]) + Send + 'static,
+) -> (
+    std::process::Child,
+    std::fs::File,
+    std::thread::JoinHandle<()>,
+) {
+    use std::os::fd::AsRawFd;
+    use std::os::unix::process::CommandExt;
+    let ws = nix::pty::Winsize {
+        ws_row: 24,
+        ws_col: 80,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    let pty = nix::pty::openpty(Some(&ws), None).expect("openpty");
+    for fd in [&pty.master, &pty.slave] {
+        rustix::io::fcntl_setfd(fd, rustix::io::FdFlags::CLOEXEC).unwrap();
+    }
+    let mut args = vec!["attach"];
+    args.extend_from_slice(extra);
+    args.push(name);
+    let mut cmd = s.cmd(&args);
+    let slave_fd = pty.slave.as_raw_fd();
+    cmd.stdin(std::process::Stdio::from(pty.slave.try_clone().unwrap()))
+        .stdout(std::process::Stdio::from(pty.slave.try_clone().unwrap()))
+        .stderr(std::process::Stdio::from(pty.slave.try_clone().unwrap()));
+    // Safety: setsid and ioctl are async-signal-safe; the fd stays open in
+    // the child until exec.
+    unsafe {
+        cmd.pre_exec(move || {
+            nix::unistd::setsid().map_err(std::io::Error::from)?;
+            if nix::libc::ioctl(slave_fd, nix::libc::TIOCSCTTY as _, 0) == -1 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let child = cmd.spawn().expect("spawning attach");
+    drop(pty.slave);
+    let master = std::fs::File::from(pty.master);
+    let mut r = master.try_clone().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut buf = vec![0u8; 256 * 1024];
+        loop {
+            match std::io::Read::read(&mut r, &mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => sink(&buf[..n]),
+            }
+        }
+    });
+    wait_for("the client to enter raw mode", WAIT, || {
+        let t = rustix::termios::tcgetattr(&master).ok()?;
+        (!t.local_modes.contains(rustix::termios::LocalModes::ICANON)).then_some(())
+    });
+    (child, master, reader)
+}
+
+fn touch(p: &std::path::Path) {
+    std::fs::write(p, b"").unwrap();
+}
+
+fn signal(pid: u32, sig: nix::sys::signal::Signal) {
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), sig).unwrap();
+}
+
+#[test]
+fn a_draining_client_receives_50_mb_byte_for_byte() {
+    // A loaded machine must not make a reading client look stuck.
+    let e = Env::new("[attach]\nstall = \"1m\"\n");
+    let go = e.tmp.path().join("go");
+    let lines = 50_000_000 / 9;
+    counter(&e, "flood", &go, lines);
+    let check = std::sync::Arc::new(std::sync::Mutex::new(Checker::new(lines)));
+    let c2 = check.clone();
+    let (mut child, _master, _reader) =
+        attach_streaming(&e, "flood", &[], move |b| c2.lock().unwrap().feed(b));
+    touch(&go);
+    wait_for(
+        "every line on the client's terminal",
+        Duration::from_secs(300),
+        || {
+            let c = check.lock().unwrap();
+            if let Some(err) = &c.error {
+                panic!("the stream broke: {err}");
+            }
+            c.done.then_some(())
+        },
+    );
+    assert!(
+        !events(&e, "flood").iter().any(|v| v["event"] == "stalled"),
+        "a client that reads is never cut loose"
+    );
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+#[test]
+fn a_stopped_client_holds_the_program_back_until_attach_stall_then_is_resynced() {
+    let e = Env::new("[attach]\nstall = \"300ms\"\n");
+    let go = e.tmp.path().join("go");
+    counter(&e, "held", &go, 300_000);
+    let mut t = attach(&e, "held", 80, 24);
+    let client = t.child.id();
+    signal(client, nix::sys::signal::Signal::SIGSTOP);
+    touch(&go);
+    // Held back (its queue is full), it is cut loose after the stall...
+    wait_for("the stalled event", WAIT, || {
+        events(&e, "held")
+            .into_iter()
+            .find(|v| v["event"] == "stalled")
+    });
+    let ev = events(&e, "held");
+    let stalled = ev.iter().find(|v| v["event"] == "stalled").unwrap();
+    assert_eq!(stalled["client_pid"], client, "{stalled}");
+    assert_eq!(stalled["after_ms"], 300, "{stalled}");
+    // ...and the program goes on to the end while the client still sleeps.
+    e.wait_log("held", "END-OF-STREAM");
+    // Woken up, the client is repainted with the screen as it is now.
+    signal(client, nix::sys::signal::Signal::SIGCONT);
+    t.wait_screen_for("the final screen", Duration::from_secs(60), |sc| {
+        let lines: Vec<&str> = sc
+            .lines()
+            .map(str::trim_end)
+            .filter(|l| !l.is_empty())
+            .collect();
+        lines.ends_with(&["00299999", "END-OF-STREAM"])
+    });
+    t.write(DETACH);
+    t.wait();
+}
+
+#[test]
+fn a_read_only_viewer_that_never_reads_does_not_hold_the_program_back() {
+    // Were it to hold the program back, an hour would pass before the end.
+    let e = Env::new("[attach]\nstall = \"1h\"\n");
+    let go = e.tmp.path().join("go");
+    counter(&e, "viewed", &go, 500_000);
+    let mut t = attach_with(&e, "viewed", &["--read-only"], 80, 24);
+    let viewer = t.child.id();
+    signal(viewer, nix::sys::signal::Signal::SIGSTOP);
+    touch(&go);
+    e.wait_log("viewed", "END-OF-STREAM");
+    assert!(
+        !events(&e, "viewed").iter().any(|v| v["event"] == "stalled"),
+        "a viewer is never a terminal that holds the program back"
+    );
+    signal(viewer, nix::sys::signal::Signal::SIGCONT);
+    t.wait_screen_for("the final screen", Duration::from_secs(60), |sc| {
+        let lines: Vec<&str> = sc
+            .lines()
+            .map(str::trim_end)
+            .filter(|l| !l.is_empty())
+            .collect();
+        lines.ends_with(&["00499999", "END-OF-STREAM"])
+    });
+    t.write(DETACH);
+    t.wait();
 }

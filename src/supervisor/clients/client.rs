@@ -1,16 +1,22 @@
-//! One connection: its state, its frame decoder and its bounded output
-//! queue (the queue's rules are in the parent module's docs).
+//! One connection: its state, its frame decoder and its output queue (the
+//! queue's rules are in the parent module's docs).
 
 use std::collections::VecDeque;
 use std::io::{self, Read, Write};
 use std::os::unix::net::UnixStream;
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+use rustix::event::{PollFd, PollFlags, poll};
 
 use crate::proto::{self, Decoder, Kind, ProtoError, Role, Size};
 use crate::supervisor::screen::Screen;
 use crate::supervisor::watchers::{WATCH_LIMIT, Watch};
 
-/// Queued output per terminal before it is dropped in favour of a repaint.
+/// A person's terminal with this much output queued holds the program back:
+/// the supervisor stops reading the PTY until it has taken some.
+pub const HOLD_AT: usize = 256 << 10;
+/// Queued output per read-only terminal before it is dropped in favour of
+/// a repaint (a viewer never holds the program back).
 const QUEUE_LIMIT: usize = 1 << 20;
 /// Output frames are cut to at most this much payload.
 const CHUNK: usize = 64 * 1024;
@@ -39,6 +45,8 @@ pub struct Terminal {
     pub size: Option<Size>,
     /// Output was dropped: repaint once the queue has drained.
     resync: bool,
+    /// Holding the program back, with no progress since this moment.
+    stuck_since: Option<Instant>,
 }
 
 pub struct Client {
@@ -136,6 +144,7 @@ impl Client {
                 read_only: h.read_only,
                 size: h.size,
                 resync: false,
+                stuck_since: None,
             }),
         };
     }
@@ -253,13 +262,20 @@ impl Client {
         matches!(self.state, State::Attached(_) | State::Watching(_))
     }
 
-    /// Queue program output: a terminal that has fallen too far behind
-    /// loses its queue and is marked for a resync; a watcher is cut off.
+    /// Queue program output. A person's terminal takes it all (it holds
+    /// the program back instead, [`Client::holds_back`]); a read-only one
+    /// that has fallen too far behind loses its queue and is marked for a
+    /// resync; a watcher is cut off.
     pub(super) fn send_output(&mut self, data: &[u8]) {
         let limit = match &self.state {
             State::Watching(_) => WATCH_LIMIT,
             State::Attached(t) if t.resync => return,
-            State::Attached(_) => QUEUE_LIMIT,
+            State::Attached(t) if t.read_only => QUEUE_LIMIT,
+            State::Attached(_) => {
+                self.send(Kind::Output, data);
+                self.start_stall_clock(false);
+                return;
+            }
             _ => return,
         };
         if self.queued + data.len() <= limit {
@@ -277,6 +293,46 @@ impl Client {
                 );
                 self.state = State::Closing { attached: false };
             }
+        }
+    }
+
+    /// A person's terminal that has not taken enough of its output: the
+    /// program's output is not read until it has (or is cut loose).
+    pub(super) fn holds_back(&self) -> bool {
+        self.queued >= HOLD_AT
+            && matches!(&self.state, State::Attached(t) if !t.read_only && !t.resync)
+    }
+
+    /// When a terminal holding the program back, if it takes nothing more,
+    /// has been stuck `stall` long.
+    pub(super) fn stall_at(&self, stall: Duration) -> Option<Instant> {
+        match &self.state {
+            State::Attached(t) if self.holds_back() => Some(t.stuck_since? + stall),
+            _ => None,
+        }
+    }
+
+    /// (Re)start the stall clock when the terminal begins to hold the
+    /// program back or made progress doing so; stop it otherwise.
+    fn start_stall_clock(&mut self, progressed: bool) {
+        let holds = self.holds_back();
+        if let State::Attached(t) = &mut self.state {
+            if !holds {
+                t.stuck_since = None;
+            } else if progressed || t.stuck_since.is_none() {
+                t.stuck_since = Some(Instant::now());
+            }
+        }
+    }
+
+    /// A terminal stuck too long: it stops holding the program back, loses
+    /// its queue (a half-written frame is finished first) and gets a
+    /// repaint once it reads again.
+    pub(super) fn cut_loose(&mut self) {
+        self.drop_queue();
+        if let State::Attached(t) = &mut self.state {
+            t.resync = true;
+            t.stuck_since = None;
         }
     }
 
@@ -304,10 +360,12 @@ impl Client {
 
     /// Write what the socket takes now.
     pub fn flush(&mut self) {
+        let mut progressed = false;
         while let Some(front) = self.queue.front() {
             match (&self.stream).write(&front[self.front_pos..]) {
                 Ok(0) => return self.die(),
                 Ok(n) => {
+                    progressed = true;
                     self.front_pos += n;
                     if self.front_pos == front.len() {
                         self.queued -= front.len();
@@ -316,18 +374,19 @@ impl Client {
                     }
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
                 Err(_) => return self.die(),
             }
         }
+        self.start_stall_clock(progressed);
     }
 
     /// Write what the socket takes; a terminal that caught up after
-    /// falling behind gets a fresh repaint; a closing client that is done
-    /// is gone.
+    /// falling behind gets a fresh repaint once it reads again; a closing
+    /// client that is done is gone.
     pub(super) fn flush_settled(&mut self, screen: &mut Screen) {
         self.flush();
-        if self.is_flushed() && self.resync(screen) {
+        if self.is_flushed() && self.owes_resync() && self.writable() && self.resync(screen) {
             self.flush();
         }
         if let State::Closing { attached } = self.state
@@ -352,6 +411,20 @@ impl Client {
             }
             self.front_pos = 0;
         }
+    }
+
+    fn owes_resync(&self) -> bool {
+        matches!(&self.state, State::Attached(t) if t.resync)
+    }
+
+    /// The socket has room (the client reads again): poll says so.
+    fn writable(&self) -> bool {
+        let mut fds = [PollFd::new(&self.stream, PollFlags::OUT)];
+        let now = rustix::event::Timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        matches!(poll(&mut fds, Some(&now)), Ok(1)) && fds[0].revents().contains(PollFlags::OUT)
     }
 
     /// A terminal marked for a resync gets its repaint now.
@@ -386,10 +459,41 @@ mod tests {
     }
 
     #[test]
-    fn a_terminal_that_falls_behind_is_repainted_once_it_catches_up() {
+    fn a_terminal_holds_the_program_back_until_cut_loose() {
         let (mut c, _peer) = terminal();
         let mut screen = Screen::new(20, 5);
+        let stall = Duration::from_secs(1);
+        c.send_output(&vec![b'x'; HOLD_AT - 10]);
+        assert!(!c.holds_back() && c.stall_at(stall).is_none());
+        c.send_output(&vec![b'x'; 64 << 10]);
+        assert!(c.holds_back(), "full: the program waits for it");
+        let at = c.stall_at(stall).expect("the stall clock runs");
+        assert!(at > Instant::now());
+        // Nothing is dropped while it holds the program back.
+        for _ in 0..48 {
+            c.send_output(&vec![b'y'; 64 << 10]);
+        }
+        assert!(c.holds_back() && c.queued > 3 << 20);
+        c.cut_loose();
+        assert!(!c.holds_back() && c.is_flushed() && c.wants_write());
+        c.send_output(b"more");
+        assert!(c.is_flushed(), "nothing queued while a resync is owed");
+        c.flush_settled(&mut screen);
+        assert!(!c.wants_write() && c.is_attached(), "repainted");
+    }
+
+    #[test]
+    fn a_viewer_that_falls_behind_is_repainted_once_it_catches_up() {
+        let (mut c, _peer) = terminal();
+        c.state = State::Attached(Terminal {
+            read_only: true,
+            size: None,
+            resync: false,
+            stuck_since: None,
+        });
+        let mut screen = Screen::new(20, 5);
         c.send_output(&vec![b'x'; QUEUE_LIMIT + 1]);
+        assert!(!c.holds_back(), "a viewer never holds the program back");
         assert!(
             c.is_flushed() && c.wants_write(),
             "queue dropped, resync owed"

@@ -1,13 +1,18 @@
-//! The connected clients: each one's state, frame decoder and bounded
-//! output queue, and the list of them with the one the window follows.
+//! The connected clients: each one's state, frame decoder and output
+//! queue, and the list of them with the one the window follows.
 //!
-//! Output never waits for a client. A person's terminal queues at most
-//! 1 MiB (`QUEUE_LIMIT` in client.rs); when program output would overflow
-//! it, the queued output is dropped (a frame already half-written is
-//! finished first, so the stream is never torn mid-frame) and the terminal
-//! is marked for a resync: once it can take data again it gets a full
-//! repaint of the screen instead. A watcher is cut off instead
-//! (`../watchers.rs`).
+//! A person's terminal gets every byte, as a terminal on the PTY would:
+//! once 256 KiB are queued for it (`HOLD_AT` in client.rs) it holds the
+//! program back, that is the supervisor stops reading the PTY (the program
+//! blocks on a full terminal) until the terminal has taken some. One that
+//! takes nothing for `attach.stall` (1 s) while holding the program back
+//! is cut loose: its queued output is dropped (a frame already
+//! half-written is finished first, so the stream is never torn mid-frame),
+//! a `stalled` event is recorded, and once it reads again it gets a full
+//! repaint of the screen instead. A read-only terminal never holds the
+//! program back: past 1 MiB queued (`QUEUE_LIMIT`) it is resynced the same
+//! way at once. A watcher is cut off instead (`../watchers.rs`). The log
+//! and the screen model see every byte either way.
 
 mod client;
 
@@ -166,6 +171,31 @@ impl Clients {
                 };
                 self.list[i].send_output(out);
                 self.flush(i, screen);
+            }
+        }
+    }
+
+    /// A person's terminal has too much output queued: do not read the
+    /// program's output for now.
+    pub fn holds_back(&self) -> bool {
+        self.list.iter().any(Client::holds_back)
+    }
+
+    /// When the first terminal holding the program back will have been
+    /// stuck for `stall`.
+    pub fn stall_at(&self, stall: Duration) -> Option<Instant> {
+        self.list.iter().filter_map(|c| c.stall_at(stall)).min()
+    }
+
+    /// Cut loose every terminal stuck for `stall` (a `stalled` event each).
+    pub fn cut_stalled(&mut self, now: Instant, stall: Duration, events: &mut Events) {
+        for c in &mut self.list {
+            if c.stall_at(stall).is_some_and(|at| now >= at) {
+                c.cut_loose();
+                events.emit(
+                    "stalled",
+                    json!({"client_pid": c.pid, "after_ms": stall.as_millis() as u64}),
+                );
             }
         }
     }
