@@ -109,6 +109,9 @@ pub fn run(a: RunArgs, ctx: &Ctx) -> Result<ExitCode> {
         cwd: cstring(cwd.as_os_str().as_bytes(), "the working directory")?,
         umask,
     };
+    // The supervisor is a fork of this process: what is still allocated
+    // here stays allocated in it for the session's life.
+    drop(full_env);
 
     let settings = Settings {
         log_max_size: ctx.config.log_max_size,
@@ -193,6 +196,11 @@ pub fn run(a: RunArgs, ctx: &Ctx) -> Result<ExitCode> {
             .with_code(code))
         }
         Ready::Failed(msg) => Err(Error::new(format!("starting session {name}: {msg}"))),
+        // The supervisor itself: back to `main`, which runs it.
+        Ready::Forked => {
+            guard.disarm();
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 

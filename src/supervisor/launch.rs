@@ -11,6 +11,7 @@ use std::os::fd::AsRawFd;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::UnixListener;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 use std::time::Duration;
 
 use nix::errno::Errno;
@@ -37,6 +38,9 @@ pub enum Ready {
     ExecFailed(Errno),
     /// Setting up failed before exec.
     Failed(String),
+    /// This process is the forked supervisor: return to `main` (dropping
+    /// everything the CLI holds), which then runs it ([`forked`]).
+    Forked,
 }
 
 impl Ready {
@@ -45,6 +49,7 @@ impl Ready {
             Ready::Running { pid } => [b"R".as_slice(), &pid.to_le_bytes()].concat(),
             Ready::ExecFailed(e) => [b"X".as_slice(), &(*e as i32).to_le_bytes()].concat(),
             Ready::Failed(msg) => [b"E".as_slice(), msg.as_bytes()].concat(),
+            Ready::Forked => Vec::new(),
         }
     }
 
@@ -108,8 +113,20 @@ pub struct Settings {
     pub attach_stall: Duration,
 }
 
-/// Fork the supervisor, which runs `body`, and wait until it reports.
-/// Returns in the launcher only.
+/// What the forked supervisor starts from, kept here while its copy of the
+/// CLI returns to `main`.
+static FORKED: Mutex<Option<(Init, ReadyPipe)>> = Mutex::new(None);
+
+/// In the forked supervisor, once the CLI has returned to `main`: what it
+/// starts from. None in any other process.
+pub fn forked() -> Option<(Init, ReadyPipe)> {
+    FORKED.lock().unwrap_or_else(|p| p.into_inner()).take()
+}
+
+/// Fork the supervisor and wait until it reports. In the launcher, how the
+/// start went; in the child, [`Ready::Forked`]: the CLI's frames are to be
+/// left (so that what they hold is freed, not kept for the session's life)
+/// and `main` then calls the supervisor's body.
 ///
 /// One fork, then `setsid` in the child: the supervisor leads a session of
 /// its own without a controlling terminal, and keeps it that way because
@@ -117,7 +134,7 @@ pub struct Settings {
 /// middle process to fork and reap: the
 /// launcher exits soon after, and the supervisor goes to init (or the
 /// subreaper) as its orphan.
-pub fn start(init: Init, body: fn(Init, ReadyPipe) -> !) -> Result<Ready> {
+pub fn start(init: Init) -> Result<Ready> {
     let (mut r, w) = io::pipe().map_err(|e| Error::new(format!("creating a pipe: {e}")))?;
     // Safety: the CLI is single-threaded here (no thread has been spawned),
     // so the child may run arbitrary code; every CString was built before.
@@ -126,7 +143,8 @@ pub fn start(init: Init, body: fn(Init, ReadyPipe) -> !) -> Result<Ready> {
             drop(r);
             // A session of its own: no terminal's signals reach it.
             let _ = setsid();
-            body(init, ReadyPipe(w))
+            *FORKED.lock().unwrap_or_else(|p| p.into_inner()) = Some((init, ReadyPipe(w)));
+            Ok(Ready::Forked)
         }
         ForkResult::Parent { .. } => {
             drop(w);

@@ -47,6 +47,8 @@ use crate::slots::Slot as RunningSlot;
 use crate::store::SOCK;
 use crate::{error::Result, sys};
 
+/// The most output read from the PTY in one batch. The buffer is allocated
+/// when output comes and given back when the session goes quiet.
 const READ_BUF: usize = 64 * 1024;
 /// The grace period between TERM and KILL when the supervisor decides.
 const STOP_GRACE: Duration = Duration::from_secs(10);
@@ -77,9 +79,19 @@ struct Supervisor {
 }
 
 /// Fork the supervisor of the session `init` describes and wait until it
-/// reports. Returns in the launcher only.
+/// reports. In the child it returns [`Ready::Forked`]: the caller returns
+/// to `main`, which calls [`run_if_forked`].
 pub fn start(init: Init) -> Result<Ready> {
-    launch::start(init, run)
+    launch::start(init)
+}
+
+/// In the process [`start`] forked, once the CLI's frames have been left
+/// (and what they held freed): the supervisor's life, which never returns.
+/// Nothing elsewhere.
+pub fn run_if_forked() {
+    if let Some((init, ready)) = launch::forked() {
+        run(init, ready)
+    }
 }
 
 /// The supervisor process's whole life.
@@ -123,7 +135,7 @@ impl Supervisor {
             ingress: Ingress::new(set.draft_quiet),
             output_bytes: 0,
             input_offset: 0,
-            buf: vec![0u8; READ_BUF],
+            buf: Vec::new(),
             attach_stall: set.attach_stall,
             slot: s.slot,
             _lock: s.lock,
@@ -224,6 +236,7 @@ impl Supervisor {
                 let ms = self.timers.idle_after().as_millis() as u64;
                 self.events.emit("idle", json!({"after_ms": ms}));
                 // Quiet from now on, probably: give back what the burst used.
+                self.buf = Vec::new();
                 trim::trim();
             }
             Timer::WatcherQuiet => (self.clients).tell_quiet(now, self.timers.last_output()),
@@ -278,6 +291,8 @@ impl Supervisor {
             self.write_pty(&[]);
         }
         if rev.intersects(PollFlags::IN | PollFlags::HUP | PollFlags::ERR) {
+            self.buf.clear();
+            self.buf.reserve_exact(READ_BUF);
             let r = self.program.read(&mut self.buf);
             if r.n > 0 {
                 self.output(r.n);

@@ -119,7 +119,7 @@ options:
   --create-reps N     create latency samples [30; quick 10]
   --create-ended N    ended sessions in the full store for create [1000]
   --create-running N  running sessions in the full store for create [60]
-  --sessions N        idle sessions for rss [50; quick 10]
+  --sessions N        idle sessions for rss [100; quick 10]
   --list-sessions N   ended sessions for list [1000; quick 100]
   --list-reps N       list timings [7; quick 3]
   --rtt-n N           keystroke round trips per repetition [2000; quick 200]
@@ -166,7 +166,7 @@ impl Opts {
             create_reps: if quick { 10 } else { 30 },
             create_ended: 1000,
             create_running: 60,
-            sessions: if quick { 10 } else { 50 },
+            sessions: if quick { 10 } else { 100 },
             list_sessions: if quick { 100 } else { 1000 },
             list_reps: if quick { 3 } else { 7 },
             rtt_n: if quick { 200 } else { 2000 },
