@@ -130,7 +130,8 @@ pub fn forked() -> Option<(Init, ReadyPipe)> {
 ///
 /// One fork, then `setsid` in the child: the supervisor leads a session of
 /// its own without a controlling terminal, and keeps it that way because
-/// every terminal it opens is opened with O_NOCTTY (as openpty does). No
+/// every terminal it opens is opened with O_NOCTTY (openpty's; a client's
+/// passed terminal, `clients/tty.rs`). No
 /// middle process to fork and reap: the
 /// launcher exits soon after, and the supervisor goes to init (or the
 /// subreaper) as its orphan.

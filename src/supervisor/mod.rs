@@ -29,7 +29,7 @@ use serde_json::json;
 
 pub use launch::{Init, Ready, Settings};
 
-use clients::Clients;
+use clients::{Clients, Keys};
 use ingress::Ingress;
 use launch::ReadyPipe;
 use program::Program;
@@ -117,6 +117,8 @@ enum Slot {
     Listener,
     Pty,
     Client(usize),
+    /// A client's own terminal, passed to the supervisor.
+    Tty(usize),
 }
 
 impl Supervisor {
@@ -154,6 +156,11 @@ impl Supervisor {
                 slots.push(Slot::Pty);
             }
             slots.extend((0..self.clients.len()).map(Slot::Client));
+            slots.extend(
+                (0..self.clients.len())
+                    .filter(|&i| self.clients[i].tty_fd().is_some())
+                    .map(Slot::Tty),
+            );
             let mut fds: Vec<PollFd> = slots.iter().map(|s| self.poll_fd(*s)).collect();
             match poll(&mut fds, timers::timeout(self.next_deadline()).as_ref()) {
                 Ok(_) => {}
@@ -170,6 +177,7 @@ impl Supervisor {
                     Slot::Listener => self.accept_clients(),
                     Slot::Pty => self.pump_pty(*rev),
                     Slot::Client(i) => self.client_activity(i, *rev),
+                    Slot::Tty(i) => self.tty_activity(i, *rev),
                 }
             }
             if self.clients.forget_dead(&mut self.events) {
@@ -192,6 +200,10 @@ impl Supervisor {
             Slot::Client(i) => (
                 self.clients[i].stream.as_fd(),
                 self.clients[i].wants_write(),
+            ),
+            Slot::Tty(i) => (
+                self.clients[i].tty_fd().expect("polled only while passed"),
+                self.clients[i].wants_tty_write(),
             ),
         };
         let out = if write {
@@ -402,9 +414,36 @@ impl Supervisor {
         self.clients.flush(i, &mut self.screen);
     }
 
+    /// A client's own terminal: room for output, or keystrokes (the detach
+    /// key among them detaches that client), or a hang-up (the client is
+    /// dropped; the session goes on).
+    fn tty_activity(&mut self, i: usize, rev: PollFlags) {
+        if self.clients[i].tty_fd().is_none() {
+            return;
+        }
+        if rev.intersects(PollFlags::IN | PollFlags::HUP | PollFlags::ERR) {
+            match self.clients[i].read_tty() {
+                Keys::Typed { keys, detach } => {
+                    let read_only = self.clients[i].terminal().is_none_or(|t| t.read_only);
+                    if !keys.is_empty() && !read_only {
+                        self.on_input(i, &keys);
+                    }
+                    if detach {
+                        self.clients.detach(i);
+                    }
+                }
+                Keys::Nothing | Keys::HungUp => {}
+            }
+        }
+        self.clients.flush(i, &mut self.screen);
+    }
+
     fn on_request(&mut self, i: usize, r: Request) {
         match r {
             Request::Hello(hello) => self.on_hello(i, hello),
+            Request::Tty(offer) => {
+                self.clients[i].take_tty(&offer, &mut self.screen);
+            }
             Request::Input(keys) => self.on_input(i, &keys),
             Request::Resize(size) => {
                 if self.clients.resized(i, size) {
@@ -449,8 +488,10 @@ impl Supervisor {
     fn on_hello(&mut self, i: usize, hello: proto::Hello) {
         if self.clients.hello(i, &hello, &mut self.events) {
             self.make_active(i);
-            let paint = self.screen.repaint();
-            self.clients[i].send_output_all(&paint);
+            // A terminal about to pass itself gets its repaint there.
+            if !self.clients[i].awaits_tty() {
+                self.clients[i].repaint(&mut self.screen);
+            }
             self.save_meta();
         }
     }

@@ -6,7 +6,7 @@
 use std::process::Output;
 use std::time::{Duration, SystemTime};
 
-use crate::support::attach::{DETACH, attach, attach_with};
+use crate::support::attach::{DETACH, attach};
 use crate::support::*;
 
 /// The slots in the store's `.running` folder.
@@ -344,65 +344,327 @@ fn a_draining_client_receives_50_mb_byte_for_byte() {
     let _ = child.wait();
 }
 
-#[test]
-fn a_stopped_client_holds_the_program_back_until_attach_stall_then_is_resynced() {
+/// A terminal that can stop taking output, and shows what it got: either
+/// the attach client relays (SIGSTOP stops it), or the client passed the
+/// terminal to the supervisor (then the terminal itself is not read).
+enum Stoppable {
+    Relayed(crate::support::pty::Term),
+    Passed {
+        child: std::process::Child,
+        gate: std::sync::Arc<(std::sync::Mutex<bool>, std::sync::Condvar)>,
+        screen: std::sync::Arc<std::sync::Mutex<vt100::Parser>>,
+        _master: std::fs::File,
+    },
+}
+
+impl Stoppable {
+    fn attach(s: &Store, name: &str, extra: &[&str], relay: bool) -> Stoppable {
+        if relay {
+            let mut args = vec!["attach"];
+            args.extend_from_slice(extra);
+            args.push(name);
+            let mut cmd = s.cmd(&args);
+            cmd.env("CODEX_SESSION_RELAY", "1");
+            let mut t = crate::support::pty::Term::spawn(cmd, 80, 24);
+            crate::support::attach::wait_raw_mode(&mut t);
+            return Stoppable::Relayed(t);
+        }
+        let gate = std::sync::Arc::new((std::sync::Mutex::new(true), std::sync::Condvar::new()));
+        let screen = std::sync::Arc::new(std::sync::Mutex::new(vt100::Parser::new(
+            std::num::NonZeroU16::new(24).unwrap(),
+            std::num::NonZeroU16::new(80).unwrap(),
+            0,
+        )));
+        let (g, sc) = (gate.clone(), screen.clone());
+        let (child, master, _reader) = attach_streaming(s, name, extra, move |b| {
+            let (open, cv) = &*g;
+            let mut o = open.lock().unwrap();
+            while !*o {
+                o = cv.wait(o).unwrap();
+            }
+            sc.lock().unwrap().process(b);
+        });
+        Stoppable::Passed {
+            child,
+            gate,
+            screen,
+            _master: master,
+        }
+    }
+
+    fn pid(&self) -> u32 {
+        match self {
+            Stoppable::Relayed(t) => t.child.id(),
+            Stoppable::Passed { child, .. } => child.id(),
+        }
+    }
+
+    /// Stop taking output (or take it again).
+    fn set_reading(&self, on: bool) {
+        match self {
+            Stoppable::Relayed(t) => signal(
+                t.child.id(),
+                if on {
+                    nix::sys::signal::Signal::SIGCONT
+                } else {
+                    nix::sys::signal::Signal::SIGSTOP
+                },
+            ),
+            Stoppable::Passed { gate, .. } => {
+                *gate.0.lock().unwrap() = on;
+                gate.1.notify_all();
+            }
+        }
+    }
+
+    /// Wait until the screen's last non-blank lines are `tail`.
+    fn wait_tail(&self, tail: &[&str]) {
+        let ends = |sc: &str| {
+            let lines: Vec<&str> = sc
+                .lines()
+                .map(str::trim_end)
+                .filter(|l| !l.is_empty())
+                .collect();
+            lines.ends_with(tail)
+        };
+        match self {
+            Stoppable::Relayed(t) => {
+                t.wait_screen_for("the final screen", Duration::from_secs(60), ends);
+            }
+            Stoppable::Passed { screen, .. } => {
+                wait_for("the final screen", Duration::from_secs(60), || {
+                    ends(&screen.lock().unwrap().screen().contents()).then_some(())
+                });
+            }
+        }
+    }
+}
+
+impl Drop for Stoppable {
+    fn drop(&mut self) {
+        self.set_reading(true);
+        if let Stoppable::Passed { child, .. } = self {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+fn held_back_then_resynced(relay: bool) {
     let e = Env::new("[attach]\nstall = \"300ms\"\n");
     let go = e.tmp.path().join("go");
     counter(&e, "held", &go, 300_000);
-    let mut t = attach(&e, "held", 80, 24);
-    let client = t.child.id();
-    signal(client, nix::sys::signal::Signal::SIGSTOP);
+    let t = Stoppable::attach(&e, "held", &[], relay);
+    t.set_reading(false);
     touch(&go);
     // Held back (its queue is full), it is cut loose after the stall...
-    wait_for("the stalled event", WAIT, || {
+    let stalled = wait_for("the stalled event", WAIT, || {
         events(&e, "held")
             .into_iter()
             .find(|v| v["event"] == "stalled")
     });
-    let ev = events(&e, "held");
-    let stalled = ev.iter().find(|v| v["event"] == "stalled").unwrap();
-    assert_eq!(stalled["client_pid"], client, "{stalled}");
+    assert_eq!(stalled["client_pid"], t.pid(), "{stalled}");
     assert_eq!(stalled["after_ms"], 300, "{stalled}");
-    // ...and the program goes on to the end while the client still sleeps.
+    // ...and the program goes on to the end while it takes nothing.
     e.wait_log("held", "END-OF-STREAM");
-    // Woken up, the client is repainted with the screen as it is now.
-    signal(client, nix::sys::signal::Signal::SIGCONT);
-    t.wait_screen_for("the final screen", Duration::from_secs(60), |sc| {
-        let lines: Vec<&str> = sc
-            .lines()
-            .map(str::trim_end)
-            .filter(|l| !l.is_empty())
-            .collect();
-        lines.ends_with(&["00299999", "END-OF-STREAM"])
-    });
-    t.write(DETACH);
-    t.wait();
+    // Reading again, it is repainted with the screen as it is now.
+    t.set_reading(true);
+    t.wait_tail(&["00299999", "END-OF-STREAM"]);
 }
 
 #[test]
-fn a_read_only_viewer_that_never_reads_does_not_hold_the_program_back() {
+fn a_stopped_relaying_client_holds_the_program_back_until_attach_stall_then_is_resynced() {
+    held_back_then_resynced(true);
+}
+
+#[test]
+fn an_unread_passed_terminal_holds_the_program_back_until_attach_stall_then_is_resynced() {
+    held_back_then_resynced(false);
+}
+
+fn viewer_never_holds_back(relay: bool) {
     // Were it to hold the program back, an hour would pass before the end.
     let e = Env::new("[attach]\nstall = \"1h\"\n");
     let go = e.tmp.path().join("go");
     counter(&e, "viewed", &go, 500_000);
-    let mut t = attach_with(&e, "viewed", &["--read-only"], 80, 24);
-    let viewer = t.child.id();
-    signal(viewer, nix::sys::signal::Signal::SIGSTOP);
+    let t = Stoppable::attach(&e, "viewed", &["--read-only"], relay);
+    t.set_reading(false);
     touch(&go);
     e.wait_log("viewed", "END-OF-STREAM");
     assert!(
         !events(&e, "viewed").iter().any(|v| v["event"] == "stalled"),
         "a viewer is never a terminal that holds the program back"
     );
-    signal(viewer, nix::sys::signal::Signal::SIGCONT);
-    t.wait_screen_for("the final screen", Duration::from_secs(60), |sc| {
-        let lines: Vec<&str> = sc
-            .lines()
-            .map(str::trim_end)
-            .filter(|l| !l.is_empty())
-            .collect();
-        lines.ends_with(&["00499999", "END-OF-STREAM"])
+    t.set_reading(true);
+    t.wait_tail(&["00499999", "END-OF-STREAM"]);
+}
+
+#[test]
+fn a_read_only_viewer_that_never_reads_does_not_hold_the_program_back() {
+    viewer_never_holds_back(false);
+}
+
+#[test]
+fn a_stopped_relaying_viewer_does_not_hold_the_program_back() {
+    viewer_never_holds_back(true);
+}
+
+// --- keystrokes without the relay hop ---------------------------------------
+
+/// Turns on the modes a full-screen program uses, says READY, then echoes
+/// what it reads (raw).
+const MODAL: &str = r#"
+import os, sys, tty
+tty.setraw(0)
+os.write(1, b"\x1b[?1049h\x1b[?1000h\x1b[?1006h\x1b[?2004h\x1b[?1h\x1b=\x1b[?25lREADY\r\n")
+while True:
+    b = os.read(0, 1024)
+    if not b:
+        break
+    os.write(1, b)
+"#;
+
+/// A fresh terminal's settings, as the tests' terminals start.
+fn fresh_termios() -> rustix::termios::Termios {
+    let pty = nix::pty::openpty(None, None).unwrap();
+    rustix::termios::tcgetattr(&pty.slave).unwrap()
+}
+
+fn same_termios(a: &rustix::termios::Termios, b: &rustix::termios::Termios) -> bool {
+    a.input_modes == b.input_modes
+        && a.output_modes == b.output_modes
+        && a.control_modes == b.control_modes
+        && a.local_modes == b.local_modes
+        && format!("{:?}", a.special_codes) == format!("{:?}", b.special_codes)
+}
+
+/// Where a process's descriptors lead.
+fn fd_targets(pid: i64) -> Vec<std::path::PathBuf> {
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .map(|rd| {
+            rd.flatten()
+                .filter_map(|e| std::fs::read_link(e.path()).ok())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The file status flags of a process's descriptor (`/proc/PID/fdinfo`).
+fn fd_flags(pid: u32, fd: u32) -> u32 {
+    let info = std::fs::read_to_string(format!("/proc/{pid}/fdinfo/{fd}")).unwrap();
+    let line = info.lines().find(|l| l.starts_with("flags:")).unwrap();
+    u32::from_str_radix(line.split_whitespace().nth(1).unwrap(), 8).unwrap()
+}
+
+/// The modes the program set are on the terminal: the supervisor wrote them.
+fn assert_modes_on(t: &crate::support::pty::Term) {
+    t.with_screen(|sc| {
+        assert!(sc.alternate_screen() && sc.bracketed_paste() && sc.hide_cursor());
+        assert!(sc.application_cursor() && sc.application_keypad());
+        assert_ne!(sc.mouse_protocol_mode(), vt100::MouseProtocolMode::None);
     });
+}
+
+/// ...and off again once the client has left.
+fn assert_modes_off(t: &crate::support::pty::Term) {
+    t.with_screen(|sc| {
+        assert!(!sc.alternate_screen(), "left the alternate screen");
+        assert!(!sc.bracketed_paste(), "bracketed paste off");
+        assert!(!sc.application_cursor(), "application cursor keys off");
+        assert!(!sc.application_keypad(), "application keypad off");
+        assert!(!sc.hide_cursor(), "cursor shown");
+        assert_eq!(sc.mouse_protocol_mode(), vt100::MouseProtocolMode::None);
+    });
+}
+
+/// Attached with its terminal passed: the supervisor holds the terminal,
+/// keystrokes reach the program while the client is stopped, the client's
+/// descriptor keeps its flags; returns the terminal and the supervisor pid.
+fn attach_direct(s: &Store, name: &str) -> (crate::support::pty::Term, i64) {
+    let t = attach(s, name, 80, 24);
+    t.wait_screen("the program's screen", |sc| sc.contains("READY"));
+    let sup = s.meta(name)["supervisor_pid"].as_i64().unwrap();
+    let client = t.child.id();
+    let tty = std::fs::read_link(format!("/proc/{client}/fd/0")).unwrap();
+    wait_for("the supervisor to hold the terminal", WAIT, || {
+        fd_targets(sup).contains(&tty).then_some(())
+    });
+    assert_modes_on(&t);
+    // The client is off the data path: stopped, it still sees the echo.
+    signal(client, nix::sys::signal::Signal::SIGSTOP);
+    let mut t = t;
+    t.write(b"typed-while-stopped");
+    t.wait_screen("the echo", |sc| sc.contains("typed-while-stopped"));
+    signal(client, nix::sys::signal::Signal::SIGCONT);
+    // The supervisor opened the terminal for itself: the descriptor it
+    // shares with the client (and the shell) is still blocking.
+    assert_eq!(
+        fd_flags(client, 0) & nix::libc::O_NONBLOCK as u32,
+        0,
+        "the client's terminal is not non-blocking"
+    );
+    (t, sup)
+}
+
+#[test]
+fn attach_with_its_terminal_passed_restores_it_exactly_after_detach() {
+    let s = Store::new();
+    start_py(&s, "modal", "modal.py", MODAL, &[]);
+    s.wait_log("modal", "READY");
+    let before = fresh_termios();
+    let (mut t, sup) = attach_direct(&s, "modal");
     t.write(DETACH);
-    t.wait();
+    let st = t.wait();
+    assert_eq!(st.code(), Some(0), "{}", t.screen());
+    t.wait_screen("the detach notice", |sc| {
+        sc.contains("[detached from modal]")
+    });
+    assert!(same_termios(&t.termios(), &before), "termios restored");
+    assert_modes_off(&t);
+    let tty = t.raw();
+    assert!(!tty.is_empty());
+    // The supervisor let go of the terminal; the session goes on.
+    assert!(
+        !fd_targets(sup).iter().any(|p| p.starts_with("/dev/pts")),
+        "{:?}",
+        fd_targets(sup)
+    );
+    assert_eq!(s.meta("modal")["status"], "running");
+}
+
+#[test]
+fn attach_with_its_terminal_passed_restores_it_when_the_supervisor_is_killed() {
+    let s = Store::new();
+    start_py(&s, "modal", "modal.py", MODAL, &[]);
+    s.wait_log("modal", "READY");
+    let before = fresh_termios();
+    let (mut t, sup) = attach_direct(&s, "modal");
+    signal(sup as u32, nix::sys::signal::Signal::SIGKILL);
+    let st = t.wait();
+    assert_eq!(st.code(), Some(1), "{}", t.screen());
+    t.wait_screen("the error", |sc| sc.contains("codex-session: "));
+    assert!(same_termios(&t.termios(), &before), "termios restored");
+    assert_modes_off(&t);
+}
+
+#[test]
+fn attach_relays_when_asked_to() {
+    let mut s = Store::new();
+    s.env.push(("CODEX_SESSION_RELAY".into(), "1".into()));
+    start_py(&s, "modal", "modal.py", MODAL, &[]);
+    s.wait_log("modal", "READY");
+    let before = fresh_termios();
+    let mut t = attach(&s, "modal", 80, 24);
+    t.wait_screen("the program's screen", |sc| sc.contains("READY"));
+    let sup = s.meta("modal")["supervisor_pid"].as_i64().unwrap();
+    assert!(
+        !fd_targets(sup).iter().any(|p| p.starts_with("/dev/pts")),
+        "relayed: the supervisor does not hold the terminal"
+    );
+    t.write(b"relayed-keys");
+    t.wait_screen("the echo", |sc| sc.contains("relayed-keys"));
+    t.write(DETACH);
+    assert_eq!(t.wait().code(), Some(0));
+    assert!(same_termios(&t.termios(), &before), "termios restored");
+    assert_modes_off(&t);
 }

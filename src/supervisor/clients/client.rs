@@ -2,12 +2,16 @@
 //! queue's rules are in the parent module's docs).
 
 use std::collections::VecDeque;
-use std::io::{self, Read, Write};
+use std::io::{self, IoSliceMut, Write};
+use std::mem::MaybeUninit;
+use std::os::fd::{BorrowedFd, OwnedFd};
 use std::os::unix::net::UnixStream;
 use std::time::{Duration, Instant};
 
 use rustix::event::{PollFd, PollFlags, poll};
+use rustix::net::{RecvAncillaryBuffer, RecvAncillaryMessage, RecvFlags, recvmsg};
 
+use super::tty::{Keys, Tty};
 use crate::proto::{self, Decoder, Kind, ProtoError, Role, Size};
 use crate::supervisor::screen::Screen;
 use crate::supervisor::watchers::{WATCH_LIMIT, Watch};
@@ -47,6 +51,19 @@ pub struct Terminal {
     resync: bool,
     /// Holding the program back, with no progress since this moment.
     stuck_since: Option<Instant>,
+    /// How output gets there and keystrokes come back.
+    link: Link,
+}
+
+/// How a terminal is reached.
+enum Link {
+    /// Through the client process: Output and Input frames.
+    Relay,
+    /// The client offered its terminal and it has not come yet: nothing is
+    /// sent (the repaint follows either way).
+    Awaiting,
+    /// Its own terminal, read and written by the supervisor (`tty.rs`).
+    Direct(Tty),
 }
 
 pub struct Client {
@@ -61,6 +78,9 @@ pub struct Client {
     pub pid: Option<i32>,
     /// A serial number, to know which client was active last.
     pub id: u64,
+    /// A descriptor that came with its frames (SCM_RIGHTS), until a Tty
+    /// frame takes it.
+    passed: Option<OwnedFd>,
 }
 
 impl Client {
@@ -75,6 +95,7 @@ impl Client {
             uid,
             pid,
             id,
+            passed: None,
         }
     }
 
@@ -145,6 +166,7 @@ impl Client {
                 size: h.size,
                 resync: false,
                 stuck_since: None,
+                link: if h.tty { Link::Awaiting } else { Link::Relay },
             }),
         };
     }
@@ -186,21 +208,36 @@ impl Client {
         self.state = State::Dead { attached };
     }
 
-    /// Read what the socket has for the decoder. False when the client
+    /// Read what the socket has for the decoder, and a descriptor passed
+    /// with it (a terminal; any others are closed). False when the client
     /// hung up or failed (it is dead then).
     pub fn receive(&mut self) -> bool {
         let mut b = [0u8; 16 * 1024];
-        match (&self.stream).read(&mut b) {
-            Ok(0) => {
+        let mut space = [MaybeUninit::uninit(); rustix::cmsg_space!(ScmRights(1))];
+        let mut control = RecvAncillaryBuffer::new(&mut space);
+        let got = recvmsg(
+            &self.stream,
+            &mut [IoSliceMut::new(&mut b)],
+            &mut control,
+            RecvFlags::CMSG_CLOEXEC | RecvFlags::DONTWAIT,
+        );
+        for msg in control.drain() {
+            if let RecvAncillaryMessage::ScmRights(fds) = msg {
+                for fd in fds {
+                    self.passed.get_or_insert(fd);
+                }
+            }
+        }
+        match got {
+            Ok(r) if r.bytes == 0 => {
                 self.die();
                 false
             }
-            Ok(n) => {
-                self.dec.push(&b[..n]);
+            Ok(r) => {
+                self.dec.push(&b[..r.bytes]);
                 true
             }
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => true,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => true,
+            Err(rustix::io::Errno::AGAIN | rustix::io::Errno::INTR) => true,
             Err(_) => {
                 self.die();
                 false
@@ -267,9 +304,25 @@ impl Client {
     /// that has fallen too far behind loses its queue and is marked for a
     /// resync; a watcher is cut off.
     pub(super) fn send_output(&mut self, data: &[u8]) {
+        let queued = self.out_queued();
+        if let State::Attached(t) = &mut self.state
+            && let Link::Direct(tty) = &mut t.link
+        {
+            if t.resync {
+                return;
+            }
+            if t.read_only && queued + data.len() > QUEUE_LIMIT {
+                tty.drop_queue();
+                t.resync = true;
+                return;
+            }
+            tty.push(data);
+            self.start_stall_clock(false);
+            return;
+        }
         let limit = match &self.state {
             State::Watching(_) => WATCH_LIMIT,
-            State::Attached(t) if t.resync => return,
+            State::Attached(t) if t.resync || matches!(t.link, Link::Awaiting) => return,
             State::Attached(t) if t.read_only => QUEUE_LIMIT,
             State::Attached(_) => {
                 self.send(Kind::Output, data);
@@ -296,10 +349,22 @@ impl Client {
         }
     }
 
+    /// Output queued for its terminal: on its own terminal, or on the
+    /// socket.
+    fn out_queued(&self) -> usize {
+        match &self.state {
+            State::Attached(Terminal {
+                link: Link::Direct(tty),
+                ..
+            }) => tty.queued(),
+            _ => self.queued,
+        }
+    }
+
     /// A person's terminal that has not taken enough of its output: the
     /// program's output is not read until it has (or is cut loose).
     pub(super) fn holds_back(&self) -> bool {
-        self.queued >= HOLD_AT
+        self.out_queued() >= HOLD_AT
             && matches!(&self.state, State::Attached(t) if !t.read_only && !t.resync)
     }
 
@@ -329,7 +394,19 @@ impl Client {
     /// its queue (a half-written frame is finished first) and gets a
     /// repaint once it reads again.
     pub(super) fn cut_loose(&mut self) {
-        self.drop_queue();
+        if let State::Attached(t) = &mut self.state {
+            match &mut t.link {
+                Link::Direct(tty) => tty.drop_queue(),
+                _ => {
+                    self.drop_queue();
+                    return self.cut_loose_marked();
+                }
+            }
+        }
+        self.cut_loose_marked();
+    }
+
+    fn cut_loose_marked(&mut self) {
         if let State::Attached(t) = &mut self.state {
             t.resync = true;
             t.stuck_since = None;
@@ -350,20 +427,123 @@ impl Client {
         }
     }
 
+    /// Something waits for the socket (a relayed terminal's repaint too).
     pub fn wants_write(&self) -> bool {
-        !self.queue.is_empty() || matches!(&self.state, State::Attached(t) if t.resync)
+        !self.queue.is_empty()
+            || matches!(&self.state, State::Attached(t) if t.resync && matches!(t.link, Link::Relay))
+    }
+
+    /// Its own terminal, when the supervisor reads and writes it.
+    pub fn tty_fd(&self) -> Option<BorrowedFd<'_>> {
+        match &self.state {
+            State::Attached(Terminal {
+                link: Link::Direct(tty),
+                ..
+            }) => Some(tty.fd()),
+            _ => None,
+        }
+    }
+
+    /// Something waits for its own terminal (a repaint too).
+    pub fn wants_tty_write(&self) -> bool {
+        match &self.state {
+            State::Attached(t) => match &t.link {
+                Link::Direct(tty) => tty.wants_write() || t.resync,
+                _ => false,
+            },
+            _ => false,
+        }
+    }
+
+    /// A Tty frame: take the passed terminal if it is one the supervisor
+    /// can open for itself; answer either way, and send the repaint there
+    /// or, failing that, over the socket.
+    pub fn take_tty(&mut self, offer: &proto::TtyOffer, screen: &mut Screen) -> bool {
+        let passed = self.passed.take();
+        let State::Attached(t) = &mut self.state else {
+            return false;
+        };
+        if !matches!(t.link, Link::Awaiting) {
+            return false;
+        }
+        let taken = match passed {
+            Some(fd) => Tty::take(fd, offer.detach_key),
+            None => Err("no terminal came with the frame".into()),
+        };
+        let answer = match taken {
+            Ok(tty) => {
+                t.link = Link::Direct(tty);
+                proto::TtyAnswer {
+                    direct: true,
+                    reason: None,
+                }
+            }
+            Err(why) => {
+                t.link = Link::Relay;
+                proto::TtyAnswer {
+                    direct: false,
+                    reason: Some(why),
+                }
+            }
+        };
+        let direct = answer.direct;
+        self.send_json(Kind::Tty, &answer);
+        self.repaint(screen);
+        direct
+    }
+
+    /// Read its own terminal (a Direct link's keystrokes); a terminal that
+    /// hung up kills the client.
+    pub fn read_tty(&mut self) -> Keys {
+        let keys = match &mut self.state {
+            State::Attached(Terminal {
+                link: Link::Direct(tty),
+                ..
+            }) => tty.read(),
+            _ => return Keys::Nothing,
+        };
+        if matches!(keys, Keys::HungUp) {
+            self.die();
+        }
+        keys
     }
 
     pub(super) fn is_flushed(&self) -> bool {
         self.queue.is_empty()
     }
 
-    /// Write what the socket takes now.
+    /// Write what the socket and its own terminal take now.
     pub fn flush(&mut self) {
+        let mut progressed = false;
+        let mut direct = false;
+        if let State::Attached(Terminal {
+            link: Link::Direct(tty),
+            ..
+        }) = &mut self.state
+        {
+            direct = true;
+            match tty.flush() {
+                Ok(p) => progressed = p,
+                Err(_) => return self.die(),
+            }
+        }
+        if direct {
+            self.flush_socket();
+            return self.start_stall_clock(progressed);
+        }
+        progressed = self.flush_socket();
+        self.start_stall_clock(progressed);
+    }
+
+    /// Write what the socket takes now; true when something was written.
+    fn flush_socket(&mut self) -> bool {
         let mut progressed = false;
         while let Some(front) = self.queue.front() {
             match (&self.stream).write(&front[self.front_pos..]) {
-                Ok(0) => return self.die(),
+                Ok(0) => {
+                    self.die();
+                    return progressed;
+                }
                 Ok(n) => {
                     progressed = true;
                     self.front_pos += n;
@@ -375,10 +555,13 @@ impl Client {
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                Err(_) => return self.die(),
+                Err(_) => {
+                    self.die();
+                    return progressed;
+                }
             }
         }
-        self.start_stall_clock(progressed);
+        progressed
     }
 
     /// Write what the socket takes; a terminal that caught up after
@@ -386,9 +569,10 @@ impl Client {
     /// client that is done is gone.
     pub(super) fn flush_settled(&mut self, screen: &mut Screen) {
         self.flush();
-        if self.is_flushed() && self.owes_resync() && self.writable() && self.resync(screen) {
+        if self.owes_resync() && self.ready_for_repaint() && self.resync(screen) {
             self.flush();
         }
+        self.tell_modes();
         if let State::Closing { attached } = self.state
             && self.is_flushed()
         {
@@ -417,6 +601,32 @@ impl Client {
         matches!(&self.state, State::Attached(t) if t.resync)
     }
 
+    /// Its terminal has taken everything and can take more: it reads again.
+    fn ready_for_repaint(&self) -> bool {
+        match &self.state {
+            State::Attached(Terminal {
+                link: Link::Direct(tty),
+                ..
+            }) => !tty.wants_write() && tty.writable(),
+            _ => self.is_flushed() && self.writable(),
+        }
+    }
+
+    /// A Modes frame when what undoes the terminal's modes has changed.
+    fn tell_modes(&mut self) {
+        let news = match &mut self.state {
+            State::Attached(Terminal {
+                link: Link::Direct(tty),
+                ..
+            }) => tty.undo_news(),
+            _ => None,
+        };
+        if let Some(undo) = news {
+            self.send(Kind::Modes, undo.as_bytes());
+            self.flush_socket();
+        }
+    }
+
     /// The socket has room (the client reads again): poll says so.
     fn writable(&self) -> bool {
         let mut fds = [PollFd::new(&self.stream, PollFlags::OUT)];
@@ -432,12 +642,47 @@ impl Client {
         match &mut self.state {
             State::Attached(t) if t.resync => {
                 t.resync = false;
-                let paint = screen.repaint();
-                self.send_output_all(&paint);
+                self.repaint(screen);
                 true
             }
             _ => false,
         }
+    }
+
+    /// The screen as it is, to its terminal (a new or resynced one).
+    pub fn repaint(&mut self, screen: &mut Screen) {
+        let paint = screen.repaint();
+        match &mut self.state {
+            State::Attached(Terminal {
+                link: Link::Direct(tty),
+                ..
+            }) => tty.push(&paint),
+            _ => self.send_output_all(&paint),
+        }
+    }
+
+    /// Waits for its passed terminal before the repaint.
+    pub fn awaits_tty(&self) -> bool {
+        matches!(
+            &self.state,
+            State::Attached(Terminal {
+                link: Link::Awaiting,
+                ..
+            })
+        )
+    }
+
+    /// At the program's end: its own terminal gets what is queued for it
+    /// (by `deadline`) before the Exit frame goes on the socket.
+    pub(super) fn flush_tty_until(&mut self, deadline: Instant) {
+        if let State::Attached(Terminal {
+            link: Link::Direct(tty),
+            ..
+        }) = &mut self.state
+        {
+            tty.flush_until(deadline);
+        }
+        self.tell_modes();
     }
 }
 
@@ -454,6 +699,7 @@ mod tests {
             role: Role::Attach,
             read_only: false,
             size: None,
+            tty: false,
         });
         (c, b)
     }
@@ -490,6 +736,7 @@ mod tests {
             size: None,
             resync: false,
             stuck_since: None,
+            link: Link::Relay,
         });
         let mut screen = Screen::new(20, 5);
         c.send_output(&vec![b'x'; QUEUE_LIMIT + 1]);

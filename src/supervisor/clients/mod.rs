@@ -15,6 +15,7 @@
 //! and the screen model see every byte either way.
 
 mod client;
+mod tty;
 
 use std::io;
 use std::ops::{Index, IndexMut};
@@ -24,6 +25,7 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 
 pub use client::Client;
+pub use tty::Keys;
 
 use super::screen::Screen;
 use crate::events::Events;
@@ -67,6 +69,8 @@ impl Clients {
                 version: proto::VERSION,
                 name: name.to_string(),
                 pid,
+                // Terminals may pass themselves (`tty.rs`).
+                tty: true,
             },
         }
     }
@@ -227,9 +231,19 @@ impl Clients {
 
     /// Tell every terminal it is detached.
     pub fn detach_all(&mut self) {
-        for c in self.list.iter_mut().filter(|c| c.terminal().is_some()) {
-            c.send(Kind::Detach, &[]);
+        for i in 0..self.list.len() {
+            self.detach(i);
+        }
+    }
+
+    /// Tell one terminal it is detached. Its own terminal, if the
+    /// supervisor writes it, is let go of first (closing drops it), so the
+    /// client's restoring writes come after the last of the output.
+    pub fn detach(&mut self, i: usize) {
+        let c = &mut self.list[i];
+        if c.terminal().is_some() {
             c.close();
+            c.send(Kind::Detach, &[]);
         }
     }
 
@@ -259,6 +273,7 @@ impl Clients {
         let deadline = Instant::now() + timeout;
         for c in &mut self.list {
             c.resync(screen);
+            c.flush_tty_until(deadline);
             c.send_json(Kind::Exit, info);
             c.flush_blocking(
                 deadline

@@ -19,7 +19,9 @@ const IDLE: Duration = Duration::from_millis(2500);
 
 pub fn run(ctx: &Ctx, rep: &mut Report) -> Result<(), String> {
     let n = ctx.opts.sessions;
-    let store = ctx.store("rss")?;
+    let mut store = ctx.store("rss")?;
+    // More sessions than the default limit may run here.
+    store.set_config(&format!("max_sessions = {}\n", n + 1))?;
     store.run_bg("r1", &["sleep", "1000"])?;
     // Idle: past idle_after (2 s), when a supervisor gives memory back.
     thread::sleep(IDLE);
