@@ -394,19 +394,13 @@ impl Client {
     /// its queue (a half-written frame is finished first) and gets a
     /// repaint once it reads again.
     pub(super) fn cut_loose(&mut self) {
-        if let State::Attached(t) = &mut self.state {
-            match &mut t.link {
-                Link::Direct(tty) => tty.drop_queue(),
-                _ => {
-                    self.drop_queue();
-                    return self.cut_loose_marked();
-                }
-            }
+        match &mut self.state {
+            State::Attached(Terminal {
+                link: Link::Direct(tty),
+                ..
+            }) => tty.drop_queue(),
+            _ => self.drop_queue(),
         }
-        self.cut_loose_marked();
-    }
-
-    fn cut_loose_marked(&mut self) {
         if let State::Attached(t) = &mut self.state {
             t.resync = true;
             t.stuck_since = None;
@@ -513,25 +507,22 @@ impl Client {
     }
 
     /// Write what the socket and its own terminal take now.
+    /// Progress, for the stall clock, is what its terminal took.
     pub fn flush(&mut self) {
-        let mut progressed = false;
-        let mut direct = false;
-        if let State::Attached(Terminal {
-            link: Link::Direct(tty),
-            ..
-        }) = &mut self.state
-        {
-            direct = true;
-            match tty.flush() {
-                Ok(p) => progressed = p,
-                Err(_) => return self.die(),
-            }
-        }
-        if direct {
-            self.flush_socket();
-            return self.start_stall_clock(progressed);
-        }
-        progressed = self.flush_socket();
+        let tty = match &mut self.state {
+            State::Attached(Terminal {
+                link: Link::Direct(tty),
+                ..
+            }) => Some(tty.flush()),
+            _ => None,
+        };
+        let socket = self.flush_socket();
+        let progressed = match tty {
+            Some(Ok(p)) => p,
+            // Its terminal hung up or failed.
+            Some(Err(_)) => return self.die(),
+            None => socket,
+        };
         self.start_stall_clock(progressed);
     }
 
