@@ -315,6 +315,10 @@ Keys, with their defaults:
   draft_quiet = \"2s\"         send waits until a person typing has paused this long
   agent_command = [\"codex\", \"exec\"]   what `exec PROMPT` runs
 
+  [attach]
+  stall = \"1s\"               a terminal that takes no output this long while holding the
+                             program back is cut loose (repainted once it reads again)
+
   [logs]
   max_size = \"64MiB\"         rotate output.log at this size (KiB, MiB, GiB; KB, MB, GB)
   keep = 3                   rotated logs to keep (output.log.1, ...)
