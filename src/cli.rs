@@ -316,8 +316,7 @@ Keys, with their defaults:
   agent_command = [\"codex\", \"exec\"]   what `exec PROMPT` runs
 
   [attach]
-  stall = \"1s\"               a terminal that takes no output this long while holding the
-                             program back is cut loose (repainted once it reads again)
+  stall = \"1s\"               a terminal holding the program back this long is cut loose
 
   [logs]
   max_size = \"64MiB\"         rotate output.log at this size (KiB, MiB, GiB; KB, MB, GB)
