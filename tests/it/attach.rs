@@ -617,7 +617,7 @@ signal.sigwait({signal.SIGUSR2})
     s.wait_log("flood", "WAITING");
     // Relayed: a terminal passed to the supervisor is read by this test's
     // own terminal whatever the client does (its stall is in perf.rs).
-    let mut cmd = s.cmd(&["attach", "flood"]);
+    let mut cmd = s.cmd(["attach", "flood"]);
     cmd.env("CODEX_SESSION_RELAY", "1");
     let mut t = Term::spawn(cmd, 80, 24);
     wait_raw_mode(&mut t);
