@@ -264,6 +264,9 @@ pub struct SendResult {
     /// Line ends in what was written (see [`WatchInfo::input_lines`]).
     #[serde(default)]
     pub input_lines: u32,
+    /// See [`WatchInfo::input_text`].
+    #[serde(default)]
+    pub input_text: bool,
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -286,6 +289,11 @@ pub struct WatchInfo {
     /// right at `input_offset` when 0 (`client::watch::Answer`).
     #[serde(default)]
     pub input_lines: u32,
+    /// The input's first line has text before its line end: its echo's
+    /// line end comes after some text, so a line end with none before it
+    /// ends a line the program had begun before the input came.
+    #[serde(default)]
+    pub input_text: bool,
 }
 
 /// How the program ended: its exit code, or the signal that killed it

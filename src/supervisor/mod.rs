@@ -74,6 +74,8 @@ struct Supervisor {
     input_offset: u64,
     /// ...and the line ends in that input (`ingress::line_ends`).
     input_lines: u32,
+    /// Its first line has text (`proto::WatchInfo::input_text`).
+    input_text: bool,
     buf: Vec<u8>,
     /// How long a terminal may hold the program back without progress.
     attach_stall: Duration,
@@ -142,6 +144,7 @@ impl Supervisor {
             output_bytes: 0,
             input_offset: 0,
             input_lines: 0,
+            input_text: false,
             buf: Vec::new(),
             attach_stall: set.attach_stall,
             slot: s.slot,
@@ -491,6 +494,7 @@ impl Supervisor {
                     offset: self.output_bytes,
                     input_offset: self.input_offset,
                     input_lines: self.input_lines,
+                    input_text: self.input_text,
                 };
                 self.clients[i].watch_from(Watch::new(idle, Instant::now()), &info);
             }
@@ -528,6 +532,7 @@ impl Supervisor {
             // Terminal reports (focus, mouse) are no input to answer.
             self.input_offset = self.output_bytes;
             self.input_lines = ingress::line_ends(payload);
+            self.input_text = ingress::first_line_has_text(payload);
         }
         self.write_pty(payload);
         if self.ingress.has_pending() {
@@ -556,6 +561,7 @@ impl Supervisor {
             }
             self.input_offset = self.output_bytes;
             self.input_lines = ingress::line_ends(&d.bytes);
+            self.input_text = ingress::first_line_has_text(&d.bytes);
             self.write_pty(&d.bytes);
             self.clients.flush(d.client, &mut self.screen);
         }
