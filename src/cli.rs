@@ -347,6 +347,9 @@ Keys, with their defaults:
   draft_quiet = \"2s\"         send waits until a person typing has paused this long
   agent_command = [\"codex\", \"exec\"]   what `exec PROMPT` runs
 
+  [attach]
+  stall = \"1s\"               a terminal holding the program back this long is cut loose
+
   [logs]
   max_size = \"64MiB\"         rotate output.log at this size (KiB, MiB, GiB; KB, MB, GB)
   keep = 3                   rotated logs to keep (output.log.1, ...)

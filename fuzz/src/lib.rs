@@ -137,8 +137,10 @@ fn message(kind: Kind, p: &[u8]) {
         }),
         Kind::Watching => proto::parse_json::<proto::WatchInfo>(kind, p).map(drop),
         Kind::Ok => proto::parse_json::<proto::SendResult>(kind, p).map(drop),
+        Kind::Tty => proto::parse_json::<proto::TtyOffer>(kind, p).map(drop),
         Kind::Output
         | Kind::ErrOutput
+        | Kind::Modes
         | Kind::Input
         | Kind::Screen
         | Kind::Detach

@@ -33,7 +33,7 @@ use serde_json::json;
 
 pub use launch::{Init, Ready, Settings};
 
-use clients::Clients;
+use clients::{Clients, Keys};
 use ingress::Ingress;
 use launch::ReadyPipe;
 use pipes::{ErrLog, Stream};
@@ -48,9 +48,12 @@ use watchers::Watch;
 use crate::events::Events;
 use crate::logs::LogWriter;
 use crate::proto::{self, Kind, Size};
+use crate::slots::Slot as RunningSlot;
 use crate::store::SOCK;
 use crate::{error::Result, sys};
 
+/// The most output read from the PTY in one batch. The buffer is allocated
+/// when output comes and given back when the session goes quiet.
 const READ_BUF: usize = 64 * 1024;
 /// The grace period between TERM and KILL when the supervisor decides.
 const STOP_GRACE: Duration = Duration::from_secs(10);
@@ -76,14 +79,30 @@ struct Supervisor {
     input_offset: u64,
     /// ...and the line ends in that input (`ingress::line_ends`).
     input_lines: u32,
+    /// Its first line has text (`proto::WatchInfo::input_text`).
+    input_text: bool,
     buf: Vec<u8>,
+    /// How long a terminal may hold the program back without progress.
+    attach_stall: Duration,
+    /// Counts the session as running until the end (`slots.rs`).
+    slot: Option<RunningSlot>,
     _lock: File,
 }
 
 /// Fork the supervisor of the session `init` describes and wait until it
-/// reports. Returns in the launcher only.
+/// reports. In the child it returns [`Ready::Forked`]: the caller returns
+/// to `main`, which calls [`run_if_forked`].
 pub fn start(init: Init) -> Result<Ready> {
-    launch::start(init, run)
+    launch::start(init)
+}
+
+/// In the process [`start`] forked, once the CLI's frames have been left
+/// (and what they held freed): the supervisor's life, which never returns.
+/// Nothing elsewhere.
+pub fn run_if_forked() {
+    if let Some((init, ready)) = launch::forked() {
+        run(init, ready)
+    }
 }
 
 /// The supervisor process's whole life.
@@ -113,6 +132,8 @@ enum Slot {
     Out(Stream),
     Stdin,
     Client(usize),
+    /// A client's own terminal, passed to the supervisor.
+    Tty(usize),
 }
 
 impl Supervisor {
@@ -120,7 +141,10 @@ impl Supervisor {
         let set = s.settings;
         let pipe = s.stderr.is_some();
         Supervisor {
-            screen: Screen::new(s.meta.cols, s.meta.rows),
+            screen: match pipe {
+                true => Screen::none(),
+                false => Screen::new(s.meta.cols, s.meta.rows),
+            },
             clients: Clients::new(sys::euid(), &s.meta.name, s.program.pgid().as_raw()),
             record: Record::new(s.meta),
             program: s.program,
@@ -134,7 +158,10 @@ impl Supervisor {
             output_bytes: 0,
             input_offset: 0,
             input_lines: 0,
-            buf: vec![0u8; READ_BUF],
+            input_text: false,
+            buf: Vec::new(),
+            attach_stall: set.attach_stall,
+            slot: s.slot,
             _lock: s.lock,
         }
     }
@@ -149,15 +176,28 @@ impl Supervisor {
             if !self.clients.accept_paused() {
                 slots.push(Slot::Listener);
             }
-            slots.extend(self.program.pty().map(|_| Slot::Pty));
+            // A person's terminal that is behind holds the program back:
+            // its output waits in the PTY (the program blocks on it).
+            if self.program.pty().is_some() && !self.clients.holds_back() {
+                slots.push(Slot::Pty);
+            }
             if let Some(p) = self.program.pipes() {
-                slots.extend(p.stdout.as_ref().map(|_| Slot::Out(Stream::Stdout)));
-                slots.extend(p.stderr.as_ref().map(|_| Slot::Out(Stream::Stderr)));
+                // The PTY's rule (though a pipe session has only viewers,
+                // and they never hold it back).
+                if !self.clients.holds_back() {
+                    slots.extend(p.stdout.as_ref().map(|_| Slot::Out(Stream::Stdout)));
+                    slots.extend(p.stderr.as_ref().map(|_| Slot::Out(Stream::Stderr)));
+                }
                 if self.program.wants_write() {
                     slots.push(Slot::Stdin);
                 }
             }
             slots.extend((0..self.clients.len()).map(Slot::Client));
+            slots.extend(
+                (0..self.clients.len())
+                    .filter(|&i| self.clients[i].tty_fd().is_some())
+                    .map(Slot::Tty),
+            );
             let mut fds: Vec<PollFd> = slots.iter().map(|s| self.poll_fd(*s)).collect();
             match poll(&mut fds, timers::timeout(self.next_deadline()).as_ref()) {
                 Ok(_) => {}
@@ -176,6 +216,7 @@ impl Supervisor {
                     Slot::Out(s) => self.pump_pipe(s, *rev),
                     Slot::Stdin => self.write_pty(&[]),
                     Slot::Client(i) => self.client_activity(i, *rev),
+                    Slot::Tty(i) => self.tty_activity(i, *rev),
                 }
             }
             if self.clients.forget_dead(&mut self.events) {
@@ -209,6 +250,10 @@ impl Supervisor {
                 self.clients[i].stream.as_fd(),
                 self.clients[i].wants_write(),
             ),
+            Slot::Tty(i) => (
+                self.clients[i].tty_fd().expect("polled only while passed"),
+                self.clients[i].wants_tty_write(),
+            ),
         };
         let out = if write {
             PollFlags::OUT
@@ -229,6 +274,7 @@ impl Supervisor {
             Timer::FirstRead => self.ingress.first_read_at(),
             Timer::AcceptPause => self.clients.accept_resumes_at(),
             Timer::HeldSend => self.ingress.deadline(),
+            Timer::ClientStall => self.clients.stall_at(self.attach_stall),
             _ => self.timers.at(t),
         }
     }
@@ -256,11 +302,15 @@ impl Supervisor {
                 let ms = self.timers.idle_after().as_millis() as u64;
                 self.events.emit("idle", json!({"after_ms": ms}));
                 // Quiet from now on, probably: give back what the burst used.
+                self.buf = Vec::new();
                 trim::trim();
             }
             Timer::WatcherQuiet => (self.clients).tell_quiet(now, self.timers.last_output()),
             Timer::FirstRead | Timer::HeldSend => self.try_sends(),
             Timer::AcceptPause => self.clients.resume_accept(),
+            Timer::ClientStall => {
+                (self.clients).cut_stalled(now, self.attach_stall, &mut self.events);
+            }
             Timer::Ttl | Timer::IdleTimeout => {
                 let why = if t == Timer::Ttl { "ttl" } else { "idle" };
                 let reason = format!("timed out ({why})");
@@ -308,6 +358,8 @@ impl Supervisor {
             self.write_pty(&[]);
         }
         if rev.intersects(PollFlags::IN | PollFlags::HUP | PollFlags::ERR) {
+            self.buf.clear();
+            self.buf.reserve_exact(READ_BUF);
             let r = self.program.read(&mut self.buf);
             if r.n > 0 {
                 self.output(r.n);
@@ -321,6 +373,8 @@ impl Supervisor {
     /// Pipe mode: read stdout (the session's output) or stderr.
     fn pump_pipe(&mut self, s: Stream, rev: PollFlags) {
         if rev.intersects(PollFlags::IN | PollFlags::HUP | PollFlags::ERR) {
+            self.buf.clear();
+            self.buf.reserve_exact(READ_BUF);
             let r = self.program.read_pipe(s, &mut self.buf);
             match s {
                 _ if r.n == 0 => {}
@@ -474,9 +528,36 @@ impl Supervisor {
         self.clients.flush(i, &mut self.screen);
     }
 
+    /// A client's own terminal: room for output, or keystrokes (the detach
+    /// key among them detaches that client), or a hang-up (the client is
+    /// dropped; the session goes on).
+    fn tty_activity(&mut self, i: usize, rev: PollFlags) {
+        if self.clients[i].tty_fd().is_none() {
+            return;
+        }
+        if rev.intersects(PollFlags::IN | PollFlags::HUP | PollFlags::ERR) {
+            match self.clients[i].read_tty() {
+                Keys::Typed { keys, detach } => {
+                    let read_only = self.clients[i].terminal().is_none_or(|t| t.read_only);
+                    if !keys.is_empty() && !read_only {
+                        self.on_input(i, &keys);
+                    }
+                    if detach {
+                        self.clients.detach(i);
+                    }
+                }
+                Keys::Nothing | Keys::HungUp => {}
+            }
+        }
+        self.clients.flush(i, &mut self.screen);
+    }
+
     fn on_request(&mut self, i: usize, r: Request) {
         match r {
             Request::Hello(hello) => self.on_hello(i, hello),
+            Request::Tty(offer) => {
+                self.clients[i].take_tty(&offer, &mut self.screen);
+            }
             Request::Input(keys) => self.on_input(i, &keys),
             Request::Resize(size) => {
                 if self.clients.resized(i, size) {
@@ -504,6 +585,7 @@ impl Supervisor {
                     input_offset: self.input_offset,
                     input_lines: self.input_lines,
                     stderr_offset: self.stderr.as_ref().map_or(0, |e| e.bytes),
+                    input_text: self.input_text,
                 };
                 let mut w = Watch::new(idle, Instant::now());
                 w.stderr = stderr;
@@ -530,13 +612,10 @@ impl Supervisor {
     fn on_hello(&mut self, i: usize, hello: proto::Hello) {
         if self.clients.hello(i, &hello, &mut self.events) {
             self.make_active(i);
-            if self.program.pipes().is_some() {
-                // No screen to paint: a viewer sees the output from now.
-                self.save_meta();
-                return;
+            // A terminal about to pass itself gets its repaint there.
+            if !self.clients[i].awaits_tty() {
+                self.clients[i].repaint(&mut self.screen);
             }
-            let paint = self.screen.repaint();
-            self.clients[i].send_output_all(&paint);
             self.save_meta();
         }
     }
@@ -554,6 +633,7 @@ impl Supervisor {
             // Terminal reports (focus, mouse) are no input to answer.
             self.input_offset = self.output_bytes;
             self.input_lines = ingress::line_ends(payload);
+            self.input_text = ingress::first_line_has_text(payload);
         }
         self.write_pty(payload);
         if self.ingress.has_pending() {
@@ -582,6 +662,7 @@ impl Supervisor {
             }
             self.input_offset = self.output_bytes;
             self.input_lines = ingress::line_ends(&d.bytes);
+            self.input_text = ingress::first_line_has_text(&d.bytes);
             self.write_pty(&d.bytes);
             if d.eof {
                 self.program.close_input_when_written();
@@ -597,6 +678,10 @@ impl Supervisor {
         let (screen, log) = (&mut self.screen, &self.log);
         let stderr = self.stderr.as_ref();
         (self.record).finish(screen, self.output_bytes, log, stderr, &mut self.events);
+        // Ended: no longer one of the max_sessions.
+        if let Some(s) = self.slot.take() {
+            s.release();
+        }
         // Connections that came in as the program ended get a proper answer:
         // their Hello (usually already sent) is read, then they get Exit.
         self.accept_clients();

@@ -72,17 +72,18 @@ impl Pipes {
     }
 }
 
-/// Read what a pipe holds into `buf`, until it has no more for now (or the
-/// buffer is full).
-pub fn read(fd: &OwnedFd, buf: &mut [u8]) -> Read {
+/// Read what a pipe holds into `buf` (emptied first), until it has no more
+/// for now or the buffer's capacity is full.
+pub fn read(fd: &OwnedFd, buf: &mut Vec<u8>) -> Read {
+    buf.clear();
     let mut r = Read { n: 0, eof: false };
-    while r.n < buf.len() {
-        match rustix::io::read(fd, &mut buf[r.n..]) {
+    while buf.len() < buf.capacity() {
+        match rustix::io::read(fd, rustix::buffer::spare_capacity(buf)) {
             Ok(0) => {
                 r.eof = true;
                 break;
             }
-            Ok(k) => r.n += k,
+            Ok(_) => r.n = buf.len(),
             Err(rustix::io::Errno::INTR) => {}
             Err(rustix::io::Errno::AGAIN) => break,
             Err(_) => {
@@ -148,10 +149,10 @@ mod tests {
         rustix::fs::fcntl_setfl(&r, rustix::fs::OFlags::NONBLOCK).unwrap();
         let mut w = w;
         std::io::Write::write_all(&mut w, &[7u8; 10000]).unwrap();
-        let mut buf = vec![0u8; 4096];
+        let mut buf = Vec::with_capacity(4096);
         let first = read(&r, &mut buf);
         assert_eq!((first.n, first.eof), (4096, false), "a full buffer");
-        let mut big = vec![0u8; 65536];
+        let mut big = Vec::with_capacity(65536);
         let rest = read(&r, &mut big);
         assert_eq!(
             (rest.n, rest.eof),

@@ -356,6 +356,8 @@ fn man_pages_have_the_usual_sections() {
             "idle_after",
             "draft_quiet",
             "agent_command",
+            "[attach]",
+            "stall",
             "[logs]",
             "max_size",
             "keep",

@@ -19,6 +19,7 @@ mod list;
 mod logs;
 #[cfg(feature = "mcp")]
 mod mcp;
+mod perf;
 mod pipe;
 mod retention;
 mod rotation;
