@@ -23,6 +23,14 @@ pub struct Conn {
     name: String,
 }
 
+/// This client's SSH agent socket, absolute, for a session's agent link
+/// to follow when attaching.
+fn ssh_auth_sock() -> Option<String> {
+    let v = std::env::var_os("SSH_AUTH_SOCK").filter(|v| !v.is_empty())?;
+    let p = std::path::absolute(v).ok()?;
+    p.into_os_string().into_string().ok()
+}
+
 impl Conn {
     /// Connect to a running session and complete the handshake.
     pub fn open(
@@ -61,6 +69,7 @@ impl Conn {
             role,
             read_only,
             size,
+            ssh_auth_sock: (role == Role::Attach).then(ssh_auth_sock).flatten(),
         };
         let welcome = c.request(Kind::Hello, &proto::json(&hello))?;
         let _welcome: proto::Welcome = c.parse(Kind::Welcome, &welcome)?;

@@ -3,6 +3,7 @@
 
 mod support;
 
+mod agent;
 mod agents;
 mod attach;
 mod basics;
@@ -19,6 +20,7 @@ mod list;
 mod logs;
 #[cfg(feature = "mcp")]
 mod mcp;
+mod restart;
 mod retention;
 mod rotation;
 mod run;

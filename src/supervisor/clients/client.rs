@@ -390,6 +390,7 @@ mod tests {
             role: Role::Attach,
             read_only: false,
             size: None,
+            ssh_auth_sock: None,
         });
         (c, b)
     }
