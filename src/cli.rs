@@ -69,6 +69,10 @@ pub enum Command {
     ///
     /// `run --bg` returns once the program has started and the session can be
     /// attached to. It prints the session's name on standard output.
+    ///
+    /// With SSH_AUTH_SOCK set, the program's SSH_AUTH_SOCK is agent.sock in
+    /// the session's folder, a link to the agent of whoever attached last
+    /// (see attach; ssh_agent_follow = false passes it through as is).
     #[command(after_help = "Examples:\n  \
         codex-session run --bg --name api pnpm dev\n  \
         codex-session run -d --name build \"make -j8 2>&1 | tee build.txt\"\n  \
@@ -87,6 +91,10 @@ pub enum Command {
     /// program. The window follows the size of the client that attached or
     /// typed last. Detach with Ctrl-\ (see --detach-key); the program keeps
     /// running. When the program ends, attach exits with its exit code.
+    ///
+    /// With SSH_AUTH_SOCK set, the session's agent link (its program's
+    /// SSH_AUTH_SOCK, when run had one) points at your agent until you
+    /// detach, then back at the one before. Only a socket you own is taken.
     #[command(after_help = "Examples:\n  \
         codex-session attach api\n  \
         codex-session attach 0                     # the first session in `list`\n  \

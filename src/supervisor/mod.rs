@@ -33,7 +33,7 @@ use serde_json::json;
 
 pub use agent::AGENT_SOCK;
 pub use launch::{Init, Ready, Settings};
-pub use restart::{MAX_DELAY, RESET_AFTER, RestartSettings};
+pub use restart::RestartSettings;
 
 use agent::Agent;
 

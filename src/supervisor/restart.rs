@@ -86,11 +86,6 @@ impl Restart {
         }
     }
 
-    /// Whether the program may ever be started again.
-    pub fn may_restart(&self) -> bool {
-        self.set.policy != RestartPolicy::No && !self.stopped
-    }
-
     pub fn marker(&self) -> bool {
         self.set.marker
     }
@@ -124,11 +119,6 @@ impl Restart {
     /// The `Restart` timer's deadline.
     pub fn at(&self) -> Option<Instant> {
         self.pending.as_ref().map(|p| p.at)
-    }
-
-    /// A restart is waiting.
-    pub fn is_pending(&self) -> bool {
-        self.pending.is_some()
     }
 
     /// The timer fired: the restart to carry out, counted.
@@ -208,9 +198,9 @@ mod tests {
         let t0 = Instant::now();
         let mut r = Restart::new(set(RestartPolicy::Always, None), t0);
         assert!(r.after_exit(Ended::Exited(0), t0).is_ok());
-        assert!(r.is_pending());
+        assert!(r.at().is_some());
         assert!(matches!(r.stop(), Some(Ended::Exited(0))));
-        assert!(r.at().is_none() && !r.may_restart());
+        assert!(r.at().is_none());
         assert!(r.after_exit(Ended::Exited(1), t0).is_err());
     }
 }
