@@ -360,9 +360,7 @@ impl Config {
                 "max_restarts" => {
                     self.max_restarts = match (v.as_str(), integer(v)) {
                         (Some("off" | "none" | "never"), _) => None,
-                        (None, Some(n)) if (0..=i64::from(u32::MAX)).contains(&n) => {
-                            Some(n as u32)
-                        }
+                        (None, Some(n)) if (0..=i64::from(u32::MAX)).contains(&n) => Some(n as u32),
                         _ => return Err(wrong("an integer from 0, or \"off\"")),
                     };
                 }
@@ -580,7 +578,10 @@ mod tests {
         .unwrap();
         assert_eq!(c.restart, RestartPolicy::OnFailure);
         assert_eq!(c.restart_delay, Duration::from_millis(250));
-        assert_eq!((c.max_restarts, c.restart_marker, c.ssh_agent_follow), (Some(5), true, false));
+        assert_eq!(
+            (c.max_restarts, c.restart_marker, c.ssh_agent_follow),
+            (Some(5), true, false)
+        );
         assert_eq!(c.value("max_restarts"), "5");
         assert!(parse("restart = \"sometimes\"\n").is_err());
         assert!(parse("restart_delay = \"0s\"\n").is_err());

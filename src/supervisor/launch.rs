@@ -20,8 +20,8 @@ use serde_json::json;
 
 use super::agent::Agent;
 use super::program::Program;
-use super::restart::RestartSettings;
 use super::record;
+use super::restart::RestartSettings;
 use super::signals::Signals;
 use crate::error::{Error, Result};
 use crate::events::Events;

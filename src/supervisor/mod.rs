@@ -502,7 +502,10 @@ impl Supervisor {
                 self.clients[i].send(Kind::Ok, &[]);
             }
             Request::Send(payload) => {
-                let (running, waiting) = (self.program.running(), self.program.waiting());
+                // During a restart delay, input waits in the terminal for
+                // the next run, as typeahead does.
+                let running = self.program.running() || self.restart.at().is_some();
+                let waiting = self.program.waiting();
                 let c = &mut self.clients[i];
                 if (self.ingress).offer(c, &payload, &mut self.events, running, waiting) {
                     self.try_sends();

@@ -182,14 +182,23 @@ mod tests {
         let t0 = Instant::now();
         let mut r = Restart::new(set(RestartPolicy::OnFailure, Some(2)), t0);
         assert!(r.after_exit(Ended::Exited(0), t0).is_err());
-        assert_eq!(r.after_exit(Ended::Exited(1), t0).ok(), Some(Duration::from_millis(100)));
+        assert_eq!(
+            r.after_exit(Ended::Exited(1), t0).ok(),
+            Some(Duration::from_millis(100))
+        );
         assert!(r.take(t0).is_some_and(|p| p.attempt == 1));
-        assert_eq!(r.after_exit(Ended::Exited(1), t0).ok(), Some(Duration::from_millis(200)));
+        assert_eq!(
+            r.after_exit(Ended::Exited(1), t0).ok(),
+            Some(Duration::from_millis(200))
+        );
         assert!(r.take(t0).is_some_and(|p| p.attempt == 2));
         assert!(r.after_exit(Ended::Exited(1), t0).is_err(), "the bound");
         // A long run starts the count over.
         let later = t0 + RESET_AFTER;
-        assert_eq!(r.after_exit(Ended::Exited(1), later).ok(), Some(Duration::from_millis(100)));
+        assert_eq!(
+            r.after_exit(Ended::Exited(1), later).ok(),
+            Some(Duration::from_millis(100))
+        );
         assert_eq!(r.count(), 2);
     }
 

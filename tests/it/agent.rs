@@ -46,9 +46,11 @@ fn link(s: &Store, name: &str) -> Option<PathBuf> {
 }
 
 fn wait_link(s: &Store, name: &str, to: &Path) {
-    wait_for(&format!("agent.sock to point at {}", to.display()), WAIT, || {
-        (link(s, name).as_deref() == Some(to)).then_some(())
-    });
+    wait_for(
+        &format!("agent.sock to point at {}", to.display()),
+        WAIT,
+        || (link(s, name).as_deref() == Some(to)).then_some(()),
+    );
 }
 
 fn attach_with_agent(s: &Store, name: &str, sock: &Path) -> Term {

@@ -69,9 +69,15 @@ fn a_failing_program_is_restarted_with_growing_delays_up_to_the_bound() {
     assert_eq!(m["exit_code"], 1);
     assert_eq!(m["restart"], "on-failure");
     let e = s.entry("flaky");
-    assert_eq!((e["restarts"].as_u64(), e["status"].as_str()), (Some(3), Some("exited")));
+    assert_eq!(
+        (e["restarts"].as_u64(), e["status"].as_str()),
+        (Some(3), Some("exited"))
+    );
     let table = s.ok(["list"]);
-    assert!(list_row(&table, "flaky").contains("exited 1 (3 restarts)"), "{table}");
+    assert!(
+        list_row(&table, "flaky").contains("exited 1 (3 restarts)"),
+        "{table}"
+    );
     // One log, every run in it.
     let log = String::from_utf8_lossy(&std::fs::read(s.dir("flaky").join("output.log")).unwrap())
         .into_owned();
@@ -100,7 +106,10 @@ fn stop_during_the_restart_delay_stops_it_for_good() {
     assert!(list_row(&table, "svc").contains("restarting"), "{table}");
     let began = std::time::Instant::now();
     s.ok(["stop", "svc"]);
-    assert!(began.elapsed() < Duration::from_secs(10), "stop took the delay");
+    assert!(
+        began.elapsed() < Duration::from_secs(10),
+        "stop took the delay"
+    );
     let e = s.entry("svc");
     assert_eq!(e["status"], "exited");
     assert_eq!(e["restarts"], 0);
@@ -165,7 +174,10 @@ fn always_restarts_after_a_clean_exit_with_a_marker_when_asked() {
         "{log:?}"
     );
     // The meta and the count agree with the log's byte count.
-    assert_eq!(s.meta("job")["output_bytes"].as_u64(), Some(log.len() as u64));
+    assert_eq!(
+        s.meta("job")["output_bytes"].as_u64(),
+        Some(log.len() as u64)
+    );
 }
 
 #[test]
@@ -198,5 +210,9 @@ fn the_restart_flags_are_checked() {
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     let out = s.run(["run", "--bg", "--restart-delay", "0s", "true"]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
-    assert!(stderr(&out).starts_with("codex-session: "), "{}", stderr(&out));
+    assert!(
+        stderr(&out).starts_with("codex-session: "),
+        "{}",
+        stderr(&out)
+    );
 }
