@@ -332,6 +332,9 @@ Keys, with their defaults:
   restart_marker = false     write a line into the output at each restart
   ssh_agent_follow = true    SSH_AUTH_SOCK follows the agent of the terminal that attached last
 
+  [attach]
+  stall = \"1s\"               a terminal holding the program back this long is cut loose
+
   [logs]
   max_size = \"64MiB\"         rotate output.log at this size (KiB, MiB, GiB; KB, MB, GB)
   keep = 3                   rotated logs to keep (output.log.1, ...)

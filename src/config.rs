@@ -107,6 +107,10 @@ pub const KEYS: &[Key] = &[
         name: "mcp.max_timeout",
         doc: "the longest `timeout` an MCP call may ask for",
     },
+    Key {
+        name: "attach.stall",
+        doc: "an attached terminal that takes no output this long stops holding the program back",
+    },
 ];
 
 /// The configuration file is small; a bigger one is a mistake.
@@ -141,6 +145,7 @@ pub struct Config {
     pub events_keep: u32,
     pub idle_after: Duration,
     pub draft_quiet: Duration,
+    pub attach_stall: Duration,
     pub agent_command: Vec<String>,
     pub restart: RestartPolicy,
     pub restart_delay: Duration,
@@ -171,6 +176,7 @@ impl Config {
             events_keep: 2,
             idle_after: Duration::from_secs(2),
             draft_quiet: Duration::from_secs(2),
+            attach_stall: Duration::from_secs(1),
             agent_command: vec!["codex".into(), "exec".into()],
             restart: RestartPolicy::No,
             restart_delay: Duration::from_secs(1),
@@ -237,7 +243,9 @@ impl Config {
         for (k, v) in doc.get_ref() {
             let name = k.get_ref().as_ref().to_string();
             match v.get_ref() {
-                DeValue::Table(t) if name == "logs" || name == "events" || name == "mcp" => {
+                DeValue::Table(t)
+                    if matches!(name.as_str(), "logs" | "events" | "mcp" | "attach") =>
+                {
                     for (k2, v2) in t {
                         flat.push((
                             format!("{name}.{}", k2.get_ref().as_ref()),
@@ -392,6 +400,14 @@ impl Config {
                         self.events_max_size = n;
                     }
                 }
+                "attach.stall" => {
+                    let s = v.as_str().ok_or_else(|| wrong("a duration like \"1s\""))?;
+                    let d = fmt::parse_duration(s).map_err(|e| here(format!("`{name}`: {e}")))?;
+                    if d.is_zero() {
+                        return Err(here(format!("`{name}` must be longer than 0")));
+                    }
+                    self.attach_stall = d;
+                }
                 "logs.keep" | "events.keep" => {
                     let n = integer(v)
                         .filter(|&n| (0..=1000).contains(&n))
@@ -469,6 +485,7 @@ impl Config {
             "mcp.max_timeout" => {
                 format!("\"{}\"", humantime::format_duration(self.mcp_max_timeout))
             }
+            "attach.stall" => format!("\"{}\"", humantime::format_duration(self.attach_stall)),
             _ => String::new(),
         }
     }

@@ -361,6 +361,8 @@ fn man_pages_have_the_usual_sections() {
             "max_restarts",
             "restart_marker",
             "ssh_agent_follow",
+            "[attach]",
+            "stall",
             "[logs]",
             "max_size",
             "keep",

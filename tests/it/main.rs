@@ -20,6 +20,7 @@ mod list;
 mod logs;
 #[cfg(feature = "mcp")]
 mod mcp;
+mod perf;
 mod restart;
 mod retention;
 mod rotation;

@@ -294,6 +294,11 @@ fn environment() -> String {
              of the client that attached last (ssh_agent_follow).",
         ),
         (
+            "CODEX_SESSION_RELAY",
+            "When set and not 0, attach relays the terminal's bytes through itself instead \
+             of passing the terminal to the supervisor (slower; for debugging).",
+        ),
+        (
             "CODEX_SESSION",
             "Set in the program's environment to its session's name (with TERM, from the \
              configuration's term, unless run --env TERM=... gives one).",
