@@ -350,13 +350,7 @@ impl Supervisor {
         let Some(p) = self.restart.take(now) else {
             return;
         };
-        let previous = program::exit_info(&p.ended);
-        if self.restart.marker() {
-            let line = format!(
-                "\r\n[codex-session: {}; restart {}]\r\n",
-                previous.describe(),
-                p.attempt
-            );
+        if let Some(line) = self.restart.marker(&p) {
             self.buf.clear();
             self.buf.extend_from_slice(line.as_bytes());
             self.output(line.len());
@@ -365,25 +359,14 @@ impl Supervisor {
             Ok(pid) => {
                 self.timers.restarted();
                 self.record.restarted(pid.as_raw(), self.restart.count());
-                self.events.emit(
-                    "restarted",
-                    json!({
-                        "attempt": p.attempt,
-                        "pid": pid.as_raw(),
-                        "delay_ms": p.delay.as_millis() as u64,
-                        "previous": {"code": previous.code, "signal": previous.signal},
-                    }),
-                );
+                self.events.emit("restarted", p.event(pid.as_raw()));
                 self.save_meta();
             }
             Err(why) => {
-                let reason = format!("restart failed: {why}");
-                self.events.emit(
-                    "restart_failed",
-                    json!({"attempt": p.attempt, "error": why}),
-                );
+                let e = json!({"attempt": p.attempt, "error": why});
+                self.events.emit("restart_failed", e);
                 self.restart.stop();
-                self.record.stopping(&reason);
+                self.record.stopping(&format!("restart failed: {why}"));
                 self.session_ends(p.ended);
             }
         }

@@ -19,7 +19,9 @@
 
 use std::time::{Duration, Instant};
 
-use super::program::Ended;
+use serde_json::{Value, json};
+
+use super::program::{Ended, exit_info};
 use crate::meta::RestartPolicy;
 
 /// The longest delay the doubling reaches.
@@ -61,6 +63,19 @@ pub struct Pending {
     pub delay: Duration,
 }
 
+impl Pending {
+    /// The `restarted` event, the program now being `pid`.
+    pub fn event(&self, pid: i32) -> Value {
+        let previous = exit_info(&self.ended);
+        json!({
+            "attempt": self.attempt,
+            "pid": pid,
+            "delay_ms": self.delay.as_millis() as u64,
+            "previous": {"code": previous.code, "signal": previous.signal},
+        })
+    }
+}
+
 pub struct Restart {
     set: RestartSettings,
     /// Restarts in all.
@@ -86,8 +101,11 @@ impl Restart {
         }
     }
 
-    pub fn marker(&self) -> bool {
-        self.set.marker
+    /// The line written into the output before restart `p`, if asked for.
+    pub fn marker(&self, p: &Pending) -> Option<String> {
+        let previous = exit_info(&p.ended).describe();
+        (self.set.marker)
+            .then(|| format!("\r\n[codex-session: {previous}; restart {}]\r\n", p.attempt))
     }
 
     /// The program ended `how` at `now`. Some(the wait) when it is to be
