@@ -216,3 +216,34 @@ fn the_restart_flags_are_checked() {
         stderr(&out)
     );
 }
+
+#[test]
+fn input_sent_during_the_delay_reaches_the_next_run() {
+    let s = Store::new();
+    s.ok([
+        "run",
+        "--bg",
+        "--name",
+        "reader",
+        "--restart",
+        "on-failure",
+        "--restart-delay",
+        "2s",
+        "--max-restarts",
+        "1",
+        "--",
+        "sh",
+        "-c",
+        "read x; echo \"got $x\"; exit 1",
+    ]);
+    s.ok(["send", "reader", "first", "--submit"]);
+    wait_for("the restart delay", WAIT, || {
+        s.meta("reader")["restart_at"].as_str().map(|_| ())
+    });
+    s.ok(["send", "reader", "second", "--submit"]);
+    let out = s.run(["wait", "reader", "--exit", "--timeout", "20s"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let log = s.wait_log("reader", "got second");
+    assert!(log.contains("got first"), "{log:?}");
+    assert_eq!(restarts(&s, "reader").len(), 1);
+}
