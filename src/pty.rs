@@ -17,6 +17,7 @@ use nix::libc;
 use nix::pty::{Winsize, openpty};
 use nix::sys::signal::{SigHandler, SigSet, SigmaskHow, Signal, signal, sigprocmask};
 use nix::sys::stat::Mode;
+use nix::sys::termios::Termios;
 use nix::unistd::{ForkResult, Pid, fork};
 use rustix::fs::{OFlags, fcntl_getfl, fcntl_setfl};
 use rustix::io::{FdFlags, fcntl_setfd};
@@ -36,6 +37,11 @@ pub struct Spawned {
     pub pid: Pid,
     /// Non-blocking, close-on-exec.
     pub master: OwnedFd,
+    /// The terminal's program side (close-on-exec), to start the program
+    /// again on it ([`respawn`]); holding it keeps the master from EOF.
+    pub slave: OwnedFd,
+    /// The terminal's settings as the program first got them.
+    pub termios: Termios,
 }
 
 /// Open a PTY of `cols`×`rows` and start `exec` on it, in its own session with
@@ -49,9 +55,33 @@ pub fn spawn(exec: &Exec, cols: u16, rows: u16) -> io::Result<Result<Spawned, Er
         ws_ypixel: 0,
     };
     let pty = openpty(Some(&ws), None)?;
-    sane_termios(&pty.slave)?;
+    let termios = sane_termios(&pty.slave)?;
     fcntl_setfd(&pty.master, FdFlags::CLOEXEC)?;
     fcntl_setfd(&pty.slave, FdFlags::CLOEXEC)?;
+    let child = match start_on(exec, &pty.slave)? {
+        Ok(pid) => pid,
+        Err(errno) => return Ok(Err(errno)),
+    };
+    let fl = fcntl_getfl(&pty.master)?;
+    fcntl_setfl(&pty.master, fl | OFlags::NONBLOCK)?;
+    Ok(Ok(Spawned {
+        pid: child,
+        master: pty.master,
+        slave: pty.slave,
+        termios,
+    }))
+}
+
+/// Start `exec` again on a terminal's program side, with its first
+/// settings back (the program that ended may have left it raw).
+pub fn respawn(exec: &Exec, slave: &OwnedFd, termios: &Termios) -> io::Result<Result<Pid, Errno>> {
+    nix::sys::termios::tcsetattr(slave, nix::sys::termios::SetArg::TCSANOW, termios)?;
+    start_on(exec, slave)
+}
+
+/// Fork and exec `exec` with `slave` as its controlling terminal and
+/// standard streams; wait until the exec happened or failed.
+fn start_on(exec: &Exec, slave: &OwnedFd) -> io::Result<Result<Pid, Errno>> {
     let (mut err_r, err_w) = io::pipe()?;
 
     let argv = null_terminated(&exec.argv);
@@ -61,20 +91,15 @@ pub fn spawn(exec: &Exec, cols: u16, rows: u16) -> io::Result<Result<Spawned, Er
     // only calls async-signal-safe functions before exec or _exit.
     match unsafe { fork() }? {
         ForkResult::Child => {
-            let s = pty.slave.as_raw_fd();
+            let s = slave.as_raw_fd();
             child_exec(exec, &argv, &envp, [s, s, s], true, err_w.as_raw_fd())
         }
         ForkResult::Parent { child } => {
-            drop(pty.slave);
             drop(err_w);
             if let Some(errno) = exec_error(&mut err_r, child)? {
                 return Ok(Err(errno));
             }
-            nonblocking(&pty.master)?;
-            Ok(Ok(Spawned {
-                pid: child,
-                master: pty.master,
-            }))
+            Ok(Ok(child))
         }
     }
 }
@@ -101,7 +126,7 @@ pub fn spawn_pipes(exec: &Exec) -> io::Result<Result<PipeSpawned, Errno>> {
     let envp = null_terminated(&exec.envp);
     let stdio = [in_r.as_raw_fd(), out_w.as_raw_fd(), err_w.as_raw_fd()];
 
-    // Safety: as in `spawn`: single-threaded, and the child only calls
+    // Safety: as in `start_on`: single-threaded, and the child only calls
     // async-signal-safe functions before exec or _exit.
     match unsafe { fork() }? {
         ForkResult::Child => child_exec(exec, &argv, &envp, stdio, false, exec_w.as_raw_fd()),
@@ -116,7 +141,8 @@ pub fn spawn_pipes(exec: &Exec) -> io::Result<Result<PipeSpawned, Errno>> {
                 OwnedFd::from(err_r),
             );
             for fd in [&stdin, &stdout, &stderr] {
-                nonblocking(fd)?;
+                let fl = fcntl_getfl(fd)?;
+                fcntl_setfl(fd, fl | OFlags::NONBLOCK)?;
             }
             Ok(Ok(PipeSpawned {
                 pid: child,
@@ -153,16 +179,10 @@ fn exec_error(r: &mut io::PipeReader, child: Pid) -> io::Result<Option<Errno>> {
     Ok(None)
 }
 
-fn nonblocking(fd: &OwnedFd) -> io::Result<()> {
-    let fl = fcntl_getfl(fd)?;
-    fcntl_setfl(fd, fl | OFlags::NONBLOCK)?;
-    Ok(())
-}
-
 /// What `stty sane` gives in a UTF-8 locale: the kernel's defaults plus
 /// BRKINT, IMAXBEL and IUTF8 (so that erasing a character in line mode
 /// erases all its bytes).
-fn sane_termios(slave: &OwnedFd) -> io::Result<()> {
+fn sane_termios(slave: &OwnedFd) -> io::Result<Termios> {
     use nix::sys::termios::{InputFlags, SetArg, tcgetattr, tcsetattr};
     let mut t = tcgetattr(slave)?;
     t.input_flags |= InputFlags::BRKINT | InputFlags::IMAXBEL;
@@ -178,7 +198,7 @@ fn sane_termios(slave: &OwnedFd) -> io::Result<()> {
         t.input_flags |= InputFlags::IUTF8;
     }
     tcsetattr(slave, SetArg::TCSANOW, &t)?;
-    Ok(())
+    Ok(t)
 }
 
 fn null_terminated(v: &[CString]) -> Vec<*const c_char> {

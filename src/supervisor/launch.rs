@@ -19,9 +19,11 @@ use nix::sys::signal::{SigHandler, Signal, signal};
 use nix::unistd::{ForkResult, fork, setsid};
 use serde_json::json;
 
+use super::agent::Agent;
 use super::pipes::{ErrLog, Pipes};
 use super::program::Program;
 use super::record;
+use super::restart::RestartSettings;
 use super::signals::Signals;
 use crate::error::{Error, Result};
 use crate::events::Events;
@@ -113,6 +115,11 @@ pub struct Settings {
     pub idle_after: Duration,
     /// A person typing holds `send` back until quiet this long.
     pub draft_quiet: Duration,
+    /// When the program is started again (`restart.rs`).
+    pub restart: RestartSettings,
+    /// The agent socket `run` was started with, when the program's
+    /// SSH_AUTH_SOCK is the session's `agent.sock` (`agent.rs`).
+    pub agent: Option<PathBuf>,
     /// An attached terminal may hold the program back this long without
     /// taking any output before it is cut loose (and repainted later).
     pub attach_stall: Duration,
@@ -170,6 +177,9 @@ pub fn start(init: Init) -> Result<Ready> {
 pub struct Started {
     pub meta: Meta,
     pub settings: Settings,
+    /// How the program was started, to start it again.
+    pub exec: Exec,
+    pub agent: Option<Agent>,
     pub program: Program,
     pub listener: UnixListener,
     pub signals: Signals,
@@ -247,7 +257,13 @@ pub fn setup(init: Init, ready: ReadyPipe) -> Option<Started> {
         false => None,
     };
     let mut events = Events::open_with(here, settings.events_max_size, settings.events_keep);
+    // The link exists before the program looks for it.
+    let uid = nix::unistd::geteuid().as_raw();
+    let agent = (settings.agent.clone()).map(|start| Agent::new(start, uid, &mut events));
 
+    // Kept to start the program again on: its terminal (pipe mode: none,
+    // and no restart policy).
+    let keep = settings.restart.policy != meta::RestartPolicy::No;
     let spawned = if meta.is_pipe() {
         pty::spawn_pipes(&exec).map(|r| {
             r.map(|p| {
@@ -258,8 +274,7 @@ pub fn setup(init: Init, ready: ReadyPipe) -> Option<Started> {
             })
         })
     } else {
-        pty::spawn(&exec, meta.cols, meta.rows)
-            .map(|r| r.map(|s| (s.pid, Program::new(s.master, s.pid))))
+        pty::spawn(&exec, meta.cols, meta.rows).map(|r| r.map(|s| (s.pid, Program::new(s, keep))))
     };
     let (pid, program) = match spawned {
         Ok(Ok(s)) => s,
@@ -286,6 +301,8 @@ pub fn setup(init: Init, ready: ReadyPipe) -> Option<Started> {
     Some(Started {
         meta,
         settings,
+        exec,
+        agent,
         program,
         listener,
         signals,

@@ -3,6 +3,7 @@
 
 mod support;
 
+mod agent;
 mod agents;
 mod attach;
 mod basics;
@@ -21,6 +22,7 @@ mod logs;
 mod mcp;
 mod perf;
 mod pipe;
+mod restart;
 mod retention;
 mod rotation;
 mod run;

@@ -206,6 +206,24 @@ fn input_for_a_program_that_does_not_read_is_bounded() {
 }
 
 #[test]
+fn a_pipe_session_runs_once() {
+    let s = Env::new("restart = \"always\"\n");
+    let o = s.run(["run", "--bg", "--pipe", "--restart", "always", "--", "true"]);
+    assert_eq!(
+        code(&o),
+        2,
+        "the restart flags need a terminal: {}",
+        stderr(&o)
+    );
+    // The configured policy is for terminal sessions.
+    s.start("once", &["--pipe"], &["sh", "-c", "echo ran; exit 1"]);
+    let e = s.wait_ended("once", WAIT);
+    assert_eq!(e["exit_code"], 1);
+    assert_eq!(s.meta("once")["restart"], "no");
+    assert_eq!(s.ok(["logs", "once"]), "ran\n");
+}
+
+#[test]
 fn capture_says_a_pipe_session_has_no_screen() {
     let s = Store::new();
     start_pipe(&s, "noscreen", &["sh", "-c", "echo hi; exec sleep 300"]);

@@ -717,6 +717,7 @@ mod tests {
             role: Role::Attach,
             read_only: false,
             size: None,
+            ssh_auth_sock: None,
             tty: false,
         });
         (c, b)
