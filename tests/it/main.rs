@@ -21,6 +21,7 @@ mod logs;
 #[cfg(feature = "mcp")]
 mod mcp;
 mod perf;
+mod pipe;
 mod restart;
 mod retention;
 mod rotation;
