@@ -1,12 +1,16 @@
 //! `logs`: the session's output so far (`-n` lines from the end), then with
-//! `-f` whatever comes until the session ends.
+//! `-f` whatever comes until the session ends. With `--since`, `--until`,
+//! `--timestamps` or `--format asciicast` the output is read with its times
+//! (`logs/timed.rs`).
 
 use std::io::{self, Write};
 use std::process::ExitCode;
 use std::time::Duration;
 
+mod timed;
+
 use super::Ctx;
-use crate::cli::{ColorChoice, LogsArgs};
+use crate::cli::{ColorChoice, LogFormat, LogsArgs};
 use crate::error::{Result, stdout_error};
 use crate::logs::{LogReader, Plain};
 use crate::store;
@@ -18,14 +22,10 @@ const FOLLOW_POLL: Duration = Duration::from_millis(20);
 pub fn run(a: LogsArgs, ctx: &Ctx) -> Result<ExitCode> {
     let store = ctx.store()?;
     let s = store.get(&a.name)?;
-    let plain = match a.color {
-        ColorChoice::Always => false,
-        ColorChoice::Never => true,
-        ColorChoice::Auto => {
-            !sys::isatty(io::stdout())
-                || std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty())
-        }
-    };
+    let plain = plain(&a);
+    if a.since.is_some() || a.until.is_some() || a.timestamps || a.format != LogFormat::Text {
+        return timed::run(&a, &s, plain);
+    }
     let open = |dir: &std::path::Path| match a.tail {
         Some(n) => LogReader::open_tail(dir, n),
         None => LogReader::open_start(dir),
@@ -67,6 +67,18 @@ pub fn run(a: LogsArgs, ctx: &Ctx) -> Result<ExitCode> {
     }
     out.finish()?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Plain text, or the raw bytes (`--color`).
+fn plain(a: &LogsArgs) -> bool {
+    match a.color {
+        ColorChoice::Always => false,
+        ColorChoice::Never => true,
+        ColorChoice::Auto => {
+            !sys::isatty(io::stdout())
+                || std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty())
+        }
+    }
 }
 
 /// Standard output, raw or through the plain-text renderer.

@@ -6,10 +6,12 @@
 use std::fs::File;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+use std::time::{Instant, SystemTime};
 
 use serde_json::json;
 
 use super::rotated;
+use super::timeindex::IndexWriter;
 use crate::error::describe_io;
 use crate::events::Events;
 use crate::meta::Meta;
@@ -32,14 +34,18 @@ pub struct LogWriter {
     dropped: u64,
     /// The last write or rotation error.
     error: Option<String>,
+    /// output.idx: when the output was written (`timeindex.rs`).
+    index: IndexWriter,
 }
 
 impl LogWriter {
     /// Open `dir/output.log` for appending (a fresh session's log).
     pub fn open(dir: &Path, max_size: u64, keep: u32) -> io::Result<LogWriter> {
+        let file = sys::append_nofollow(&dir.join(LOG))?;
         Ok(LogWriter {
             dir: dir.to_path_buf(),
-            file: sys::append_nofollow(&dir.join(LOG))?,
+            index: IndexWriter::open(dir, &file),
+            file,
             size: 0,
             max_size: Some(max_size),
             keep,
@@ -56,6 +62,8 @@ impl LogWriter {
     /// are emitted here.
     pub fn write(&mut self, mut data: &[u8], events: &mut Events) -> bool {
         let mut changed = false;
+        // One clock read a batch (no system call: the vDSO).
+        let (now, wall) = (Instant::now(), SystemTime::now());
         while !data.is_empty() {
             let room = self
                 .max_size
@@ -66,6 +74,7 @@ impl LogWriter {
                 continue;
             }
             let n = data.len().min(room.try_into().unwrap_or(usize::MAX));
+            self.index.note(now, wall, self.size);
             match self.file.write(&data[..n]) {
                 Ok(0) => {
                     let why = format!("writing {LOG}: the log takes no more");
@@ -110,6 +119,7 @@ impl LogWriter {
         let keep = self.keep;
         match rotate(&self.dir, LOG, keep) {
             Ok(f) => {
+                self.index.rotate(&self.dir, keep, &f);
                 self.file = f;
                 self.base += self.size;
                 self.size = 0;
