@@ -189,6 +189,19 @@ impl Clock {
         }
         let t = self.cur.as_mut().expect("set above");
         let i = t.entries.partition_point(|e| e.0 <= offset);
+        if i == 0 && t.missing.is_none() && !t.partial.is_empty() {
+            // A record read while it was being written: once more.
+            t.read_more();
+        }
+        let i = t.entries.partition_point(|e| e.0 <= offset);
+        if i == 0 && t.missing.is_none() {
+            // Every log's first entry is at 0, written before any output.
+            t.missing = Some("its time index is cut short".into());
+            t.file = None;
+            self.note_missing();
+            return (None, None);
+        }
+        let t = self.cur.as_mut().expect("set above");
         let time = i.checked_sub(1).map(|i| t.entries[i].1);
         (time, t.entries.get(i).map(|e| e.0))
     }
@@ -353,6 +366,11 @@ mod tests {
         let mut c = Clock::new(d);
         assert_eq!(c.at(ino(d), 60), (None, None));
         assert!(c.missing[0].1.contains("damaged"), "{:?}", c.missing);
+        // A header and no entry: cut short.
+        std::fs::write(d.join(IDX), header(ino(d))).unwrap();
+        let mut c = Clock::new(d);
+        assert_eq!(c.at(ino(d), 0), (None, None));
+        assert!(c.missing[0].1.contains("cut short"), "{:?}", c.missing);
         // Of another log, or garbage, or empty: none.
         for bytes in [&header(ino(d) + 1)[..], b"garbage", b""] {
             std::fs::write(d.join(IDX), bytes).unwrap();

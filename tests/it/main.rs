@@ -17,6 +17,7 @@ mod lifecycle;
 mod limits;
 mod list;
 mod logs;
+mod logs_time;
 #[cfg(feature = "mcp")]
 mod mcp;
 mod retention;
