@@ -521,7 +521,7 @@ pub struct LogsArgs {
     #[arg(long, short = 'f')]
     pub follow: bool,
 
-    /// Start with the last N lines
+    /// Start with the last N lines (of the window, with --since or --until)
     #[arg(long = "tail", short = 'n', value_name = "N")]
     pub tail: Option<u64>,
 
