@@ -230,7 +230,7 @@ pub enum Command {
         codex-session logs 0 | tail -n 5           # plain text into a pipe\n  \
         codex-session logs --since 10m -t api      # the last 10 minutes, each line timed\n  \
         codex-session logs --since 2026-12-02T09:00:00Z --until 2026-12-02T10:00:00Z api\n  \
-        codex-session logs --format asciicast api > api.cast && asciinema play api.cast")]
+        codex-session logs --format asciicast api > api.cast   # then: asciinema play api.cast")]
     Logs(LogsArgs),
 
     /// `logs -f` (hidden)
