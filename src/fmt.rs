@@ -262,9 +262,11 @@ pub fn parse_rfc3339(s: &str) -> Option<SystemTime> {
 }
 
 /// RFC 3339 in UTC with nanoseconds, always nine digits (docker's
-/// `--timestamps`): `2026-12-02T10:00:00.123456789Z`.
+/// `--timestamps`): `2026-12-02T10:00:00.123456789Z`. Times before 1970
+/// or after 9999 are written as those ends.
 pub fn rfc3339_nanos(t: SystemTime) -> String {
-    humantime::format_rfc3339_nanos(t).to_string()
+    let last = SystemTime::UNIX_EPOCH + Duration::new(253_402_300_799, 999_999_999);
+    humantime::format_rfc3339_nanos(t.clamp(SystemTime::UNIX_EPOCH, last)).to_string()
 }
 
 /// "64MiB", "1M", "500KB", "4096": K/M/G and KiB/MiB/GiB are powers of
@@ -455,6 +457,8 @@ mod tests {
         assert_eq!(at("2026-12-02T11:00:00.5+01:00"), "2026-12-02T10:00:00.500000000Z");
         assert_eq!(at("2026-12-02 04:30:00-0530"), "2026-12-02T10:00:00.000000000Z");
         assert_eq!(at("2026-12-02t10:00:00.123456789z"), "2026-12-02T10:00:00.123456789Z");
+        assert_eq!(at("1970-01-01T00:00:00+01:00"), "1970-01-01T00:00:00.000000000Z");
+        assert_eq!(at("99999999999999"), "9999-12-31T23:59:59.999999999Z");
         assert_eq!(at("1795000000.25"), "2026-11-18T11:06:40.250000000Z");
         for bad in [
             "",
