@@ -303,3 +303,39 @@ for i in range(6):
     assert!(out.status.success(), "asciinema cat: {}", stderr(&out));
     assert_eq!(String::from_utf8_lossy(&out.stdout), text);
 }
+
+#[test]
+fn asciicast_has_the_resizes_between_its_output() {
+    let s = Store::new();
+    let go = s.tmp.path().join("go");
+    let body = r#"
+import os, sys, time
+print("before", flush=True)
+while not os.path.exists(sys.argv[1]):
+    time.sleep(0.01)
+print("after", flush=True)
+"#;
+    start_py(&s, "r", "r.py", body, &[go.to_str().unwrap()]);
+    s.wait_log("r", "before");
+    {
+        let _t = crate::support::attach::attach(&s, "r", 100, 30);
+        wait_for("a resized event", WAIT, || {
+            events(&s, "r")
+                .iter()
+                .any(|e| e["event"] == "resized" && e["cols"] == 100)
+                .then_some(())
+        });
+    }
+    // Not synchronisation: output within 100 ms of the last entry shares
+    // its time (the index's resolution), and this test wants "after" later
+    // than the resize.
+    std::thread::sleep(Duration::from_millis(200));
+    std::fs::write(&go, "").unwrap();
+    s.wait_status("r", "exited");
+    let cast = s.ok(["logs", "--format", "asciicast", "r"]);
+    let v: Vec<Value> = cast.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!((v[0]["width"].as_u64(), v[0]["height"].as_u64()), (Some(80), Some(24)), "{cast}");
+    let kinds: Vec<_> = v[1..].iter().map(|e| (e[1].as_str().unwrap(), e[2].as_str().unwrap())).collect();
+    assert_eq!(kinds, [("o", "before\r\n"), ("r", "100x30"), ("o", "after\r\n")], "{cast}");
+    assert!(v[1][0].as_f64() <= v[2][0].as_f64() && v[2][0].as_f64() <= v[3][0].as_f64());
+}
