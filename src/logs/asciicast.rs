@@ -37,7 +37,9 @@ pub fn sizes(dir: &Path) -> (Option<(u16, u16)>, Vec<Resize>) {
         let Ok(v) = serde_json::from_slice::<Value>(line) else {
             continue;
         };
-        let at = v["ts"].as_str().and_then(|t| humantime::parse_rfc3339(t).ok());
+        let at = v["ts"]
+            .as_str()
+            .and_then(|t| humantime::parse_rfc3339(t).ok());
         match v["event"].as_str() {
             Some("started") => first = size(&v),
             Some("resized") => {
@@ -219,7 +221,10 @@ mod tests {
         c.piece(piece(9 * s, b"\xac\x1b[0m\n")).unwrap();
         c.finish().unwrap();
         let text = String::from_utf8(out).unwrap();
-        let lines: Vec<Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        let lines: Vec<Value> = text
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
         assert_eq!(
             lines,
             [
@@ -237,6 +242,9 @@ mod tests {
         let mut out = Vec::new();
         Cast::new(&mut out, "x", (80, 24), vec![]).finish().unwrap();
         let v: Value = serde_json::from_slice(&out).unwrap();
-        assert_eq!((v["width"].as_u64(), v["height"].as_u64()), (Some(80), Some(24)));
+        assert_eq!(
+            (v["width"].as_u64(), v["height"].as_u64()),
+            (Some(80), Some(24))
+        );
     }
 }

@@ -128,7 +128,10 @@ mod tests {
         assert_eq!(texts, [&b"one\n"[..], b"tw", b"o\n", b"three\n", b"fo"]);
         let (t0, t1) = (p[0].time.unwrap(), p[2].time.unwrap());
         assert!(t1 > t0);
-        let times: Vec<_> = p.iter().map(|p| (p.time, p.line_time, p.starts_line)).collect();
+        let times: Vec<_> = p
+            .iter()
+            .map(|p| (p.time, p.line_time, p.starts_line))
+            .collect();
         assert_eq!(
             times,
             [

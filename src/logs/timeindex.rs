@@ -227,7 +227,12 @@ impl Clock {
             .find(|(_, i)| i == ino);
         let name = log.map_or_else(
             || LOG.to_string(),
-            |(p, _)| p.file_name().unwrap_or_default().to_string_lossy().into_owned(),
+            |(p, _)| {
+                p.file_name()
+                    .unwrap_or_default()
+                    .to_string_lossy()
+                    .into_owned()
+            },
         );
         if !self.missing.iter().any(|m| m.0 == name && m.1 == *why) {
             self.missing.push((name, why.clone()));
@@ -316,7 +321,9 @@ mod tests {
     }
 
     fn ino(dir: &Path) -> u64 {
-        std::fs::metadata(dir.join(crate::store::LOG)).unwrap().ino()
+        std::fs::metadata(dir.join(crate::store::LOG))
+            .unwrap()
+            .ino()
     }
 
     #[test]
@@ -326,7 +333,12 @@ mod tests {
         let mut w = IndexWriter::open(d, &log(d));
         let t0 = Instant::now();
         let wall = UNIX_EPOCH + Duration::from_secs(1_000_000);
-        let at = |ms: u64| (t0 + Duration::from_millis(ms), wall + Duration::from_millis(ms));
+        let at = |ms: u64| {
+            (
+                t0 + Duration::from_millis(ms),
+                wall + Duration::from_millis(ms),
+            )
+        };
         // 0: first; 50: too soon; 120: due; 150: too soon; 1200: quiet.
         for (ms, off) in [(0, 0), (50, 10), (120, 20), (150, 30), (1200, 40)] {
             let (now, wall) = at(ms);

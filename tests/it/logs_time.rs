@@ -83,8 +83,14 @@ fn a_window_is_exactly_the_lines_in_it() {
     let (a, b) = (mid(lines[3].0, lines[4].0), mid(lines[8].0, lines[9].0));
     let (sa, sb) = (rfc3339(a), rfc3339(b));
     let want = pick(Some(a), Some(b), usize::MAX);
-    assert!(want.contains("tick 4\n") && want.contains("tick 8\n"), "{want}");
-    assert!(!want.contains("tick 0\n") && !want.contains("tick 11\n"), "{want}");
+    assert!(
+        want.contains("tick 4\n") && want.contains("tick 8\n"),
+        "{want}"
+    );
+    assert!(
+        !want.contains("tick 0\n") && !want.contains("tick 11\n"),
+        "{want}"
+    );
     assert_eq!(window(&["--since", &sa, "--until", &sb]), want);
     assert_eq!(window(&["--since", &sa]), pick(Some(a), None, usize::MAX));
     assert_eq!(window(&["--until", &sb]), pick(None, Some(b), usize::MAX));
@@ -92,7 +98,10 @@ fn a_window_is_exactly_the_lines_in_it() {
     assert_eq!(window(&["--since", &unix(a), "--until", &unix(b)]), want);
     let plus_one = humantime::format_rfc3339_nanos(b + Duration::from_secs(3600)).to_string();
     let plus_one = plus_one.replace('Z', "+01:00");
-    assert_eq!(window(&["--until", &plus_one]), pick(None, Some(b), usize::MAX));
+    assert_eq!(
+        window(&["--until", &plus_one]),
+        pick(None, Some(b), usize::MAX)
+    );
     // Both ends are included: a line's own time selects it.
     let t4 = lines[4].0;
     let at4 = rfc3339(t4);
@@ -118,7 +127,11 @@ fn a_window_is_exactly_the_lines_in_it() {
 
     let bad = s.run(["logs", "tick", "--since", "yesterday"]);
     assert_eq!(bad.status.code(), Some(2), "{}", stderr(&bad));
-    assert!(stderr(&bad).contains("--since: invalid time"), "{}", stderr(&bad));
+    assert!(
+        stderr(&bad).contains("--since: invalid time"),
+        "{}",
+        stderr(&bad)
+    );
     let bad = s.run(["logs", "tick", "--until", "2026-12-02T10:00:00"]);
     assert_eq!(bad.status.code(), Some(2), "no zone: {}", stderr(&bad));
 }
@@ -157,9 +170,17 @@ for i in range(120):
         let log = std::fs::metadata(d.join(format!("output.log{k}"))).unwrap();
         let idx = std::fs::read(d.join(format!("output.idx{k}"))).unwrap();
         assert_eq!(&idx[..8], b"CSTIDX01");
-        assert_eq!(idx[8..16], log.ino().to_le_bytes(), "output.idx{k} names its log");
+        assert_eq!(
+            idx[8..16],
+            log.ino().to_le_bytes(),
+            "output.idx{k} names its log"
+        );
         assert_eq!(idx.len() % 16, 0);
-        assert_eq!(&idx[24..32], &[0; 8], "output.idx{k} starts at its log's start");
+        assert_eq!(
+            &idx[24..32],
+            &[0; 8],
+            "output.idx{k} starts at its log's start"
+        );
     }
     assert!(!d.join("output.idx.3").exists(), "as many as the logs");
     let plain = e.ok(["logs", "rot"]);
@@ -168,7 +189,10 @@ for i in range(120):
     let timed = stdout(&out);
     let stamps: Vec<_> = timed.lines().map(|l| stamped(l).0).collect();
     assert!(stamps.windows(2).all(|w| w[0] <= w[1]), "{timed}");
-    let texts: String = timed.lines().map(|l| format!("{}\n", stamped(l).1)).collect();
+    let texts: String = timed
+        .lines()
+        .map(|l| format!("{}\n", stamped(l).1))
+        .collect();
     assert_eq!(texts, plain);
     // A window across the logs: from the 5th line kept on.
     let since = rfc3339(stamps[4]);
@@ -205,7 +229,11 @@ fn a_damaged_index_gives_no_times_and_says_so() {
         assert!(err.contains("left out of the window"), "{err}");
         let out = s.ok_full(["logs", "-t", "d"]);
         assert_eq!(stdout(&out), all, "{why}: no timestamps");
-        assert!(stderr(&out).contains("have no timestamp"), "{}", stderr(&out));
+        assert!(
+            stderr(&out).contains("have no timestamp"),
+            "{}",
+            stderr(&out)
+        );
         assert_eq!(s.ok(["logs", "d"]), all, "plain logs do not read it");
     }
     // Not a regular file: refused, never read (a FIFO would block).
@@ -252,16 +280,24 @@ for i in range(6):
     os.write(1, b"\xa9 \xff\n")
 "#;
     let script = fixture(&s, "cast.py", body);
-    s.ok(["run", "--bg", "--size", "100x30", "--name", "c", "--", PYTHON, &script]);
+    s.ok([
+        "run", "--bg", "--size", "100x30", "--name", "c", "--", PYTHON, &script,
+    ]);
     s.wait_status("c", "exited");
     let cast = s.ok(["logs", "--format", "asciicast", "c"]);
     let mut lines = cast.lines();
     let header: Value = serde_json::from_str(lines.next().unwrap()).unwrap();
     assert_eq!(header["version"], 2);
-    assert_eq!((header["width"].as_u64(), header["height"].as_u64()), (Some(100), Some(30)));
+    assert_eq!(
+        (header["width"].as_u64(), header["height"].as_u64()),
+        (Some(100), Some(30))
+    );
     let started = humantime::parse_rfc3339(s.meta("c")["started"].as_str().unwrap()).unwrap();
     let ts = header["timestamp"].as_u64().unwrap();
-    let start = started.duration_since(SystemTime::UNIX_EPOCH).unwrap().as_secs();
+    let start = started
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
     assert!(ts >= start && ts < start + 5, "{ts} vs {start}");
     let mut last = 0.0;
     let mut text = String::new();
@@ -277,7 +313,11 @@ for i in range(6):
     }
     assert!(events >= 6 && last > 0.6, "{cast}");
     let log = std::fs::read(s.dir("c").join("output.log")).unwrap();
-    assert_eq!(text, String::from_utf8_lossy(&log), "é joined again, \\xff as U+FFFD");
+    assert_eq!(
+        text,
+        String::from_utf8_lossy(&log),
+        "é joined again, \\xff as U+FFFD"
+    );
 
     // A window of it: the header's time is its first event's.
     let timed = s.ok(["logs", "-t", "c"]);
@@ -285,7 +325,10 @@ for i in range(6):
     let part = s.ok(["logs", "--format", "asciicast", "--since", &since, "c"]);
     let h: Value = serde_json::from_str(part.lines().next().unwrap()).unwrap();
     assert!(h["timestamp"].as_u64().unwrap() >= ts);
-    assert!(part.lines().count() < cast.lines().count(), "{since}\n{part}");
+    assert!(
+        part.lines().count() < cast.lines().count(),
+        "{since}\n{part}"
+    );
     assert!(part.lines().nth(1).unwrap().starts_with("[0.000000, \"o\""));
 
     let conflict = s.run(["logs", "--format", "asciicast", "-t", "c"]);
@@ -333,9 +376,23 @@ print("after", flush=True)
     std::fs::write(&go, "").unwrap();
     s.wait_status("r", "exited");
     let cast = s.ok(["logs", "--format", "asciicast", "r"]);
-    let v: Vec<Value> = cast.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
-    assert_eq!((v[0]["width"].as_u64(), v[0]["height"].as_u64()), (Some(80), Some(24)), "{cast}");
-    let kinds: Vec<_> = v[1..].iter().map(|e| (e[1].as_str().unwrap(), e[2].as_str().unwrap())).collect();
-    assert_eq!(kinds, [("o", "before\r\n"), ("r", "100x30"), ("o", "after\r\n")], "{cast}");
+    let v: Vec<Value> = cast
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(
+        (v[0]["width"].as_u64(), v[0]["height"].as_u64()),
+        (Some(80), Some(24)),
+        "{cast}"
+    );
+    let kinds: Vec<_> = v[1..]
+        .iter()
+        .map(|e| (e[1].as_str().unwrap(), e[2].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        kinds,
+        [("o", "before\r\n"), ("r", "100x30"), ("o", "after\r\n")],
+        "{cast}"
+    );
     assert!(v[1][0].as_f64() <= v[2][0].as_f64() && v[2][0].as_f64() <= v[3][0].as_f64());
 }

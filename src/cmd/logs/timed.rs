@@ -56,14 +56,14 @@ pub fn run(a: &LogsArgs, s: &Session, plain: bool) -> Result<ExitCode> {
             let cast = Cast::new(io::stdout().lock(), &s.name, size, resizes);
             Out::Cast(cast)
         }
-        LogFormat::Text => Out::Text(Text {
+        LogFormat::Text => Out::Text(Box::new(Text {
             out: io::stdout().lock(),
             plain: plain.then(Plain::new),
             stamps: a.timestamps,
             at_line_start: true,
             line_time: None,
             buf: Vec::new(),
-        }),
+        })),
     };
     // The last N lines of a window are found reading it all; without a
     // window, from where they begin.
@@ -86,7 +86,9 @@ pub fn run(a: &LogsArgs, s: &Session, plain: bool) -> Result<ExitCode> {
             && store::is_locked(&s.dir)
             && window.until.is_none_or(|u| nanos(SystemTime::now()) <= u);
         if timed.is_none() {
-            timed = open(&s.dir).map_err(read_err)?.map(|r| Timed::new(r, &s.dir));
+            timed = open(&s.dir)
+                .map_err(read_err)?
+                .map(|r| Timed::new(r, &s.dir));
         }
         let mut got = 0;
         if let Some(t) = timed.as_mut() {
@@ -185,7 +187,7 @@ impl Ring {
 }
 
 enum Out<'a> {
-    Text(Text<'a>),
+    Text(Box<Text<'a>>),
     Cast(Cast<io::StdoutLock<'a>>),
 }
 
