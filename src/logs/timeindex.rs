@@ -250,6 +250,9 @@ fn find(dir: &Path, ino: u64) -> Times {
         partial: Vec::new(),
         missing: None,
     };
+    // A file that cannot be read may be another log's index: said only
+    // when none is this log's.
+    let mut unreadable = None;
     let mut k = 0;
     loop {
         let path = if k == 0 {
@@ -266,8 +269,10 @@ fn find(dir: &Path, ino: u64) -> Times {
             }
             Err(e) => {
                 let name = path.file_name().unwrap_or_default().to_string_lossy();
-                t.missing = Some(format!("{name}: {}", crate::error::describe_io(&e)));
-                return t;
+                let why = format!("{name}: {}", crate::error::describe_io(&e));
+                unreadable.get_or_insert(why);
+                k += 1;
+                continue;
             }
         };
         let mut h = [0u8; RECORD];
@@ -277,7 +282,10 @@ fn find(dir: &Path, ino: u64) -> Times {
         }
         k += 1;
     }
-    t.missing = Some("no time index (written before there was one, or lost)".into());
+    t.missing = Some(
+        unreadable
+            .unwrap_or_else(|| "no time index (written before there was one, or lost)".into()),
+    );
     t
 }
 

@@ -16,6 +16,14 @@ use crate::logs::asciicast::{self, Cast};
 use crate::logs::{LogReader, Piece, Plain, Timed, nanos};
 use crate::store::{self, Session};
 
+/// Standard output in big writes (a piece is often one line; the lock
+/// alone would write each).
+type Stdout<'a> = io::BufWriter<io::StdoutLock<'a>>;
+
+fn stdout() -> Stdout<'static> {
+    io::BufWriter::with_capacity(64 * 1024, io::stdout().lock())
+}
+
 /// The lines asked for by the time they began.
 #[derive(Clone, Copy)]
 struct Window {
@@ -53,15 +61,16 @@ pub fn run(a: &LogsArgs, s: &Session, plain: bool) -> Result<ExitCode> {
         LogFormat::Asciicast => {
             let (first, resizes) = asciicast::sizes(&s.dir);
             let size = first.unwrap_or((s.meta.cols, s.meta.rows));
-            let cast = Cast::new(io::stdout().lock(), &s.name, size, resizes);
+            let cast = Cast::new(stdout(), &s.name, size, resizes);
             Out::Cast(cast)
         }
         LogFormat::Text => Out::Text(Box::new(Text {
-            out: io::stdout().lock(),
+            out: stdout(),
             plain: plain.then(Plain::new),
             stamps: a.timestamps,
             at_line_start: true,
             line_time: None,
+            stamp: None,
             buf: Vec::new(),
         })),
     };
@@ -188,7 +197,7 @@ impl Ring {
 
 enum Out<'a> {
     Text(Box<Text<'a>>),
-    Cast(Cast<io::StdoutLock<'a>>),
+    Cast(Cast<Stdout<'a>>),
 }
 
 impl Out<'_> {
@@ -223,13 +232,15 @@ impl Out<'_> {
 
 /// Text, raw or plain, each line after its time with `--timestamps`.
 struct Text<'a> {
-    out: io::StdoutLock<'a>,
+    out: Stdout<'a>,
     plain: Option<Plain>,
     stamps: bool,
     /// The next byte written begins a line.
     at_line_start: bool,
     /// The time of the line being written.
     line_time: Option<u64>,
+    /// The last time written, formatted.
+    stamp: Option<(u64, String)>,
     buf: Vec<u8>,
 }
 
@@ -263,8 +274,12 @@ impl Text<'_> {
             if self.at_line_start
                 && let Some(t) = self.line_time
             {
-                let stamp = rfc3339_nanos(crate::logs::time(t));
-                write!(self.out, "{stamp} ").map_err(stdout_error)?;
+                // Lines of one batch share their time: formatted once.
+                if self.stamp.as_ref().is_none_or(|s| s.0 != t) {
+                    self.stamp = Some((t, rfc3339_nanos(crate::logs::time(t)) + " "));
+                }
+                let stamp = &self.stamp.as_ref().expect("set above").1;
+                self.out.write_all(stamp.as_bytes()).map_err(stdout_error)?;
             }
             self.out.write_all(&data[..end]).map_err(stdout_error)?;
             self.at_line_start = data[end - 1] == b'\n';
