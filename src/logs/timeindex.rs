@@ -22,7 +22,8 @@
 //!
 //! Nothing read is trusted: an index that is missing, of another log, or
 //! whose offsets go backwards gives its log no times (with the reason); a
-//! record cut short at the end is not read yet.
+//! record cut short at the end is not read yet. Two entries at one offset
+//! (the first batch's bytes were lost to a full disk): the later counts.
 
 use std::fs::File;
 use std::io::{self, Read, Write};
@@ -308,7 +309,15 @@ impl Times {
         for r in data[..whole].chunks_exact(RECORD) {
             let nanos = u64::from_le_bytes(r[..8].try_into().expect("8 bytes"));
             let offset = u64::from_le_bytes(r[8..].try_into().expect("8 bytes"));
-            if self.entries.last().is_some_and(|e| e.0 >= offset) {
+            // Output that could not be written (a full disk) leaves an
+            // entry that the next one, at the same offset, replaces.
+            if let Some(last) = self.entries.last_mut()
+                && last.0 == offset
+            {
+                last.1 = nanos;
+                continue;
+            }
+            if self.entries.last().is_some_and(|e| e.0 > offset) {
                 self.entries.clear();
                 self.file = None;
                 self.missing = Some("its time index is damaged (offsets go backwards)".into());
@@ -380,8 +389,14 @@ mod tests {
         let mut c = Clock::new(d);
         assert_eq!(c.at(ino(d), 60).1, None);
         assert!(c.at(ino(d), 60).0.is_some());
+        // A second entry at one offset replaces the first's time.
+        f.write_all(&[0; 5]).unwrap();
+        f.write_all(&50u64.to_le_bytes()).unwrap();
+        let mut c = Clock::new(d);
+        let t = u64::from_le_bytes([1, 2, 3, 0, 0, 0, 0, 0]);
+        assert_eq!(c.at(ino(d), 60), (Some(t), None));
         // Offsets going backwards: damaged.
-        f.write_all(&[0; 13]).unwrap();
+        f.write_all(&record(7, 49)).unwrap();
         f.write_all(&record(5, 1)).unwrap();
         let mut c = Clock::new(d);
         assert_eq!(c.at(ino(d), 60), (None, None));
