@@ -455,7 +455,7 @@ _codex__session() {
             return 0
             ;;
         codex__session__subcmd__new)
-            opts="-d -n -e -q -v -h -V --detach --bg --name --cwd --env --label --size --detach-key --idle-timeout --ttl --if-absent --replace --wait-idle --store --config --quiet --verbose --help --version"
+            opts="-d -n -e -q -v -h -V --detach --bg --name --cwd --env --label --size --detach-key --idle-timeout --ttl --if-absent --replace --wait-idle --restart --restart-delay --max-restarts --restart-marker --store --config --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -502,6 +502,18 @@ _codex__session() {
                     return 0
                     ;;
                 --wait-idle)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --restart)
+                    COMPREPLY=($(compgen -W "no on-failure always" -- "${cur}"))
+                    return 0
+                    ;;
+                --restart-delay)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-restarts)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -599,7 +611,7 @@ _codex__session() {
             return 0
             ;;
         codex__session__subcmd__run)
-            opts="-d -n -e -q -v -h -V --detach --bg --name --cwd --env --label --size --detach-key --idle-timeout --ttl --if-absent --replace --wait-idle --store --config --quiet --verbose --help --version"
+            opts="-d -n -e -q -v -h -V --detach --bg --name --cwd --env --label --size --detach-key --idle-timeout --ttl --if-absent --replace --wait-idle --restart --restart-delay --max-restarts --restart-marker --store --config --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -646,6 +658,18 @@ _codex__session() {
                     return 0
                     ;;
                 --wait-idle)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --restart)
+                    COMPREPLY=($(compgen -W "no on-failure always" -- "${cur}"))
+                    return 0
+                    ;;
+                --restart-delay)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-restarts)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -23,6 +23,14 @@ pub struct Conn {
     name: String,
 }
 
+/// This client's SSH agent socket, absolute, for a session's agent link
+/// to follow when attaching.
+fn ssh_auth_sock() -> Option<String> {
+    let v = std::env::var_os("SSH_AUTH_SOCK").filter(|v| !v.is_empty())?;
+    let p = std::path::absolute(v).ok()?;
+    p.into_os_string().into_string().ok()
+}
+
 impl Conn {
     /// Connect to a running session and complete the handshake.
     pub fn open(
@@ -42,6 +50,42 @@ impl Conn {
         read_only: bool,
         limit: Duration,
     ) -> Result<Conn> {
+        let hello = proto::Hello {
+            version: proto::VERSION,
+            role,
+            read_only,
+            size,
+            tty: false,
+            ssh_auth_sock: (role == Role::Attach).then(ssh_auth_sock).flatten(),
+        };
+        Ok(Conn::open_with(s, &hello, limit)?.0)
+    }
+
+    /// As a terminal client, offering to pass the terminal (`tty`). True
+    /// with the connection when the supervisor takes it (Kind::Tty).
+    pub fn open_terminal(
+        s: &Session,
+        size: Option<proto::Size>,
+        read_only: bool,
+        tty: bool,
+    ) -> Result<(Conn, bool)> {
+        let hello = proto::Hello {
+            version: proto::VERSION,
+            role: Role::Attach,
+            read_only,
+            size,
+            tty,
+            ssh_auth_sock: ssh_auth_sock(),
+        };
+        let (c, welcome) = Conn::open_with(s, &hello, HANDSHAKE)?;
+        Ok((c, tty && welcome.tty))
+    }
+
+    fn open_with(
+        s: &Session,
+        hello: &proto::Hello,
+        limit: Duration,
+    ) -> Result<(Conn, proto::Welcome)> {
         let path = s.path(SOCK);
         let stream = sys::connect_in(&s.dir, SOCK).map_err(|e| {
             let e = Error::io(&format!("connecting to session {}:", s.name), &path, e);
@@ -56,16 +100,10 @@ impl Conn {
             name: s.name.clone(),
         };
         c.set_timeout(Some(limit.max(Duration::from_millis(1))))?;
-        let hello = proto::Hello {
-            version: proto::VERSION,
-            role,
-            read_only,
-            size,
-        };
-        let welcome = c.request(Kind::Hello, &proto::json(&hello))?;
-        let _welcome: proto::Welcome = c.parse(Kind::Welcome, &welcome)?;
+        let welcome = c.request(Kind::Hello, &proto::json(hello))?;
+        let welcome: proto::Welcome = c.parse(Kind::Welcome, &welcome)?;
         c.set_timeout(None)?;
-        Ok(c)
+        Ok((c, welcome))
     }
 
     /// Send one request and read until its answer ([`Kind::answer`]): the

@@ -27,6 +27,11 @@ pub fn run_args(a: ExecArgs, ctx: &Ctx) -> RunArgs {
         if_absent: false,
         replace: false,
         wait_idle: None,
+        // A prompt is a job: run once, whatever the configured policy.
+        restart: Some("no".into()),
+        restart_delay: None,
+        max_restarts: None,
+        restart_marker: false,
         command,
         agent: true,
     }

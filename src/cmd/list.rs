@@ -74,10 +74,18 @@ fn row(i: usize, e: &Entry, err_column: bool) -> Vec<String> {
     let mut r = vec![i.to_string()];
     match e {
         Entry::Ok(s) => {
-            let status = match s.meta.dropped_bytes {
+            let mut status = match s.meta.dropped_bytes {
                 0 => s.status(),
                 n => format!("{} (log: {} lost)", s.status(), fmt::size(n)),
             };
+            if s.is_running() && s.meta.restart_at.is_some() {
+                status = "restarting".into();
+            }
+            match s.meta.restarts {
+                0 => {}
+                1 => status.push_str(" (1 restart)"),
+                n => status.push_str(&format!(" ({n} restarts)")),
+            }
             r.extend([
                 s.name.clone(),
                 s.meta.kind.as_str().to_string(),

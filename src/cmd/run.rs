@@ -18,10 +18,11 @@ use crate::cli::RunArgs;
 use crate::client::{STOP_SIGNALS, attach, stop_all, watch};
 use crate::error::{Error, IoContext, Result, describe_io, note, stdout_error};
 use crate::logs::{self, Plain};
-use crate::meta::{self, Meta, SessionType, Status};
+use crate::meta::{self, Meta, RestartPolicy, SessionType, Status};
 use crate::pty::Exec;
+use crate::slots::{self, Slot};
 use crate::store::{self, check_name};
-use crate::supervisor::{self, Init, Ready, Settings};
+use crate::supervisor::{self, AGENT_SOCK, Init, Ready, RestartSettings, Settings};
 use crate::{fmt, names};
 
 pub fn run(a: RunArgs, ctx: &Ctx) -> Result<ExitCode> {
@@ -54,6 +55,7 @@ pub fn run(a: RunArgs, ctx: &Ctx) -> Result<ExitCode> {
         "--idle-timeout",
     )?;
     let ttl = timeout(a.ttl.as_deref(), ctx.config.ttl, "--ttl")?;
+    let restart = restart_settings(&a, &ctx.config)?;
 
     let store = ctx.store()?;
     // Creation is serialized by the store's lock, held until the new
@@ -80,12 +82,24 @@ pub fn run(a: RunArgs, ctx: &Ctx) -> Result<ExitCode> {
         }
     };
     check_limit(&store, ctx)?;
-    let (name, dir) = create_dir(&store, name, explicit)?;
-    let mut guard = RemoveOnDrop(Some(dir.clone()));
+    let umask = current_umask();
+    let (name, dir) = create_dir(&store, name, explicit, umask)?;
+    let mut guard = RemoveOnDrop {
+        dir: Some(dir.clone()),
+        slot: None,
+    };
     let lock = store::take_lock(&dir)?;
+    let id = names::session_id();
+    // From here on the session counts against max_sessions.
+    guard.slot = Slot::claim(&store, &name, &id, &dir)?;
 
     let mut full_env = env;
     set_var(&mut full_env, "CODEX_SESSION", &name);
+    let agent = agent_to_follow(&a, &ctx.config, &dir);
+    if agent.is_some() {
+        full_env.retain(|(k, _)| k != "SSH_AUTH_SOCK");
+        full_env.push(("SSH_AUTH_SOCK".into(), dir.join(AGENT_SOCK).into()));
+    }
     let exec = Exec {
         path: cstring(path.as_os_str().as_bytes(), "the program path")?,
         argv: command
@@ -102,8 +116,11 @@ pub fn run(a: RunArgs, ctx: &Ctx) -> Result<ExitCode> {
             })
             .collect::<Result<_>>()?,
         cwd: cstring(cwd.as_os_str().as_bytes(), "the working directory")?,
-        umask: current_umask(),
+        umask,
     };
+    // The supervisor is a fork of this process: what is still allocated
+    // here stays allocated in it for the session's life.
+    drop(full_env);
 
     let settings = Settings {
         log_max_size: ctx.config.log_max_size,
@@ -114,12 +131,15 @@ pub fn run(a: RunArgs, ctx: &Ctx) -> Result<ExitCode> {
         ttl,
         idle_after: ctx.config.idle_after,
         draft_quiet: ctx.config.draft_quiet,
+        restart,
+        agent,
+        attach_stall: ctx.config.attach_stall,
     };
     let ms = |d: Duration| d.as_millis() as u64;
     let meta = Meta {
         schema: meta::SCHEMA,
         name: name.clone(),
-        id: names::session_id(),
+        id,
         command: command.clone(),
         command_line,
         cwd: cwd.to_string_lossy().into_owned(),
@@ -156,6 +176,13 @@ pub fn run(a: RunArgs, ctx: &Ctx) -> Result<ExitCode> {
         ttl_ms: settings.ttl.map(ms),
         idle_after_ms: ms(settings.idle_after),
         draft_quiet_ms: ms(settings.draft_quiet),
+        restart: restart.policy,
+        restart_delay_ms: (restart.policy != RestartPolicy::No).then(|| ms(restart.delay)),
+        max_restarts: restart.max.filter(|_| restart.policy != RestartPolicy::No),
+        restarts: 0,
+        last_exit: None,
+        restart_at: None,
+        agent_follow: settings.agent.is_some(),
     };
     meta.write(&dir)?;
     drop(root_lock);
@@ -166,18 +193,19 @@ pub fn run(a: RunArgs, ctx: &Ctx) -> Result<ExitCode> {
         settings,
         exec,
         lock,
+        slot: guard.slot.as_ref().map(Slot::seen_from_session_folder),
     })? {
         Ready::Running { .. } => {
-            guard.0 = None;
+            guard.disarm();
             if a.bg {
                 writeln!(io::stdout(), "{name}").map_err(stdout_error)?;
-                ctx.retain(&store);
+                ctx.retain_if_due(&store);
                 if let Some(d) = wait_idle {
                     return first_output(&store.get(&name)?, d);
                 }
                 return Ok(ExitCode::SUCCESS);
             }
-            ctx.retain(&store);
+            ctx.retain_if_due(&store);
             let s = store.get(&name)?;
             attach::attach(
                 &s,
@@ -197,6 +225,11 @@ pub fn run(a: RunArgs, ctx: &Ctx) -> Result<ExitCode> {
             .with_code(code))
         }
         Ready::Failed(msg) => Err(Error::new(format!("starting session {name}: {msg}"))),
+        // The supervisor itself: back to `main`, which runs it.
+        Ready::Forked => {
+            guard.disarm();
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 
@@ -253,6 +286,45 @@ fn timeout(
     }
 }
 
+/// The restart policy from the flags, else the configuration.
+fn restart_settings(a: &RunArgs, c: &crate::config::Config) -> Result<RestartSettings> {
+    let policy = match a.restart.as_deref() {
+        None => c.restart,
+        Some(s) => RestartPolicy::parse(s)
+            .ok_or_else(|| Error::usage(format!("invalid --restart {s:?}")))?,
+    };
+    let delay = match a.restart_delay.as_deref() {
+        None => c.restart_delay,
+        Some(s) => match fmt::duration_arg("--restart-delay", s)? {
+            d if d.is_zero() => {
+                return Err(Error::usage("--restart-delay must be longer than 0"));
+            }
+            d => d,
+        },
+    };
+    Ok(RestartSettings {
+        policy,
+        delay,
+        max: a.max_restarts.or(c.max_restarts),
+        marker: a.restart_marker || c.restart_marker,
+    })
+}
+
+/// The agent socket the session's `agent.sock` starts at, when its
+/// SSH_AUTH_SOCK is to follow the person (`supervisor/agent.rs`): the
+/// caller has an agent, `ssh_agent_follow` is on, `--env` does not set
+/// SSH_AUTH_SOCK, and the link's path fits in a socket address.
+fn agent_to_follow(a: &RunArgs, c: &crate::config::Config, dir: &Path) -> Option<PathBuf> {
+    /// sun_path is 104 bytes on macOS and the BSDs, 108 on Linux.
+    const SUN_PATH: usize = 104;
+    let given = a.env.iter().any(|kv| kv.starts_with("SSH_AUTH_SOCK="));
+    if !c.ssh_agent_follow || given || dir.join(AGENT_SOCK).as_os_str().len() >= SUN_PATH {
+        return None;
+    }
+    let sock = std::env::var_os("SSH_AUTH_SOCK").filter(|v| !v.is_empty())?;
+    std::path::absolute(sock).ok()
+}
+
 enum Room {
     /// No session of that name is left.
     Made,
@@ -286,9 +358,10 @@ fn make_room(store: &store::Store, name: &str, if_absent: bool, verbose: bool) -
 
 /// Refuse to start beyond `max_sessions` running sessions (called with the
 /// store's creation lock held, so racing starts cannot both slip through).
+/// Reads only the running sessions' slots, never the whole store.
 fn check_limit(store: &store::Store, ctx: &Ctx) -> Result<()> {
     let max = ctx.config.max_sessions;
-    let running = store.running_if_at_least(max)?;
+    let running = slots::running_if_at_least(store, max)?;
     if running.len() < max {
         return Ok(());
     }
@@ -302,26 +375,47 @@ fn check_limit(store: &store::Store, ctx: &Ctx) -> Result<()> {
     )))
 }
 
-/// Removes a half-made session folder unless disarmed.
-struct RemoveOnDrop(Option<PathBuf>);
+/// Removes a half-made session (its folder and slot) unless disarmed.
+struct RemoveOnDrop {
+    dir: Option<PathBuf>,
+    slot: Option<Slot>,
+}
+
+impl RemoveOnDrop {
+    /// The session started: its supervisor owns both now.
+    fn disarm(&mut self) {
+        self.dir = None;
+        self.slot = None;
+    }
+}
 
 impl Drop for RemoveOnDrop {
     fn drop(&mut self) {
-        if let Some(d) = self.0.take() {
+        if let Some(s) = self.slot.take() {
+            s.release();
+        }
+        if let Some(d) = self.dir.take() {
             let _ = std::fs::remove_dir_all(d);
         }
     }
 }
 
-fn create_dir(store: &store::Store, mut name: String, explicit: bool) -> Result<(String, PathBuf)> {
+fn create_dir(
+    store: &store::Store,
+    mut name: String,
+    explicit: bool,
+    umask: Mode,
+) -> Result<(String, PathBuf)> {
     let mut tries = 0;
     loop {
         let dir = store.dir(&name);
         match std::fs::DirBuilder::new().mode(0o700).create(&dir) {
             Ok(()) => {
                 // mkdir's mode is masked by umask; make sure it is exactly 0700.
-                std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700))
-                    .ctx("securing", &dir)?;
+                if umask.bits() & 0o700 != 0 {
+                    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700))
+                        .ctx("securing", &dir)?;
+                }
                 return Ok((name, dir));
             }
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {

@@ -6,6 +6,7 @@
 //! [`Request`] (`on_request`). The state lives with the code that changes
 //! it, one part a file; docs/ARCHITECTURE.md has the map.
 
+mod agent;
 mod clients;
 mod ingress;
 mod launch;
@@ -14,6 +15,7 @@ mod plain_vs_screen;
 mod program;
 mod record;
 mod requests;
+mod restart;
 mod screen;
 mod signals;
 mod timers;
@@ -29,14 +31,19 @@ use nix::sys::signal::Signal;
 use rustix::event::{PollFd, PollFlags, poll};
 use serde_json::json;
 
+pub use agent::AGENT_SOCK;
 pub use launch::{Init, Ready, Settings};
+pub use restart::RestartSettings;
 
-use clients::Clients;
+use agent::Agent;
+
+use clients::{Clients, Keys};
 use ingress::Ingress;
 use launch::ReadyPipe;
 use program::Program;
 use record::Record;
 use requests::Request;
+use restart::Restart;
 use screen::Screen;
 use signals::Signals;
 use timers::{Timer, Timers};
@@ -45,9 +52,13 @@ use watchers::Watch;
 use crate::events::Events;
 use crate::logs::LogWriter;
 use crate::proto::{self, Kind, Size};
+use crate::pty::Exec;
+use crate::slots::Slot as RunningSlot;
 use crate::store::SOCK;
 use crate::{error::Result, sys};
 
+/// The most output read from the PTY in one batch. The buffer is allocated
+/// when output comes and given back when the session goes quiet.
 const READ_BUF: usize = 64 * 1024;
 /// The grace period between TERM and KILL when the supervisor decides.
 const STOP_GRACE: Duration = Duration::from_secs(10);
@@ -65,20 +76,40 @@ struct Supervisor {
     events: Events,
     timers: Timers,
     ingress: Ingress,
+    restart: Restart,
+    /// How the program was started, to start it again.
+    exec: Exec,
+    agent: Option<Agent>,
     /// Bytes the program wrote, in all.
     output_bytes: u64,
     /// Output bytes when input was last written...
     input_offset: u64,
     /// ...and the line ends in that input (`ingress::line_ends`).
     input_lines: u32,
+    /// Its first line has text (`proto::WatchInfo::input_text`).
+    input_text: bool,
     buf: Vec<u8>,
+    /// How long a terminal may hold the program back without progress.
+    attach_stall: Duration,
+    /// Counts the session as running until the end (`slots.rs`).
+    slot: Option<RunningSlot>,
     _lock: File,
 }
 
 /// Fork the supervisor of the session `init` describes and wait until it
-/// reports. Returns in the launcher only.
+/// reports. In the child it returns [`Ready::Forked`]: the caller returns
+/// to `main`, which calls [`run_if_forked`].
 pub fn start(init: Init) -> Result<Ready> {
-    launch::start(init, run)
+    launch::start(init)
+}
+
+/// In the process [`start`] forked, once the CLI's frames have been left
+/// (and what they held freed): the supervisor's life, which never returns.
+/// Nothing elsewhere.
+pub fn run_if_forked() {
+    if let Some((init, ready)) = launch::forked() {
+        run(init, ready)
+    }
 }
 
 /// The supervisor process's whole life.
@@ -104,6 +135,8 @@ enum Slot {
     Listener,
     Pty,
     Client(usize),
+    /// A client's own terminal, passed to the supervisor.
+    Tty(usize),
 }
 
 impl Supervisor {
@@ -120,10 +153,16 @@ impl Supervisor {
             events: s.events,
             timers: Timers::new(set.idle_timeout, set.ttl, set.idle_after),
             ingress: Ingress::new(set.draft_quiet, Instant::now()),
+            restart: Restart::new(set.restart, Instant::now()),
+            exec: s.exec,
+            agent: s.agent,
             output_bytes: 0,
             input_offset: 0,
             input_lines: 0,
-            buf: vec![0u8; READ_BUF],
+            input_text: false,
+            buf: Vec::new(),
+            attach_stall: set.attach_stall,
+            slot: s.slot,
             _lock: s.lock,
         }
     }
@@ -138,8 +177,17 @@ impl Supervisor {
             if !self.clients.accept_paused() {
                 slots.push(Slot::Listener);
             }
-            slots.extend(self.program.pty().map(|_| Slot::Pty));
+            // A person's terminal that is behind holds the program back:
+            // its output waits in the PTY (the program blocks on it).
+            if self.program.pty().is_some() && !self.clients.holds_back() {
+                slots.push(Slot::Pty);
+            }
             slots.extend((0..self.clients.len()).map(Slot::Client));
+            slots.extend(
+                (0..self.clients.len())
+                    .filter(|&i| self.clients[i].tty_fd().is_some())
+                    .map(Slot::Tty),
+            );
             let mut fds: Vec<PollFd> = slots.iter().map(|s| self.poll_fd(*s)).collect();
             match poll(&mut fds, timers::timeout(self.next_deadline()).as_ref()) {
                 Ok(_) => {}
@@ -156,10 +204,15 @@ impl Supervisor {
                     Slot::Listener => self.accept_clients(),
                     Slot::Pty => self.pump_pty(*rev),
                     Slot::Client(i) => self.client_activity(i, *rev),
+                    Slot::Tty(i) => self.tty_activity(i, *rev),
                 }
             }
+            let gone = self.clients.gone_terminals();
             if self.clients.forget_dead(&mut self.events) {
                 self.save_meta();
+            }
+            if let Some(a) = self.agent.as_mut().filter(|_| !gone.is_empty()) {
+                a.detached(&gone, &mut self.events);
             }
             self.on_timers();
         }
@@ -178,6 +231,10 @@ impl Supervisor {
             Slot::Client(i) => (
                 self.clients[i].stream.as_fd(),
                 self.clients[i].wants_write(),
+            ),
+            Slot::Tty(i) => (
+                self.clients[i].tty_fd().expect("polled only while passed"),
+                self.clients[i].wants_tty_write(),
             ),
         };
         let out = if write {
@@ -199,6 +256,8 @@ impl Supervisor {
             Timer::FirstRead => self.ingress.first_read_at(),
             Timer::AcceptPause => self.clients.accept_resumes_at(),
             Timer::HeldSend => self.ingress.deadline(),
+            Timer::Restart => self.restart.at(),
+            Timer::ClientStall => self.clients.stall_at(self.attach_stall),
             _ => self.timers.at(t),
         }
     }
@@ -226,17 +285,22 @@ impl Supervisor {
                 let ms = self.timers.idle_after().as_millis() as u64;
                 self.events.emit("idle", json!({"after_ms": ms}));
                 // Quiet from now on, probably: give back what the burst used.
+                self.buf = Vec::new();
                 trim::trim();
             }
             Timer::WatcherQuiet => (self.clients).tell_quiet(now, self.timers.last_output()),
             Timer::FirstRead | Timer::HeldSend => self.try_sends(),
             Timer::AcceptPause => self.clients.resume_accept(),
+            Timer::ClientStall => {
+                (self.clients).cut_stalled(now, self.attach_stall, &mut self.events);
+            }
             Timer::Ttl | Timer::IdleTimeout => {
                 let why = if t == Timer::Ttl { "ttl" } else { "idle" };
                 let reason = format!("timed out ({why})");
                 self.events.emit("timeout", json!({"reason": reason}));
                 self.stop_program(Signal::SIGTERM, STOP_GRACE, &reason);
             }
+            Timer::Restart => self.restart_program(now),
             Timer::Kill => {
                 self.timers.clear(t);
                 self.program.signal(Signal::SIGKILL);
@@ -253,15 +317,68 @@ impl Supervisor {
     fn on_signal(&mut self) {
         let term = self.signals.take();
         if let Some(how) = self.program.reap() {
-            self.record.ended(&how);
-            self.timers.ended();
+            self.program_ended(how);
         }
         if term {
             self.stop_program(Signal::SIGTERM, STOP_GRACE, "supervisor terminated");
         }
     }
 
+    /// The program was reaped: start it again later, or the session ends.
+    fn program_ended(&mut self, how: program::Ended) {
+        self.record.exited(&how);
+        match self.restart.after_exit(how, Instant::now()) {
+            Ok(delay) => {
+                self.timers.between_runs();
+                self.record.restart_in(delay);
+                self.save_meta();
+            }
+            Err(how) => self.session_ends(how),
+        }
+    }
+
+    /// The program ended for good: read what is left of its output, then
+    /// the loop ends.
+    fn session_ends(&mut self, how: program::Ended) {
+        self.program.let_go();
+        self.record.ended(&how);
+        self.timers.ended();
+    }
+
+    /// The restart delay is over: the program again, on the same terminal.
+    fn restart_program(&mut self, now: Instant) {
+        let Some(p) = self.restart.take(now) else {
+            return;
+        };
+        if let Some(line) = self.restart.marker(&p) {
+            self.buf.clear();
+            self.buf.extend_from_slice(line.as_bytes());
+            self.output(line.len());
+        }
+        match self.program.restart(&self.exec) {
+            Ok(pid) => {
+                self.timers.restarted();
+                self.record.restarted(pid.as_raw(), self.restart.count());
+                self.events.emit("restarted", p.event(pid.as_raw()));
+                self.save_meta();
+            }
+            Err(why) => {
+                let e = json!({"attempt": p.attempt, "error": why});
+                self.events.emit("restart_failed", e);
+                self.restart.stop();
+                self.record.stopping(&format!("restart failed: {why}"));
+                self.session_ends(p.ended);
+            }
+        }
+    }
+
     fn stop_program(&mut self, sig: Signal, grace: Duration, reason: &str) {
+        // A stop ends the restart policy; during the delay, the session.
+        if let Some(how) = self.restart.stop() {
+            self.record.stopping(reason);
+            self.session_ends(how);
+            return;
+        }
         if !self.program.running() {
             return;
         }
@@ -278,6 +395,8 @@ impl Supervisor {
             self.write_pty(&[]);
         }
         if rev.intersects(PollFlags::IN | PollFlags::HUP | PollFlags::ERR) {
+            self.buf.clear();
+            self.buf.reserve_exact(READ_BUF);
             let r = self.program.read(&mut self.buf);
             if r.n > 0 {
                 self.output(r.n);
@@ -393,9 +512,36 @@ impl Supervisor {
         self.clients.flush(i, &mut self.screen);
     }
 
+    /// A client's own terminal: room for output, or keystrokes (the detach
+    /// key among them detaches that client), or a hang-up (the client is
+    /// dropped; the session goes on).
+    fn tty_activity(&mut self, i: usize, rev: PollFlags) {
+        if self.clients[i].tty_fd().is_none() {
+            return;
+        }
+        if rev.intersects(PollFlags::IN | PollFlags::HUP | PollFlags::ERR) {
+            match self.clients[i].read_tty() {
+                Keys::Typed { keys, detach } => {
+                    let read_only = self.clients[i].terminal().is_none_or(|t| t.read_only);
+                    if !keys.is_empty() && !read_only {
+                        self.on_input(i, &keys);
+                    }
+                    if detach {
+                        self.clients.detach(i);
+                    }
+                }
+                Keys::Nothing | Keys::HungUp => {}
+            }
+        }
+        self.clients.flush(i, &mut self.screen);
+    }
+
     fn on_request(&mut self, i: usize, r: Request) {
         match r {
             Request::Hello(hello) => self.on_hello(i, hello),
+            Request::Tty(offer) => {
+                self.clients[i].take_tty(&offer, &mut self.screen);
+            }
             Request::Input(keys) => self.on_input(i, &keys),
             Request::Resize(size) => {
                 if self.clients.resized(i, size) {
@@ -411,7 +557,10 @@ impl Supervisor {
                 self.clients[i].send(Kind::Ok, &[]);
             }
             Request::Send(payload) => {
-                let (running, waiting) = (self.program.running(), self.program.waiting());
+                // During a restart delay, input waits in the terminal for
+                // the next run, as typeahead does.
+                let running = self.program.running() || self.restart.at().is_some();
+                let waiting = self.program.waiting();
                 let c = &mut self.clients[i];
                 if (self.ingress).offer(c, &payload, &mut self.events, running, waiting) {
                     self.try_sends();
@@ -422,6 +571,7 @@ impl Supervisor {
                     offset: self.output_bytes,
                     input_offset: self.input_offset,
                     input_lines: self.input_lines,
+                    input_text: self.input_text,
                 };
                 self.clients[i].watch_from(Watch::new(idle, Instant::now()), &info);
             }
@@ -440,9 +590,15 @@ impl Supervisor {
 
     fn on_hello(&mut self, i: usize, hello: proto::Hello) {
         if self.clients.hello(i, &hello, &mut self.events) {
+            if let (Some(a), Some(sock)) = (&mut self.agent, &hello.ssh_auth_sock) {
+                let c = &self.clients[i];
+                a.attached(c.id, c.pid, sock, &mut self.events);
+            }
             self.make_active(i);
-            let paint = self.screen.repaint();
-            self.clients[i].send_output_all(&paint);
+            // A terminal about to pass itself gets its repaint there.
+            if !self.clients[i].awaits_tty() {
+                self.clients[i].repaint(&mut self.screen);
+            }
             self.save_meta();
         }
     }
@@ -457,6 +613,7 @@ impl Supervisor {
             // Terminal reports (focus, mouse) are no input to answer.
             self.input_offset = self.output_bytes;
             self.input_lines = ingress::line_ends(payload);
+            self.input_text = ingress::first_line_has_text(payload);
         }
         self.write_pty(payload);
         if self.ingress.has_pending() {
@@ -485,6 +642,7 @@ impl Supervisor {
             }
             self.input_offset = self.output_bytes;
             self.input_lines = ingress::line_ends(&d.bytes);
+            self.input_text = ingress::first_line_has_text(&d.bytes);
             self.write_pty(&d.bytes);
             self.clients.flush(d.client, &mut self.screen);
         }
@@ -496,6 +654,10 @@ impl Supervisor {
         self.events.flush_all();
         let (screen, log) = (&mut self.screen, &self.log);
         (self.record).finish(screen, self.output_bytes, log, &mut self.events);
+        // Ended: no longer one of the max_sessions.
+        if let Some(s) = self.slot.take() {
+            s.release();
+        }
         // Connections that came in as the program ended get a proper answer:
         // their Hello (usually already sent) is read, then they get Exit.
         self.accept_clients();

@@ -4,10 +4,11 @@
 use std::os::fd::OwnedFd;
 
 use nix::sys::signal::{Signal, killpg};
+use nix::sys::termios::Termios;
 use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
 use nix::unistd::Pid;
 
-use crate::pty;
+use crate::pty::{self, Exec};
 
 /// A short read means the terminal had no more just now.
 const SHORT_READ: usize = 2048;
@@ -23,6 +24,10 @@ pub struct Program {
     pgid: Pid,
     /// Input for the program that the PTY has not taken yet.
     input: Vec<u8>,
+    /// The terminal's program side and first settings, kept while the
+    /// program may be started again (`restart.rs`): held open, the master
+    /// sees no EOF between two runs.
+    again: Option<(OwnedFd, Termios)>,
 }
 
 /// How the program ended.
@@ -31,22 +36,62 @@ pub enum Ended {
     Killed(Signal),
 }
 
+/// How the program ended, as the clients and events say it.
+pub fn exit_info(how: &Ended) -> crate::proto::ExitInfo {
+    match how {
+        Ended::Exited(code) => crate::proto::ExitInfo {
+            code: Some(*code),
+            signal: None,
+        },
+        Ended::Killed(sig) => crate::proto::ExitInfo {
+            code: None,
+            signal: Some(sig.as_str().to_string()),
+        },
+    }
+}
+
 /// What [`Program::read`] got.
 pub struct Read {
-    /// Bytes now at the start of the buffer.
+    /// Bytes now in the buffer.
     pub n: usize,
     /// The terminal's end: nobody holds it open any more.
     pub eof: bool,
 }
 
 impl Program {
-    pub fn new(master: OwnedFd, pid: Pid) -> Program {
+    /// The program `s` started; `keep` keeps its terminal's program side
+    /// to start it again.
+    pub fn new(s: pty::Spawned, keep: bool) -> Program {
         Program {
-            master: Some(master),
-            child: Some(pid),
-            pgid: pid,
+            master: Some(s.master),
+            child: Some(s.pid),
+            pgid: s.pid,
             input: Vec::new(),
+            again: keep.then_some((s.slave, s.termios)),
         }
+    }
+
+    /// Start the program again on the same terminal (after it was reaped).
+    pub fn restart(&mut self, exec: &Exec) -> Result<Pid, String> {
+        let (slave, termios) = (self.again.as_ref()).ok_or("the terminal was let go")?;
+        if self.master.is_none() {
+            return Err("the terminal was closed".into());
+        }
+        match pty::respawn(exec, slave, termios) {
+            Ok(Ok(pid)) => {
+                self.child = Some(pid);
+                self.pgid = pid;
+                Ok(pid)
+            }
+            Ok(Err(errno)) => Err(errno.desc().to_string()),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+
+    /// The program will not be started again: let go of the terminal's
+    /// program side, so the master sees EOF once the last user closes it.
+    pub fn let_go(&mut self) {
+        self.again = None;
     }
 
     /// The PTY master while output may still come.
@@ -73,21 +118,24 @@ impl Program {
         self.input.len()
     }
 
-    /// Read what the program wrote into `buf`: the terminal hands it over
-    /// about 4 KiB a read, so keep reading until it has no more (or the
-    /// buffer is full), for the caller to handle the batch once.
-    pub fn read(&self, buf: &mut [u8]) -> Read {
+    /// Read what the program wrote into `buf` (emptied first), up to its
+    /// capacity: the terminal hands output over about 4 KiB a read, so keep
+    /// reading until it has no more (or the buffer is full), for the caller
+    /// to handle the batch once. Reads go into the spare capacity, so a
+    /// fresh buffer's pages are touched only as far as output fills them.
+    pub fn read(&self, buf: &mut Vec<u8>) -> Read {
+        buf.clear();
         let mut r = Read { n: 0, eof: false };
         let Some(m) = &self.master else { return r };
-        while r.n + PTY_CHUNK <= buf.len() {
-            match rustix::io::read(m, &mut buf[r.n..]) {
+        while buf.len() + PTY_CHUNK <= buf.capacity() {
+            match rustix::io::read(m, rustix::buffer::spare_capacity(buf)) {
                 Ok(0) | Err(rustix::io::Errno::IO) => {
                     // EIO: nobody holds the terminal open any more; end of output.
                     r.eof = true;
                     break;
                 }
                 Ok(k) => {
-                    r.n += k;
+                    r.n = buf.len();
                     // A short read means the terminal had no more just now
                     // (a keystroke's echo, say): skip the read that would
                     // only say so; poll reports what comes next.

@@ -4,8 +4,9 @@
 //! due by name, the way the loop handles each fd by its kind.
 //!
 //! [`Timers`] holds the clocks behind the supervisor's own deadlines; a
-//! watcher's quiet clock lives with the watcher (`watchers.rs`), a held-back
-//! send's with the send, and the look for the program's first read of its
+//! watcher's quiet clock lives with the watcher (`watchers.rs`), a stuck
+//! terminal's with the client (`clients/client.rs`), a held-back send's
+//! with the send, and the look for the program's first read of its
 //! terminal with the sends it holds (`ingress.rs`), the listener's pause
 //! with the clients (`clients/mod.rs`).
 
@@ -38,10 +39,15 @@ pub enum Timer {
     FirstRead,
     /// A held-back send may go (the person paused) or has waited too long.
     HeldSend,
+    /// A terminal holding the program back took nothing for `attach.stall`.
+    ClientStall,
     /// The session's time to live is over: stop the program.
     Ttl,
     /// No output and no input for `idle_timeout`: stop the program.
     IdleTimeout,
+    /// The restart delay is over: start the program again (`restart.rs`,
+    /// which keeps the deadline).
+    Restart,
     /// The grace period after a stop is over: SIGKILL.
     Kill,
     /// The program was reaped and its output read long enough: stop reading.
@@ -53,13 +59,15 @@ pub enum Timer {
 impl Timer {
     /// Every timer, in the order the ones due together are handled (a TTL
     /// that is over wins over an idle timeout as the reason to stop).
-    pub const ALL: [Timer; 9] = [
+    pub const ALL: [Timer; 11] = [
         Timer::IdleEvent,
         Timer::WatcherQuiet,
         Timer::FirstRead,
         Timer::HeldSend,
+        Timer::ClientStall,
         Timer::Ttl,
         Timer::IdleTimeout,
+        Timer::Restart,
         Timer::Kill,
         Timer::Drain,
         Timer::AcceptPause,
@@ -125,7 +133,12 @@ impl Timers {
                 .map(|d| self.last_activity + d),
             Timer::Kill => self.kill_at,
             Timer::Drain => self.drain_until,
-            Timer::WatcherQuiet | Timer::FirstRead | Timer::HeldSend | Timer::AcceptPause => None,
+            Timer::WatcherQuiet
+            | Timer::FirstRead
+            | Timer::HeldSend
+            | Timer::AcceptPause
+            | Timer::Restart
+            | Timer::ClientStall => None,
         }
     }
 
@@ -170,6 +183,18 @@ impl Timers {
         self.timeouts = false;
         self.kill_at = None;
         self.drain_until = Some(Instant::now() + DRAIN_AFTER_EXIT);
+    }
+
+    /// The program was reaped and will be started again: no idle events
+    /// and no kill meanwhile; the session's timeouts keep counting.
+    pub fn between_runs(&mut self) {
+        self.running = false;
+        self.kill_at = None;
+    }
+
+    /// The program was started again.
+    pub fn restarted(&mut self) {
+        self.running = true;
     }
 
     /// `t` was handled; it fires no more until set again.

@@ -3,6 +3,7 @@
 
 mod support;
 
+mod agent;
 mod agents;
 mod attach;
 mod basics;
@@ -20,6 +21,8 @@ mod logs;
 mod logs_time;
 #[cfg(feature = "mcp")]
 mod mcp;
+mod perf;
+mod restart;
 mod retention;
 mod rotation;
 mod run;
