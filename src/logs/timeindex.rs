@@ -252,36 +252,38 @@ fn find(dir: &Path, ino: u64) -> Times {
         missing: None,
     };
     // A file that cannot be read may be another log's index: said only
-    // when none is this log's.
+    // when none is this log's. A rotation renames one file at a time, so
+    // one name may be missing for a moment: the look goes on past one gap,
+    // and is made twice.
     let mut unreadable = None;
-    let mut k = 0;
-    loop {
-        let path = if k == 0 {
-            dir.join(IDX)
-        } else {
-            rotated(dir, IDX, k)
-        };
-        let mut f = match sys::open_nofollow(&path) {
-            Ok(f) => f,
-            Err(e) if e.kind() == io::ErrorKind::NotFound && k > 0 => break,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                k += 1;
-                continue;
+    for _ in 0..2 {
+        let (mut k, mut gaps) = (0, 0);
+        while gaps < 2 {
+            let path = match k {
+                0 => dir.join(IDX),
+                k => rotated(dir, IDX, k),
+            };
+            k += 1;
+            let mut f = match sys::open_nofollow(&path) {
+                Ok(f) => f,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                    gaps += 1;
+                    continue;
+                }
+                Err(e) => {
+                    let name = path.file_name().unwrap_or_default().to_string_lossy();
+                    let why = format!("{name}: {}", crate::error::describe_io(&e));
+                    unreadable.get_or_insert(why);
+                    continue;
+                }
+            };
+            gaps = 0;
+            let mut h = [0u8; RECORD];
+            if f.read_exact(&mut h).is_ok() && h[..8] == MAGIC[..] && h[8..] == ino.to_le_bytes() {
+                t.file = Some(f);
+                return t;
             }
-            Err(e) => {
-                let name = path.file_name().unwrap_or_default().to_string_lossy();
-                let why = format!("{name}: {}", crate::error::describe_io(&e));
-                unreadable.get_or_insert(why);
-                k += 1;
-                continue;
-            }
-        };
-        let mut h = [0u8; RECORD];
-        if f.read_exact(&mut h).is_ok() && h[..8] == MAGIC[..] && h[8..] == ino.to_le_bytes() {
-            t.file = Some(f);
-            return t;
         }
-        k += 1;
     }
     t.missing = Some(
         unreadable
@@ -413,6 +415,19 @@ mod tests {
             assert_eq!(c.at(ino(d), 0), (None, None));
             assert!(c.missing[0].1.contains("no time index"), "{:?}", c.missing);
         }
+    }
+
+    #[test]
+    fn an_index_is_found_past_a_name_a_rotation_is_moving() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let mut w = IndexWriter::open(d, &log(d));
+        w.note(Instant::now(), UNIX_EPOCH + Duration::from_secs(9), 0);
+        // output.idx.1 renamed to .2, output.idx not yet to .1.
+        std::fs::rename(d.join(IDX), rotated(d, IDX, 2)).unwrap();
+        let mut c = Clock::new(d);
+        assert_eq!(c.at(ino(d), 5), (Some(9_000_000_000), None));
+        assert!(c.missing.is_empty(), "{:?}", c.missing);
     }
 
     #[test]
