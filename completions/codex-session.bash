@@ -297,7 +297,7 @@ _codex__session() {
             return 0
             ;;
         codex__session__subcmd__follow)
-            opts="-f -n -q -v -h -V --follow --tail --color --stderr --store --config --quiet --verbose --help --version"
+            opts="-f -n -t -q -v -h -V --follow --tail --color --stderr --since --until --timestamps --format --store --config --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -313,6 +313,18 @@ _codex__session() {
                     ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --since)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --until)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "text asciicast" -- "${cur}"))
                     return 0
                     ;;
                 --store)
@@ -375,7 +387,7 @@ _codex__session() {
             return 0
             ;;
         codex__session__subcmd__logs)
-            opts="-f -n -q -v -h -V --follow --tail --color --stderr --store --config --quiet --verbose --help --version"
+            opts="-f -n -t -q -v -h -V --follow --tail --color --stderr --since --until --timestamps --format --store --config --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -391,6 +403,18 @@ _codex__session() {
                     ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --since)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --until)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "text asciicast" -- "${cur}"))
                     return 0
                     ;;
                 --store)

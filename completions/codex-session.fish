@@ -202,26 +202,36 @@ complete -c codex-session -n "__fish_codex_session_using_subcommand inspect" -s 
 complete -c codex-session -n "__fish_codex_session_using_subcommand inspect" -s v -l verbose -d 'Print notes that are silent by default (`run --if-absent` finding the session running)'
 complete -c codex-session -n "__fish_codex_session_using_subcommand inspect" -s h -l help -d 'Print help'
 complete -c codex-session -n "__fish_codex_session_using_subcommand inspect" -s V -l version -d 'Print version'
-complete -c codex-session -n "__fish_codex_session_using_subcommand logs" -s n -l tail -d 'Start with the last N lines' -r
+complete -c codex-session -n "__fish_codex_session_using_subcommand logs" -s n -l tail -d 'Start with the last N lines (of the window, with --since or --until)' -r
 complete -c codex-session -n "__fish_codex_session_using_subcommand logs" -l color -d 'When to keep escape sequences' -r -f -a "auto\t'Raw bytes to a terminal (unless NO_COLOR is set), plain text otherwise'
 always\t'Always the raw bytes, escape sequences and all'
 never\t'Always plain text'"
+complete -c codex-session -n "__fish_codex_session_using_subcommand logs" -l since -d 'Only lines that began at or after TIME: a duration ago (10m, 1h30m), an RFC 3339 time (2026-12-02T10:00:00Z, 2026-12-02T11:00:00+01:00) or Unix seconds' -r
+complete -c codex-session -n "__fish_codex_session_using_subcommand logs" -l until -d 'Only lines that began at or before TIME (written as for --since)' -r
+complete -c codex-session -n "__fish_codex_session_using_subcommand logs" -l format -d 'What to write: the output as text, or an asciicast v2 recording' -r -f -a "text\t'The output, raw or plain (see --color)'
+asciicast\t'asciicast v2 for `asciinema play`: a header with the window\'s size, then each batch of output with its time. The output is JSON text: bytes that are not UTF-8 become U+FFFD'"
 complete -c codex-session -n "__fish_codex_session_using_subcommand logs" -l store -d 'The sessions folder [default: $CODEX_SESSION_STORE, else $CODEX_HOME/sessions]' -r -F
 complete -c codex-session -n "__fish_codex_session_using_subcommand logs" -l config -d 'The configuration file [default: $CODEX_SESSION_CONFIG, else $CODEX_HOME/sessions.toml]' -r -F
 complete -c codex-session -n "__fish_codex_session_using_subcommand logs" -s f -l follow -d 'Keep printing new output until the session ends'
 complete -c codex-session -n "__fish_codex_session_using_subcommand logs" -l stderr -d 'A pipe session\'s standard error (stderr.log) instead of its output'
+complete -c codex-session -n "__fish_codex_session_using_subcommand logs" -s t -l timestamps -d 'Begin each line with the time it began (RFC 3339, UTC, nanoseconds)'
 complete -c codex-session -n "__fish_codex_session_using_subcommand logs" -s q -l quiet -d 'Print no notes (what was not done and why); `list -q` and `ps -q` print names only'
 complete -c codex-session -n "__fish_codex_session_using_subcommand logs" -s v -l verbose -d 'Print notes that are silent by default (`run --if-absent` finding the session running)'
 complete -c codex-session -n "__fish_codex_session_using_subcommand logs" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c codex-session -n "__fish_codex_session_using_subcommand logs" -s V -l version -d 'Print version'
-complete -c codex-session -n "__fish_codex_session_using_subcommand follow" -s n -l tail -d 'Start with the last N lines' -r
+complete -c codex-session -n "__fish_codex_session_using_subcommand follow" -s n -l tail -d 'Start with the last N lines (of the window, with --since or --until)' -r
 complete -c codex-session -n "__fish_codex_session_using_subcommand follow" -l color -d 'When to keep escape sequences' -r -f -a "auto\t'Raw bytes to a terminal (unless NO_COLOR is set), plain text otherwise'
 always\t'Always the raw bytes, escape sequences and all'
 never\t'Always plain text'"
+complete -c codex-session -n "__fish_codex_session_using_subcommand follow" -l since -d 'Only lines that began at or after TIME: a duration ago (10m, 1h30m), an RFC 3339 time (2026-12-02T10:00:00Z, 2026-12-02T11:00:00+01:00) or Unix seconds' -r
+complete -c codex-session -n "__fish_codex_session_using_subcommand follow" -l until -d 'Only lines that began at or before TIME (written as for --since)' -r
+complete -c codex-session -n "__fish_codex_session_using_subcommand follow" -l format -d 'What to write: the output as text, or an asciicast v2 recording' -r -f -a "text\t'The output, raw or plain (see --color)'
+asciicast\t'asciicast v2 for `asciinema play`: a header with the window\'s size, then each batch of output with its time. The output is JSON text: bytes that are not UTF-8 become U+FFFD'"
 complete -c codex-session -n "__fish_codex_session_using_subcommand follow" -l store -d 'The sessions folder [default: $CODEX_SESSION_STORE, else $CODEX_HOME/sessions]' -r -F
 complete -c codex-session -n "__fish_codex_session_using_subcommand follow" -l config -d 'The configuration file [default: $CODEX_SESSION_CONFIG, else $CODEX_HOME/sessions.toml]' -r -F
 complete -c codex-session -n "__fish_codex_session_using_subcommand follow" -s f -l follow -d 'Keep printing new output until the session ends'
 complete -c codex-session -n "__fish_codex_session_using_subcommand follow" -l stderr -d 'A pipe session\'s standard error (stderr.log) instead of its output'
+complete -c codex-session -n "__fish_codex_session_using_subcommand follow" -s t -l timestamps -d 'Begin each line with the time it began (RFC 3339, UTC, nanoseconds)'
 complete -c codex-session -n "__fish_codex_session_using_subcommand follow" -s q -l quiet -d 'Print no notes (what was not done and why); `list -q` and `ps -q` print names only'
 complete -c codex-session -n "__fish_codex_session_using_subcommand follow" -s v -l verbose -d 'Print notes that are silent by default (`run --if-absent` finding the session running)'
 complete -c codex-session -n "__fish_codex_session_using_subcommand follow" -s h -l help -d 'Print help (see more with \'--help\')'

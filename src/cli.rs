@@ -258,10 +258,23 @@ pub enum Command {
     ///
     /// A pipe session (`run --pipe`, `exec`) keeps its standard error apart:
     /// `logs` prints its standard output, `logs --stderr` its standard error.
+    ///
+    /// The supervisor notes when output came (output.idx, to 100 ms, coarser
+    /// in a log of days of continuous output), so --since, --until and
+    /// --timestamps work as docker's do: a line's time is when its first
+    /// byte came. --tail counts the lines in that window. Logs written
+    /// without an index have no times: they are left out of a window, with
+    /// a note on standard error.
+    ///
+    /// --format asciicast writes a recording that `asciinema play` replays,
+    /// with the window's resizes; --since and --until apply.
     #[command(after_help = "Examples:\n  \
         codex-session logs api\n  \
         codex-session logs -f -n 20 api            # the last 20 lines, then follow\n  \
-        codex-session logs 0 | tail -n 5           # plain text into a pipe")]
+        codex-session logs 0 | tail -n 5           # plain text into a pipe\n  \
+        codex-session logs --since 10m -t api      # the last 10 minutes, each line timed\n  \
+        codex-session logs --since 2026-12-02T09:00:00Z --until 2026-12-02T10:00:00Z api\n  \
+        codex-session logs --format asciicast api > api.cast   # then: asciinema play api.cast")]
     Logs(LogsArgs),
 
     /// `logs -f` (hidden)
@@ -584,7 +597,7 @@ pub struct LogsArgs {
     #[arg(long, short = 'f')]
     pub follow: bool,
 
-    /// Start with the last N lines
+    /// Start with the last N lines (of the window, with --since or --until)
     #[arg(long = "tail", short = 'n', value_name = "N")]
     pub tail: Option<u64>,
 
@@ -595,6 +608,40 @@ pub struct LogsArgs {
     /// A pipe session's standard error (stderr.log) instead of its output
     #[arg(long)]
     pub stderr: bool,
+
+    /// Only lines that began at or after TIME: a duration ago (10m, 1h30m),
+    /// an RFC 3339 time (2026-12-02T10:00:00Z, 2026-12-02T11:00:00+01:00)
+    /// or Unix seconds
+    #[arg(long, value_name = "TIME")]
+    pub since: Option<String>,
+
+    /// Only lines that began at or before TIME (written as for --since)
+    #[arg(long, value_name = "TIME")]
+    pub until: Option<String>,
+
+    /// Begin each line with the time it began (RFC 3339, UTC, nanoseconds)
+    #[arg(long, short = 't')]
+    pub timestamps: bool,
+
+    /// What to write: the output as text, or an asciicast v2 recording
+    #[arg(
+        long,
+        value_enum,
+        default_value_t = LogFormat::Text,
+        value_name = "FORMAT",
+        conflicts_with = "timestamps"
+    )]
+    pub format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// The output, raw or plain (see --color)
+    Text,
+    /// asciicast v2 for `asciinema play`: a header with the window's size,
+    /// then each batch of output with its time. The output is JSON text:
+    /// bytes that are not UTF-8 become U+FFFD.
+    Asciicast,
 }
 
 #[derive(Debug, Args)]

@@ -207,6 +207,68 @@ pub fn duration_arg(flag: &str, value: &str) -> Result<Duration> {
     parse_duration(value).map_err(|e| Error::usage(format!("{flag}: {e}")))
 }
 
+/// A point in time as `logs --since/--until` take it, as docker does: a
+/// duration before `now` (`10m`, `1h30m`), an RFC 3339 time with its zone
+/// (`2026-12-02T10:00:00Z`, `2026-12-02 11:00:00.5+01:00`), or Unix
+/// seconds (`1795000000`, `1795000000.25`).
+pub fn parse_when(s: &str, now: SystemTime) -> Result<SystemTime, String> {
+    let t = s.trim();
+    if !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
+        let secs: f64 = t.parse().map_err(|_| format!("invalid time {s:?}"))?;
+        let d = Duration::try_from_secs_f64(secs).map_err(|_| format!("invalid time {s:?}"))?;
+        return SystemTime::UNIX_EPOCH
+            .checked_add(d)
+            .ok_or_else(|| format!("invalid time {s:?}"));
+    }
+    if t.len() >= 19 && t.as_bytes()[4] == b'-' {
+        return parse_rfc3339(t).ok_or_else(|| {
+            format!("invalid time {s:?} (try 2026-12-02T10:00:00Z or 2026-12-02T11:00:00+01:00)")
+        });
+    }
+    let d = parse_duration(t).map_err(|_| {
+        format!("invalid time {s:?} (try 10m, 1h30m, 2026-12-02T10:00:00Z or Unix seconds)")
+    })?;
+    Ok(now.checked_sub(d).unwrap_or(SystemTime::UNIX_EPOCH))
+}
+
+/// RFC 3339 with `Z` or a numeric offset (`+01:00`, `-0530`), a `T` or a
+/// space between date and time, any fraction of a second.
+pub fn parse_rfc3339(s: &str) -> Option<SystemTime> {
+    let s = &s.to_ascii_uppercase();
+    let (local, offset) = if let Some(rest) = s.strip_suffix('Z') {
+        (rest, 0i64)
+    } else {
+        let at = s.get(19..)?.rfind(['+', '-'])? + 19;
+        let (local, zone) = s.split_at(at);
+        let digits: String = zone[1..].chars().filter(|c| *c != ':').collect();
+        if digits.len() != 4 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        let (h, m): (i64, i64) = (digits[..2].parse().ok()?, digits[2..].parse().ok()?);
+        if h > 23 || m > 59 {
+            return None;
+        }
+        let sign = if zone.starts_with('-') { -1 } else { 1 };
+        (local, sign * (h * 3600 + m * 60))
+    };
+    // humantime reads the local part exactly (it takes no zone but Z).
+    let t = humantime::parse_rfc3339_weak(local).ok()?;
+    let shift = Duration::from_secs(offset.unsigned_abs());
+    if offset >= 0 {
+        t.checked_sub(shift)
+    } else {
+        t.checked_add(shift)
+    }
+}
+
+/// RFC 3339 in UTC with nanoseconds, always nine digits (docker's
+/// `--timestamps`): `2026-12-02T10:00:00.123456789Z`. Times before 1970
+/// or after 9999 are written as those ends.
+pub fn rfc3339_nanos(t: SystemTime) -> String {
+    let last = SystemTime::UNIX_EPOCH + Duration::new(253_402_300_799, 999_999_999);
+    humantime::format_rfc3339_nanos(t.clamp(SystemTime::UNIX_EPOCH, last)).to_string()
+}
+
 /// "64MiB", "1M", "500KB", "4096": K/M/G and KiB/MiB/GiB are powers of
 /// 1024, KB/MB/GB powers of 1000.
 pub fn parse_size(s: &str) -> Result<u64, String> {
@@ -383,5 +445,44 @@ mod tests {
             assert!(e.message().contains("1000x1000"), "{}", e.message());
         }
         assert!(parse_duration("1e30").is_err());
+    }
+
+    #[test]
+    fn times_as_docker_takes_them() {
+        let now = humantime::parse_rfc3339("2026-12-02T10:00:00Z").unwrap();
+        let at = |s: &str| rfc3339_nanos(parse_when(s, now).unwrap());
+        assert_eq!(at("10m"), "2026-12-02T09:50:00.000000000Z");
+        assert_eq!(at("1h30m"), "2026-12-02T08:30:00.000000000Z");
+        assert_eq!(at("2026-12-02T10:00:00Z"), "2026-12-02T10:00:00.000000000Z");
+        assert_eq!(
+            at("2026-12-02T11:00:00.5+01:00"),
+            "2026-12-02T10:00:00.500000000Z"
+        );
+        assert_eq!(
+            at("2026-12-02 04:30:00-0530"),
+            "2026-12-02T10:00:00.000000000Z"
+        );
+        assert_eq!(
+            at("2026-12-02t10:00:00.123456789z"),
+            "2026-12-02T10:00:00.123456789Z"
+        );
+        assert_eq!(
+            at("1970-01-01T00:00:00+01:00"),
+            "1970-01-01T00:00:00.000000000Z"
+        );
+        assert_eq!(at("99999999999999"), "9999-12-31T23:59:59.999999999Z");
+        assert_eq!(at("1795000000.25"), "2026-11-18T11:06:40.250000000Z");
+        for bad in [
+            "",
+            "soon",
+            "2026-12-02T10:00:00",
+            "2026-12-02T10:00:00+1",
+            "2026-12-02T10:00:00+24:00",
+            "2026-13-02T10:00:00Z",
+            "2026-12-02",
+            "1.2.3",
+        ] {
+            assert!(parse_when(bad, now).is_err(), "{bad:?}");
+        }
     }
 }

@@ -13,7 +13,7 @@
 //! | `sessions_toml` | `config::Config::from_toml` | the configuration file |
 //! | `plain_text` | `logs::Plain`, `logs::StringCap` | program output |
 //! | `key_names` | `keys::encode`, `keys::parse_detach_key` | `send --keys`, `detach_key` |
-//! | `values` | `fmt::parse_duration`, `parse_size`, `parse_window` | flags and configuration values |
+//! | `values` | `fmt::parse_duration`, `parse_size`, `parse_window`, `parse_when` | flags and configuration values |
 
 // The modules are the binary's; what only the binary uses is unused here.
 #![allow(dead_code, unused_imports)]
@@ -263,4 +263,7 @@ pub fn values(data: &[u8]) {
     }
     let _ = fmt::shell_word(&text);
     let _ = fmt::ago(&text);
+    if let Ok(t) = fmt::parse_when(&text, std::time::SystemTime::now()) {
+        assert_eq!(fmt::rfc3339_nanos(t).len(), 30);
+    }
 }

@@ -1,13 +1,17 @@
 //! `logs`: the session's output so far (`-n` lines from the end), then with
 //! `-f` whatever comes until the session ends; `--stderr`: a pipe session's
-//! standard error, the same way.
+//! standard error, the same way. With `--since`, `--until`, `--timestamps`
+//! or `--format asciicast` the output is read with its times
+//! (`logs/timed.rs`).
 
 use std::io::{self, Write};
 use std::process::ExitCode;
 use std::time::Duration;
 
+mod timed;
+
 use super::Ctx;
-use crate::cli::{ColorChoice, LogsArgs};
+use crate::cli::{ColorChoice, LogFormat, LogsArgs};
 use crate::error::{Error, Result, stdout_error};
 use crate::logs::{LogReader, Plain};
 use crate::store::{self, ERR_LOG, LOG};
@@ -19,20 +23,24 @@ const FOLLOW_POLL: Duration = Duration::from_millis(20);
 pub fn run(a: LogsArgs, ctx: &Ctx) -> Result<ExitCode> {
     let store = ctx.store()?;
     let s = store.get(&a.name)?;
-    let plain = match a.color {
-        ColorChoice::Always => false,
-        ColorChoice::Never => true,
-        ColorChoice::Auto => {
-            !sys::isatty(io::stdout())
-                || std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty())
-        }
-    };
+    let plain = plain(&a);
     if a.stderr && !s.meta.is_pipe() {
         return Err(Error::new(format!(
             "{} has no standard error apart: it runs on a terminal, where both streams are its output",
             s.name
         ))
         .hint(format!("`codex-session logs {}` shows all of it", s.name)));
+    }
+    let timed =
+        a.since.is_some() || a.until.is_some() || a.timestamps || a.format != LogFormat::Text;
+    if timed && a.stderr {
+        return Err(Error::usage(
+            "--stderr has no times: --since, --until, --timestamps and --format read \
+             output.log's time index, which standard error does not have",
+        ));
+    }
+    if timed {
+        return timed::run(&a, &s, plain);
     }
     let base = if a.stderr { ERR_LOG } else { LOG };
     let open = |dir: &std::path::Path| match a.tail {
@@ -76,6 +84,18 @@ pub fn run(a: LogsArgs, ctx: &Ctx) -> Result<ExitCode> {
     }
     out.finish()?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Plain text, or the raw bytes (`--color`).
+fn plain(a: &LogsArgs) -> bool {
+    match a.color {
+        ColorChoice::Always => false,
+        ColorChoice::Never => true,
+        ColorChoice::Auto => {
+            !sys::isatty(io::stdout())
+                || std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty())
+        }
+    }
 }
 
 /// Standard output, raw or through the plain-text renderer.

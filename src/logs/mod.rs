@@ -4,16 +4,23 @@
 //! ([`LogReader`], `reader.rs`) and render plain text ([`Plain`], `plain.rs`).
 //! `events.jsonl` rotates and is read the same way ([`rotate`],
 //! [`LogReader::open_start_of`]). The rotated files are named here only
-//! ([`rotated`]).
+//! ([`rotated`]). `output.idx` says when the output came (`timeindex.rs`,
+//! written by the [`LogWriter`], rotated with the log); [`Timed`] reads
+//! the output with its times, `asciicast.rs` writes it as a recording.
 
+pub mod asciicast;
 mod plain;
 mod reader;
+mod timed;
+mod timeindex;
 mod writer;
 
 use std::path::{Path, PathBuf};
 
 pub use plain::{Plain, StringCap, plain};
 pub use reader::{LogReader, last_lines};
+pub use timed::{Piece, Timed};
+pub use timeindex::{nanos, time};
 pub use writer::{LogWriter, rotate};
 
 /// The `k`-th rotated copy of `base` (`output.log`, `events.jsonl`) in

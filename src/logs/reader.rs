@@ -148,6 +148,14 @@ impl LogReader {
         Ok(total)
     }
 
+    /// [`read`](Self::read), also saying where the bytes are: the inode of
+    /// their log and their offset in it.
+    pub fn read_at(&mut self, buf: &mut [u8]) -> io::Result<(usize, u64, u64)> {
+        let n = self.read(buf)?;
+        let end = self.cur.stream_position()?;
+        Ok((n, self.cur_ino.1, end - n as u64))
+    }
+
     /// Read what is there; 0 at the end of the live output.log.
     pub fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         loop {

@@ -6,10 +6,12 @@
 use std::fs::File;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+use std::time::{Instant, SystemTime};
 
 use serde_json::json;
 
 use super::rotated;
+use super::timeindex::IndexWriter;
 use crate::error::describe_io;
 use crate::events::Events;
 use crate::meta::Meta;
@@ -34,6 +36,9 @@ pub struct LogWriter {
     dropped: u64,
     /// The last write or rotation error.
     error: Option<String>,
+    /// output.idx: when the output was written (`timeindex.rs`); output.log
+    /// only.
+    index: Option<IndexWriter>,
 }
 
 impl LogWriter {
@@ -42,17 +47,20 @@ impl LogWriter {
         Self::open_named(dir, LOG, max_size, keep)
     }
 
-    /// Open `dir/name` (output.log, stderr.log) for appending.
+    /// Open `dir/name` (output.log, stderr.log) for appending. Only
+    /// output.log has a time index.
     pub fn open_named(
         dir: &Path,
         name: &'static str,
         max_size: u64,
         keep: u32,
     ) -> io::Result<LogWriter> {
+        let file = sys::append_nofollow(&dir.join(name))?;
         Ok(LogWriter {
             dir: dir.to_path_buf(),
             name,
-            file: sys::append_nofollow(&dir.join(name))?,
+            index: (name == LOG).then(|| IndexWriter::open(dir, &file)),
+            file,
             size: 0,
             max_size: Some(max_size),
             keep,
@@ -69,6 +77,8 @@ impl LogWriter {
     /// are emitted here.
     pub fn write(&mut self, mut data: &[u8], events: &mut Events) -> bool {
         let mut changed = false;
+        // One clock read a batch (no system call: the vDSO).
+        let (now, wall) = (Instant::now(), SystemTime::now());
         while !data.is_empty() {
             let room = self
                 .max_size
@@ -79,6 +89,9 @@ impl LogWriter {
                 continue;
             }
             let n = data.len().min(room.try_into().unwrap_or(usize::MAX));
+            if let Some(index) = &mut self.index {
+                index.note(now, wall, self.size);
+            }
             match self.file.write(&data[..n]) {
                 Ok(0) => {
                     let why = format!("writing {}: the log takes no more", self.name);
@@ -134,6 +147,9 @@ impl LogWriter {
         let keep = self.keep;
         match rotate(&self.dir, self.name, keep) {
             Ok(f) => {
+                if let Some(index) = &mut self.index {
+                    index.rotate(&self.dir, keep, &f);
+                }
                 self.file = f;
                 self.base += self.size;
                 self.size = 0;

@@ -294,7 +294,8 @@ pub fn setup(init: Init, ready: ReadyPipe) -> Option<Started> {
     try_or_report!(meta.write(here), "writing meta.json");
     events.emit(
         "started",
-        json!({"pid": pid.as_raw(), "supervisor_pid": std::process::id(), "command": meta.command, "mode": meta.mode}),
+        json!({"pid": pid.as_raw(), "supervisor_pid": std::process::id(), "command": meta.command,
+            "mode": meta.mode, "cols": meta.cols, "rows": meta.rows}),
     );
     ready.report(Ready::Running { pid: pid.as_raw() });
     record::reserve_space();

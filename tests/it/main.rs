@@ -18,6 +18,7 @@ mod lifecycle;
 mod limits;
 mod list;
 mod logs;
+mod logs_time;
 #[cfg(feature = "mcp")]
 mod mcp;
 mod perf;

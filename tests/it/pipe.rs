@@ -86,6 +86,14 @@ fn stdout_and_stderr_stay_apart_byte_for_byte() {
     assert!(raw.stdout == err);
     let tail = s.ok(["logs", "--stderr", "-n", "1", "split"]);
     assert!(tail.starts_with("err 2999 "), "{tail:?}");
+    // Standard error has no time index: a window is a usage error.
+    let o = s.run(["logs", "--stderr", "--since", "1m", "split"]);
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("--stderr has no times"),
+        "{}",
+        stderr(&o)
+    );
     // No screen was kept.
     assert!(!s.dir("split").join("screen.txt").exists());
 

@@ -324,7 +324,7 @@ fn files(verb: Option<&str>) -> String {
             "Taken while a session is being created, so the max_sessions limit holds.",
         ),
     ];
-    let session: [(&str, &str); 10] = [
+    let session: [(&str, &str); 11] = [
         (
             "NAME/meta.json",
             "The session's record: argv, cwd, label, type, status, pids, times, exit code \
@@ -333,6 +333,11 @@ fn files(verb: Option<&str>) -> String {
         (
             "NAME/output.log, output.log.1 ...",
             "Every byte the program wrote, rotated at logs.max_size, logs.keep kept.",
+        ),
+        (
+            "NAME/output.idx, output.idx.1 ...",
+            "When the output came (for logs --since, --until, --timestamps and \
+             --format asciicast), rotated with the log.",
         ),
         (
             "NAME/events.jsonl",
