@@ -208,8 +208,14 @@ fn a_damaged_index_gives_no_times_and_says_so() {
     let idx = s.dir("d").join("output.idx");
     let good = std::fs::read(&idx).unwrap();
     let all = "tick 0\ntick 1\ntick 2\n";
+    // Two more entries, the second's offset below the first's (the good
+    // index may hold one entry, at offset 0, which a third would replace).
     let mut backwards = good.clone();
-    backwards.extend_from_slice(&[0; 16]);
+    let t = good[good.len() - 16..good.len() - 8].to_vec();
+    for offset in [1000u64, 5] {
+        backwards.extend_from_slice(&t);
+        backwards.extend_from_slice(&offset.to_le_bytes());
+    }
     let cases: Vec<(&str, Vec<u8>)> = vec![
         ("no time index", b"garbage".to_vec()),
         ("no time index", Vec::new()),
