@@ -314,6 +314,10 @@ Keys, with their defaults:
   idle_after = \"2s\"          no output for this long is an `idle` event
   draft_quiet = \"2s\"         send waits until a person typing has paused this long
   agent_command = [\"codex\", \"exec\"]   what `exec PROMPT` runs
+  shell_integration = true   run's bash, zsh and fish shells report their commands (OSC 133)
+
+  [attention]
+  after = \"5s\"               waiting for terminal input this long after printing needs you
 
   [logs]
   max_size = \"64MiB\"         rotate output.log at this size (KiB, MiB, GiB; KB, MB, GB)
@@ -384,6 +388,18 @@ pub struct RunArgs {
     /// With --bg: print the program's first output, once quiet this long
     #[arg(long, value_name = "DUR", requires = "bg")]
     pub wait_idle: Option<String>,
+
+    /// Start this shell (bash, zsh, fish, ...) instead of $SHELL, as with no command
+    #[arg(long, value_name = "PROGRAM", conflicts_with = "command")]
+    pub shell: Option<String>,
+
+    /// Start the shell as it is, without codex-session's shell integration
+    ///
+    /// By default a bash, zsh or fish started with no command (or --shell) reads a small
+    /// startup file in the session's folder that reads your own, then marks each prompt and
+    /// command (OSC 133), which `send --wait-command` and `wait --command` use.
+    #[arg(long)]
+    pub no_shell_integration: bool,
 
     /// The program and its arguments [default: $SHELL]
     #[arg(
@@ -469,6 +485,12 @@ pub struct ListArgs {
     /// Only ended sessions (and lost or damaged ones)
     #[arg(long)]
     pub ended: bool,
+
+    /// Only sessions that need a person (`!` before the status): a
+    /// notification or bell, or a program waiting for input, since someone
+    /// last attached or sent input
+    #[arg(long)]
+    pub attention: bool,
 
     /// Do not cut lines to the terminal's width
     #[arg(long, short = 'w')]
@@ -659,6 +681,12 @@ pub struct SendArgs {
     /// the output has been quiet this long
     #[arg(long, value_name = "DUR")]
     pub wait_idle: Option<String>,
+
+    /// Then wait for the shell to report the command's end (OSC 133): print
+    /// its output, exit with its exit code. Needs a shell that marks its
+    /// commands (run's shell integration); otherwise fails at once
+    #[arg(long, conflicts_with = "wait_idle")]
+    pub wait_command: bool,
 }
 
 impl SendArgs {
@@ -683,7 +711,7 @@ impl SendArgs {
 }
 
 #[derive(Debug, Args)]
-#[command(group(clap::ArgGroup::new("until").required(true).args(["exit", "idle", "output"])))]
+#[command(group(clap::ArgGroup::new("until").required(true).args(["exit", "idle", "output", "command", "attention"])))]
 pub struct WaitArgs {
     /// The session: its name, or its number in `list`
     pub name: String,
@@ -700,6 +728,17 @@ pub struct WaitArgs {
     /// line. Searches all the kept output, then what comes
     #[arg(long, value_name = "REGEX")]
     pub output: Option<String>,
+
+    /// Until the shell reports the next command's end (OSC 133); prints the
+    /// command's output, exits with its exit code. Fails at once when the
+    /// shell marks no commands (use --idle then)
+    #[arg(long)]
+    pub command: bool,
+
+    /// Until the session needs a person (at once if it does): a
+    /// notification, a bell, or a program waiting for input; prints why
+    #[arg(long)]
+    pub attention: bool,
 
     /// With --output: search all the kept output, then what comes (the
     /// default)

@@ -79,6 +79,14 @@ pub const KEYS: &[Key] = &[
         doc: "how many rotated event files (events.jsonl.1, ...) to keep",
     },
     Key {
+        name: "shell_integration",
+        doc: "run's shells (bash, zsh, fish) report their commands (false: start them untouched)",
+    },
+    Key {
+        name: "attention.after",
+        doc: "a program waiting for terminal input this long after printing needs attention",
+    },
+    Key {
         name: "mcp.max_output",
         doc: "the most output one MCP answer carries (head and tail kept, the rest paged)",
     },
@@ -123,6 +131,8 @@ pub struct Config {
     pub agent_command: Vec<String>,
     pub mcp_max_output: u64,
     pub mcp_max_timeout: Duration,
+    pub shell_integration: bool,
+    pub attention_after: Duration,
     /// Per key name: where its value came from.
     pub sources: Vec<(&'static str, Source)>,
 }
@@ -148,6 +158,8 @@ impl Config {
             agent_command: vec!["codex".into(), "exec".into()],
             mcp_max_output: 16 << 10,
             mcp_max_timeout: Duration::from_secs(600),
+            shell_integration: true,
+            attention_after: Duration::from_secs(5),
             sources: KEYS.iter().map(|k| (k.name, Source::Default)).collect(),
         }
     }
@@ -206,7 +218,7 @@ impl Config {
         for (k, v) in doc.get_ref() {
             let name = k.get_ref().as_ref().to_string();
             match v.get_ref() {
-                DeValue::Table(t) if name == "logs" || name == "events" || name == "mcp" => {
+                DeValue::Table(t) if matches!(name.as_str(), "logs" | "events" | "mcp" | "attention") => {
                     for (k2, v2) in t {
                         flat.push((
                             format!("{name}.{}", k2.get_ref().as_ref()),
@@ -353,6 +365,17 @@ impl Config {
                     }
                     self.mcp_max_output = n;
                 }
+                "shell_integration" => {
+                        self.shell_integration = v.as_bool().ok_or_else(|| wrong("true or false"))?;
+                }
+                "attention.after" => {
+                    let s = v.as_str().ok_or_else(|| wrong("a duration like \"5s\""))?;
+                    let d = fmt::parse_duration(s).map_err(|e| here(format!("`{name}`: {e}")))?;
+                    if d.is_zero() {
+                        return Err(here(format!("`{name}` must be longer than 0")));
+                    }
+                    self.attention_after = d;
+                }
                 "mcp.max_timeout" => {
                     let s = v.as_str().ok_or_else(|| wrong("a duration like \"10m\""))?;
                     let d = crate::fmt::parse_duration(s)
@@ -396,6 +419,8 @@ impl Config {
             "events.max_size" => format!("\"{}\"", fmt::size_exact(self.events_max_size)),
             "events.keep" => self.events_keep.to_string(),
             "mcp.max_output" => format!("\"{}\"", fmt::size_exact(self.mcp_max_output)),
+            "shell_integration" => self.shell_integration.to_string(),
+            "attention.after" => format!("\"{}\"", humantime::format_duration(self.attention_after)),
             "mcp.max_timeout" => {
                 format!("\"{}\"", humantime::format_duration(self.mcp_max_timeout))
             }

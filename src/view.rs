@@ -41,6 +41,9 @@ pub struct SessionJson {
     pub id: Option<String>,
     /// Why the session is `damaged`, or the last log error.
     pub error: Option<String>,
+    /// Title, progress, the last prompt and command, attention.
+    #[serde(flatten)]
+    pub signs: crate::meta::Signs,
 }
 
 impl SessionJson {
@@ -85,6 +88,7 @@ impl SessionJson {
             rows: Some(m.rows),
             id: Some(m.id.clone()),
             error: m.log_error.clone(),
+            signs: m.signs.clone(),
         }
     }
 
@@ -113,6 +117,7 @@ impl SessionJson {
             rows: None,
             id: None,
             error: Some(reason.to_string()),
+            signs: Default::default(),
         }
     }
 }

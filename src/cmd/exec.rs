@@ -27,6 +27,8 @@ pub fn run_args(a: ExecArgs, ctx: &Ctx) -> RunArgs {
         if_absent: false,
         replace: false,
         wait_idle: None,
+        shell: None,
+        no_shell_integration: false,
         command,
         agent: true,
     }

@@ -22,7 +22,7 @@ use crate::meta::{self, Meta, SessionType, Status};
 use crate::pty::Exec;
 use crate::store::{self, check_name};
 use crate::supervisor::{self, Init, Ready, Settings};
-use crate::{fmt, names};
+use crate::{fmt, integration, names};
 
 pub fn run(a: RunArgs, ctx: &Ctx) -> Result<ExitCode> {
     let detach_key = ctx.detach_key(a.detach_key.as_deref())?;
@@ -40,7 +40,12 @@ pub fn run(a: RunArgs, ctx: &Ctx) -> Result<ExitCode> {
     let (cols, rows) = fmt::parse_window(&a.size)?;
     let cwd = resolve_cwd(a.cwd.as_deref())?;
     let env = build_env(&a.env, &ctx.config.term)?;
-    let (command, command_line) = shape_command(&a.command, &env);
+    let mut env = env;
+    if let Some(sh) = &a.shell {
+        // `--shell PROGRAM`: as with no command, that shell instead of $SHELL.
+        set_var(&mut env, "SHELL", sh);
+    }
+    let (mut command, command_line) = shape_command(&a.command, &env);
     let path = resolve_program(&command[0], &cwd, &env)?;
 
     let wait_idle = a
@@ -86,6 +91,17 @@ pub fn run(a: RunArgs, ctx: &Ctx) -> Result<ExitCode> {
 
     let mut full_env = env;
     set_var(&mut full_env, "CODEX_SESSION", &name);
+    let shell = integration::shell_kind(&command[0])
+        .filter(|_| a.command.is_empty() && !a.no_shell_integration)
+        .filter(|_| ctx.config.shell_integration);
+    if let Some(kind) = shell {
+        let at = std::path::absolute(&dir).unwrap_or_else(|_| dir.clone());
+        let (args, vars) = integration::inject(kind, &at, &full_env)?;
+        command.extend(args);
+        for (k, v) in vars {
+            set_var(&mut full_env, &k, &v);
+        }
+    }
     let exec = Exec {
         path: cstring(path.as_os_str().as_bytes(), "the program path")?,
         argv: command
@@ -114,6 +130,7 @@ pub fn run(a: RunArgs, ctx: &Ctx) -> Result<ExitCode> {
         ttl,
         idle_after: ctx.config.idle_after,
         draft_quiet: ctx.config.draft_quiet,
+        attention_after: ctx.config.attention_after,
     };
     let ms = |d: Duration| d.as_millis() as u64;
     let meta = Meta {
@@ -156,6 +173,10 @@ pub fn run(a: RunArgs, ctx: &Ctx) -> Result<ExitCode> {
         ttl_ms: settings.ttl.map(ms),
         idle_after_ms: ms(settings.idle_after),
         draft_quiet_ms: ms(settings.draft_quiet),
+        signs: meta::Signs {
+            shell_integration: shell.map(str::to_string),
+            ..Default::default()
+        },
     };
     meta.write(&dir)?;
     drop(root_lock);

@@ -51,6 +51,7 @@ pub fn run(a: SendArgs, ctx: &Ctx) -> Result<ExitCode> {
         label: a.as_label.clone(),
         id: a.id.clone(),
         wait_idle_ms: wait_idle.map(|d| d.as_millis() as u64),
+        wait_command: a.wait_command,
     };
     let store = ctx.store()?;
     let s = store.get(&a.name)?;

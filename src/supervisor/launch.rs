@@ -103,6 +103,8 @@ pub struct Settings {
     pub idle_after: Duration,
     /// A person typing holds `send` back until quiet this long.
     pub draft_quiet: Duration,
+    /// Waiting for input this long after printing needs attention.
+    pub attention_after: Duration,
 }
 
 /// Fork the supervisor, which runs `body`, and wait until it reports.

@@ -6,9 +6,11 @@
 //! [`Request`] (`on_request`). The state lives with the code that changes
 //! it, one part a file; docs/ARCHITECTURE.md has the map.
 
+mod attention;
 mod clients;
 mod ingress;
 mod launch;
+mod marks;
 #[cfg(test)]
 mod plain_vs_screen;
 mod program;
@@ -31,9 +33,11 @@ use serde_json::json;
 
 pub use launch::{Init, Ready, Settings};
 
+use attention::Attention;
 use clients::Clients;
 use ingress::Ingress;
 use launch::ReadyPipe;
+use marks::Marks;
 use program::Program;
 use record::Record;
 use requests::Request;
@@ -44,6 +48,7 @@ use watchers::Watch;
 
 use crate::events::Events;
 use crate::logs::LogWriter;
+use crate::meta;
 use crate::proto::{self, Kind, Size};
 use crate::store::SOCK;
 use crate::{error::Result, sys};
@@ -65,6 +70,11 @@ struct Supervisor {
     events: Events,
     timers: Timers,
     ingress: Ingress,
+    marks: Marks,
+    attention: Attention,
+    /// The focus report last written to the program (true: in), while it
+    /// asks for them.
+    focus: Option<bool>,
     /// Bytes the program wrote, in all.
     output_bytes: u64,
     /// Output bytes when input was last written...
@@ -120,6 +130,9 @@ impl Supervisor {
             events: s.events,
             timers: Timers::new(set.idle_timeout, set.ttl, set.idle_after),
             ingress: Ingress::new(set.draft_quiet, Instant::now()),
+            marks: Marks::new(Instant::now()),
+            attention: Attention::new(set.attention_after),
+            focus: None,
             output_bytes: 0,
             input_offset: 0,
             input_lines: 0,
@@ -159,6 +172,7 @@ impl Supervisor {
                 }
             }
             if self.clients.forget_dead(&mut self.events) {
+                self.tell_focus(false);
                 self.save_meta();
             }
             self.on_timers();
@@ -199,6 +213,9 @@ impl Supervisor {
             Timer::FirstRead => self.ingress.first_read_at(),
             Timer::AcceptPause => self.clients.accept_resumes_at(),
             Timer::HeldSend => self.ingress.deadline(),
+            Timer::Attention => (self.program.running())
+                .then(|| self.attention.deadline())
+                .flatten(),
             _ => self.timers.at(t),
         }
     }
@@ -231,6 +248,12 @@ impl Supervisor {
             Timer::WatcherQuiet => (self.clients).tell_quiet(now, self.timers.last_output()),
             Timer::FirstRead | Timer::HeldSend => self.try_sends(),
             Timer::AcceptPause => self.clients.resume_accept(),
+            Timer::Attention => {
+                let reading = self.program.reading_input();
+                if let Some(reason) = self.attention.look(now, reading) {
+                    self.attention_begins(reason, None);
+                }
+            }
             Timer::Ttl | Timer::IdleTimeout => {
                 let why = if t == Timer::Ttl { "ttl" } else { "idle" };
                 let reason = format!("timed out ({why})");
@@ -314,12 +337,65 @@ impl Supervisor {
         if bell {
             self.events.emit("bell", json!({}));
         }
+        let told = (self.marks).feed(data, self.record.signs(), &mut self.events);
+        let mut changed = told.changed;
         if let Some(t) = title {
             self.events.emit("title", json!({"title": t}));
+            self.record.signs().title = Some(meta::Signs::cut(&t));
+            changed = true;
+        }
+        self.attention.output(now);
+        if let Some(text) = told.notified {
+            self.attention_begins("notification", Some(text));
+        } else if bell {
+            self.attention_begins("bell", None);
+        }
+        self.tell_focus(false);
+        if changed {
+            self.save_meta();
         }
         let shown = self.screen.for_clients(data);
         self.clients.output(data, &shown, &mut self.screen);
         self.buf = buf;
+    }
+
+    /// The session needs a person, from now: recorded and told.
+    fn attention_begins(&mut self, reason: &'static str, text: Option<String>) {
+        if reason != "input" && reason != "idle" && !self.attention.begin(reason) {
+            return;
+        }
+        self.events
+            .emit("attention", json!({"reason": reason, "text": text}));
+        self.record.signs().attention = Some(meta::Attention {
+            reason: reason.to_string(),
+            since: meta::now(),
+            text,
+        });
+        self.save_meta();
+    }
+
+    /// A person attached or input was written: attention is cleared.
+    fn attended(&mut self) {
+        if self.attention.reset() {
+            self.record.signs().attention = None;
+            self.save_meta();
+        }
+    }
+
+    /// A program that asked for focus reports is told focus-out when no
+    /// terminal is attached (at once if none is), focus-in when one attaches.
+    fn tell_focus(&mut self, arrived: bool) {
+        if !self.screen.focus_reporting() {
+            self.focus = None;
+            return;
+        }
+        // An attached terminal reports its own focus changes (the program's
+        // mode reached it): only a person's arrival is said here.
+        let attached = self.clients.attached() > 0;
+        if self.focus != Some(attached) && (!attached || arrived) {
+            self.focus = Some(attached);
+            self.write_pty(if attached { b"\x1b[I" } else { b"\x1b[O" });
+        }
     }
 
     /// Queue input for the program and write what the PTY takes now.
@@ -441,6 +517,8 @@ impl Supervisor {
     fn on_hello(&mut self, i: usize, hello: proto::Hello) {
         if self.clients.hello(i, &hello, &mut self.events) {
             self.make_active(i);
+            self.attended();
+            self.tell_focus(true);
             let paint = self.screen.repaint();
             self.clients[i].send_output_all(&paint);
             self.save_meta();
@@ -457,6 +535,7 @@ impl Supervisor {
             // Terminal reports (focus, mouse) are no input to answer.
             self.input_offset = self.output_bytes;
             self.input_lines = ingress::line_ends(payload);
+            self.attended();
         }
         self.write_pty(payload);
         if self.ingress.has_pending() {
@@ -486,6 +565,7 @@ impl Supervisor {
             self.input_offset = self.output_bytes;
             self.input_lines = ingress::line_ends(&d.bytes);
             self.write_pty(&d.bytes);
+            self.attended();
             self.clients.flush(d.client, &mut self.screen);
         }
     }

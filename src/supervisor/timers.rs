@@ -48,12 +48,14 @@ pub enum Timer {
     Drain,
     /// Accepting failed (out of descriptors): listen again.
     AcceptPause,
+    /// Look whether the program waits for a person (`attention.rs`).
+    Attention,
 }
 
 impl Timer {
     /// Every timer, in the order the ones due together are handled (a TTL
     /// that is over wins over an idle timeout as the reason to stop).
-    pub const ALL: [Timer; 9] = [
+    pub const ALL: [Timer; 10] = [
         Timer::IdleEvent,
         Timer::WatcherQuiet,
         Timer::FirstRead,
@@ -63,6 +65,7 @@ impl Timer {
         Timer::Kill,
         Timer::Drain,
         Timer::AcceptPause,
+        Timer::Attention,
     ];
 }
 
@@ -125,7 +128,11 @@ impl Timers {
                 .map(|d| self.last_activity + d),
             Timer::Kill => self.kill_at,
             Timer::Drain => self.drain_until,
-            Timer::WatcherQuiet | Timer::FirstRead | Timer::HeldSend | Timer::AcceptPause => None,
+            Timer::WatcherQuiet
+            | Timer::FirstRead
+            | Timer::HeldSend
+            | Timer::AcceptPause
+            | Timer::Attention => None,
         }
     }
 
