@@ -71,6 +71,14 @@ impl Scanner {
         Scanner::default()
     }
 
+    /// A scanner whose first byte fed is at output offset `pos`.
+    pub fn at(pos: u64) -> Scanner {
+        Scanner {
+            pos,
+            ..Scanner::default()
+        }
+    }
+
     /// Bytes fed so far.
     pub fn pos(&self) -> u64 {
         self.pos

@@ -21,7 +21,10 @@ pub fn run(a: ListArgs, ctx: &Ctx) -> Result<ExitCode> {
         .enumerate()
         .filter(|(_, e)| {
             let running = matches!(e, Entry::Ok(s) if s.is_running());
-            if a.running {
+            let attention = matches!(e, Entry::Ok(s) if s.live && s.meta.signs.attention.is_some());
+            if a.attention && !attention {
+                false
+            } else if a.running {
                 running
             } else if a.ended {
                 !running
@@ -74,10 +77,20 @@ fn row(i: usize, e: &Entry, err_column: bool) -> Vec<String> {
     let mut r = vec![i.to_string()];
     match e {
         Entry::Ok(s) => {
-            let status = match s.meta.dropped_bytes {
+            let mut status = match s.meta.dropped_bytes {
                 0 => s.status(),
                 n => format!("{} (log: {} lost)", s.status(), fmt::size(n)),
             };
+            // What the program said: it needs a person (`!`), its progress.
+            let signs = &s.meta.signs;
+            if s.live {
+                if let Some(p) = signs.progress.as_ref().and_then(|p| p.percent) {
+                    status = format!("{status} {p}%");
+                }
+                if signs.attention.is_some() {
+                    status = format!("!{status}");
+                }
+            }
             r.extend([
                 s.name.clone(),
                 s.meta.kind.as_str().to_string(),

@@ -574,6 +574,9 @@ impl Supervisor {
 
     fn finish(&mut self) {
         self.events.flush_all();
+        // Nobody is needed by a program that ended, nor shown its progress.
+        let signs = self.record.signs();
+        (signs.attention, signs.progress) = (None, None);
         let (screen, log) = (&mut self.screen, &self.log);
         (self.record).finish(screen, self.output_bytes, log, &mut self.events);
         // Connections that came in as the program ended get a proper answer:

@@ -17,6 +17,7 @@ mod lifecycle;
 mod limits;
 mod list;
 mod logs;
+mod marks;
 #[cfg(feature = "mcp")]
 mod mcp;
 mod retention;
