@@ -65,7 +65,13 @@ pub enum Command {
     /// on belongs to the program, options too (`--` before it is optional).
     /// One word that contains spaces runs through `sh -c` (so
     /// `run --bg "pnpm dev"` works); several words are executed directly;
-    /// with none, your $SHELL starts.
+    /// with none, your $SHELL starts (--shell: that shell instead).
+    ///
+    /// A bash, zsh or fish started so gets codex-session's shell
+    /// integration: a startup file in the session's folder that reads your
+    /// own, then marks each prompt and command (OSC 133) for `send
+    /// --wait-command`, `wait --command` and the command events. Turn it off
+    /// with --no-shell-integration or `shell_integration = false`.
     ///
     /// `run --bg` returns once the program has started and the session can be
     /// attached to. It prints the session's name on standard output.
@@ -73,7 +79,8 @@ pub enum Command {
         codex-session run --bg --name api pnpm dev\n  \
         codex-session run -d --name build \"make -j8 2>&1 | tee build.txt\"\n  \
         codex-session run --bg --cwd ~/src/app --env PORT=4000 --label 'staging api' npm start\n  \
-        codex-session run --bg --if-absent --name nightly ./job.sh   # for cron: silent if running")]
+        codex-session run --bg --if-absent --name nightly ./job.sh   # for cron: silent if running\n  \
+        codex-session run --bg --name sh --shell bash   # a bash that reports its commands")]
     Run(RunArgs),
 
     /// `run --bg` (hidden: `new` and `create`, for tmux and docker hands)
@@ -132,6 +139,12 @@ pub enum Command {
     /// were none. A program that does not echo loses its first line to this
     /// rule.
     ///
+    /// --wait-command waits for the shell to report the command's end (its
+    /// OSC 133 marks; see `run`'s shell integration), prints the command's
+    /// output as plain text and exits with the command's exit code (124 at
+    /// --timeout). A session whose program reports no marks fails at once
+    /// (exit 1), naming --wait-idle.
+    ///
     /// --stdin --submit: one final newline of the input ("\n" or "\r\n") is
     /// dropped, then exactly one Enter is sent. Each send is recorded in the
     /// session's events with the sender's uid and pid, --as and --id; a
@@ -140,10 +153,19 @@ pub enum Command {
         codex-session send repl 'print(6*7)' --submit\n  \
         codex-session send repl --keys Up Enter            # run the previous line again\n  \
         codex-session send build --interrupt               # Ctrl-C, as a signal\n  \
-        echo 'SELECT 1;' | codex-session send db --stdin --submit --wait-idle 1s")]
+        echo 'SELECT 1;' | codex-session send db --stdin --submit --wait-idle 1s\n  \
+        codex-session send sh 'make test' --submit --wait-command --timeout 10m")]
     Send(SendArgs),
 
-    /// Wait until a session ends, goes quiet, or prints something
+    /// Wait until a session ends, goes quiet, prints something, ends a command or needs you
+    ///
+    /// --command waits for the shell's next command end (OSC 133 marks),
+    /// prints that command's output and exits with its exit code; a session
+    /// whose program reports no marks fails at once. --attention waits until
+    /// the session needs a person (a notification or bell, or its program
+    /// waiting for input attention.after after printing, since someone last
+    /// attached or sent input) and prints the reason: notification, bell,
+    /// input or idle.
     ///
     /// --output REGEX matches the output as plain text, line by line (and
     /// the line being written), and prints the first matching line. By
@@ -166,13 +188,17 @@ pub enum Command {
         codex-session wait api --output 'listening on' --timeout 60s\n  \
         codex-session wait build --exit\n  \
         codex-session send repl 'import time' --submit && codex-session wait repl --idle 2s\n  \
-        codex-session send repl '6*7' --submit && codex-session wait repl --since-input --output 42")]
+        codex-session send repl '6*7' --submit && codex-session wait repl --since-input --output 42\n  \
+        codex-session wait sh --command --timeout 30m\n  \
+        codex-session wait agent --attention")]
     Wait(WaitArgs),
 
     /// Show a session's events: lifecycle, clients, input audit, idle/busy
     ///
     /// started, attached, detached, input, draft, resized, idle, busy, bell,
-    /// title, timeout, rotated, dropped, refused, exited.
+    /// title, timeout, rotated, dropped, refused, exited; from what programs
+    /// tell their terminal: prompt, command-start, command-end,
+    /// notification, progress, attention.
     Events(EventsArgs),
 
     /// Start the agent (agent_command, default `codex exec`) with a prompt
@@ -666,6 +692,7 @@ pub struct SendArgs {
 
     /// Give up after DUR, counted from the start (exit 124): waiting for a
     /// person's line, then with --wait-idle for the output to go quiet
+    /// (--wait-command: for the command's end)
     #[arg(long, default_value = "10s", value_name = "DUR")]
     pub timeout: String,
 
