@@ -342,9 +342,6 @@ Keys, with their defaults:
   agent_command = [\"codex\", \"exec\"]   what `exec PROMPT` runs
   shell_integration = true   run's bash, zsh and fish shells report their commands (OSC 133)
 
-  [attention]
-  after = \"5s\"               waiting for terminal input this long after printing needs you
-
   [logs]
   max_size = \"64MiB\"         rotate output.log at this size (KiB, MiB, GiB; KB, MB, GB)
   keep = 3                   rotated logs to keep (output.log.1, ...)
@@ -356,6 +353,9 @@ Keys, with their defaults:
   [mcp]
   max_output = \"16KiB\"       the most output one MCP answer carries (1KiB to 1MiB)
   max_timeout = \"10m\"        the longest `timeout` an MCP call may ask for
+
+  [attention]
+  after = \"5s\"               waiting for terminal input this long after printing needs you
 
 Examples:
   codex-session config

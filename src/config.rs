@@ -83,16 +83,16 @@ pub const KEYS: &[Key] = &[
         doc: "run's shells (bash, zsh, fish) report their commands (false: start them untouched)",
     },
     Key {
-        name: "attention.after",
-        doc: "a program waiting for terminal input this long after printing needs attention",
-    },
-    Key {
         name: "mcp.max_output",
         doc: "the most output one MCP answer carries (head and tail kept, the rest paged)",
     },
     Key {
         name: "mcp.max_timeout",
         doc: "the longest `timeout` an MCP call may ask for",
+    },
+    Key {
+        name: "attention.after",
+        doc: "a program waiting for terminal input this long after printing needs attention",
     },
 ];
 
@@ -218,7 +218,9 @@ impl Config {
         for (k, v) in doc.get_ref() {
             let name = k.get_ref().as_ref().to_string();
             match v.get_ref() {
-                DeValue::Table(t) if matches!(name.as_str(), "logs" | "events" | "mcp" | "attention") => {
+                DeValue::Table(t)
+                    if matches!(name.as_str(), "logs" | "events" | "mcp" | "attention") =>
+                {
                     for (k2, v2) in t {
                         flat.push((
                             format!("{name}.{}", k2.get_ref().as_ref()),
@@ -366,7 +368,7 @@ impl Config {
                     self.mcp_max_output = n;
                 }
                 "shell_integration" => {
-                        self.shell_integration = v.as_bool().ok_or_else(|| wrong("true or false"))?;
+                    self.shell_integration = v.as_bool().ok_or_else(|| wrong("true or false"))?;
                 }
                 "attention.after" => {
                     let s = v.as_str().ok_or_else(|| wrong("a duration like \"5s\""))?;
@@ -420,7 +422,9 @@ impl Config {
             "events.keep" => self.events_keep.to_string(),
             "mcp.max_output" => format!("\"{}\"", fmt::size_exact(self.mcp_max_output)),
             "shell_integration" => self.shell_integration.to_string(),
-            "attention.after" => format!("\"{}\"", humantime::format_duration(self.attention_after)),
+            "attention.after" => {
+                format!("\"{}\"", humantime::format_duration(self.attention_after))
+            }
             "mcp.max_timeout" => {
                 format!("\"{}\"", humantime::format_duration(self.mcp_max_timeout))
             }

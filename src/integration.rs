@@ -106,13 +106,12 @@ pub fn shell_kind(program: &str) -> Option<&'static str> {
     }
 }
 
+/// The arguments to add after the shell's name, and the variables to set.
+pub type Injected = (Vec<String>, Vec<(String, String)>);
+
 /// Write the startup file for `kind` into `session_dir/shell/`, and give
 /// the arguments to add after the shell's name and the variables to set.
-pub fn inject(
-    kind: &str,
-    session_dir: &Path,
-    env: &[(OsString, OsString)],
-) -> Result<(Vec<String>, Vec<(String, String)>)> {
+pub fn inject(kind: &str, session_dir: &Path, env: &[(OsString, OsString)]) -> Result<Injected> {
     let dir = session_dir.join(DIR);
     std::fs::create_dir_all(&dir).ctx("creating", &dir)?;
     let write = |name: &str, text: &str| {

@@ -47,7 +47,12 @@ pub fn print_command(
     let mut text = Vec::new();
     let mut printing = running_from;
     if let Some(from) = running_from.filter(|&f| f < pos) {
-        emit(&watch::read_range(s, from, pos)?.1, &mut plain, &mut text, &mut out)?;
+        emit(
+            &watch::read_range(s, from, pos)?.1,
+            &mut plain,
+            &mut text,
+            &mut out,
+        )?;
     }
     let mut scan = Scanner::at(pos);
     let mut found: Vec<Found> = Vec::new();

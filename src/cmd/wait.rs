@@ -67,7 +67,13 @@ pub fn run(a: WaitArgs, ctx: &Ctx) -> Result<ExitCode> {
         return attention(&store, &s, deadline, timed_out);
     }
     if a.command {
-        let ended = || Error::new(format!("session {} is not running ({})", s.name, s.status()));
+        let ended = || {
+            Error::new(format!(
+                "session {} is not running ({})",
+                s.name,
+                s.status()
+            ))
+        };
         if !s.is_running() {
             return Err(watch::lost(&s).unwrap_or_else(ended));
         }

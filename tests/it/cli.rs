@@ -356,6 +356,7 @@ fn man_pages_have_the_usual_sections() {
             "idle_after",
             "draft_quiet",
             "agent_command",
+            "shell_integration",
             "[logs]",
             "max_size",
             "keep",
@@ -364,7 +365,9 @@ fn man_pages_have_the_usual_sections() {
             "keep",
             "[mcp]",
             "max_output",
-            "max_timeout"
+            "max_timeout",
+            "[attention]",
+            "after"
         ],
         "one key a line:\n{table}"
     );

@@ -8,6 +8,7 @@ use std::process::Output;
 
 use serde_json::Value;
 
+use crate::support::attach::*;
 use crate::support::*;
 
 fn code(o: &Output) -> i32 {
@@ -15,7 +16,12 @@ fn code(o: &Output) -> i32 {
 }
 
 fn show(o: &Output) -> String {
-    format!("status {:?}\nstdout: {}\nstderr: {}", o.status, stdout(o), stderr(o))
+    format!(
+        "status {:?}\nstdout: {}\nstderr: {}",
+        o.status,
+        stdout(o),
+        stderr(o)
+    )
 }
 
 fn of_kind(evs: &[Value], kind: &str) -> Vec<Value> {
@@ -30,7 +36,10 @@ fn command_turns(shell: &str) {
     let s = Store::new();
     // zsh offers its set-up wizard to a user without startup files.
     std::fs::write(s.tmp.path().join(".zshrc"), "").unwrap();
-    assert_eq!(s.ok(["run", "--bg", "--name", "sh", "--shell", shell]), "sh\n");
+    assert_eq!(
+        s.ok(["run", "--bg", "--name", "sh", "--shell", shell]),
+        "sh\n"
+    );
     assert_eq!(s.meta("sh")["shell_integration"], shell);
 
     let o = s.run(["send", "sh", "false", "--submit", "--wait-command"]);
@@ -115,7 +124,15 @@ fn wait_command_follows_a_command_already_running() {
 fn without_marks_the_command_waits_fail_fast_naming_wait_idle() {
     let e = Env::new("shell_integration = false\n");
     e.ok(["run", "--bg", "--name", "plain", "--shell", "bash"]);
-    e.ok(["run", "--bg", "--name", "flag", "--no-shell-integration", "--shell", "bash"]);
+    e.ok([
+        "run",
+        "--bg",
+        "--name",
+        "flag",
+        "--no-shell-integration",
+        "--shell",
+        "bash",
+    ]);
     for name in ["plain", "flag"] {
         // Exactly as before: the shell alone, nothing written for it.
         let m = e.meta(name);
@@ -165,10 +182,19 @@ input()
     });
     let n = of_kind(&evs, "notification");
     assert_eq!(n[0]["body"], "approval requested");
-    assert_eq!((&n[1]["title"], &n[1]["body"]), (&"Build".into(), &"done in 3s".into()));
-    assert_eq!((&n[2]["title"], &n[2]["body"]), (&"Kitty".into(), &"says hi".into()));
+    assert_eq!(
+        (&n[1]["title"], &n[1]["body"]),
+        (&"Build".into(), &"done in 3s".into())
+    );
+    assert_eq!(
+        (&n[2]["title"], &n[2]["body"]),
+        (&"Kitty".into(), &"says hi".into())
+    );
     let p = of_kind(&evs, "progress");
-    assert_eq!((&p[0]["state"], &p[0]["percent"]), (&"normal".into(), &42.into()));
+    assert_eq!(
+        (&p[0]["state"], &p[0]["percent"]),
+        (&"normal".into(), &42.into())
+    );
     assert_eq!(of_kind(&evs, "bell").len(), 1, "{evs:?}");
     assert_eq!(of_kind(&evs, "title")[0]["title"], "my title");
     // A notification needs a person.
@@ -211,7 +237,7 @@ fn a_program_waiting_for_input_needs_attention_until_input() {
 }
 
 #[test]
-fn focus_out_is_told_when_nobody_is_attached() {
+fn focus_follows_people_attaching_and_leaving() {
     let s = Store::new();
     let seen = s.tmp.path().join("seen");
     start_py(
@@ -221,16 +247,23 @@ fn focus_out_is_told_when_nobody_is_attached() {
         r#"import os, sys, tty
 tty.setraw(0)
 os.write(1, b"\x1b[?1004h")
-got = b""
-while b"\x1b[O" not in got:
-    got += os.read(0, 64)
-open(sys.argv[1], "wb").write(got)
-input()
+while True:
+    got = os.read(0, 64)
+    with open(sys.argv[1], "ab") as f:
+        f.write(got)
 "#,
         &[seen.to_str().unwrap()],
     );
-    let got = wait_for("the focus report", WAIT, || {
-        std::fs::read(&seen).ok().filter(|b| !b.is_empty())
-    });
-    assert_eq!(got, b"\x1b[O");
+    let reports = |want: &[u8]| {
+        wait_for(&format!("focus reports {want:?}"), WAIT, || {
+            std::fs::read(&seen).ok().filter(|b| b.as_slice() == want)
+        })
+    };
+    // Nobody attached: focus-out at once.
+    reports(b"\x1b[O");
+    let mut t = attach(&s, "focus", 80, 24);
+    reports(b"\x1b[O\x1b[I");
+    t.write(DETACH);
+    t.wait();
+    reports(b"\x1b[O\x1b[I\x1b[O");
 }
