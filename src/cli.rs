@@ -342,6 +342,9 @@ Keys, with their defaults:
   agent_command = [\"codex\", \"exec\"]   what `exec PROMPT` runs
   shell_integration = true   run's bash, zsh and fish shells report their commands (OSC 133)
 
+  [attach]
+  stall = \"1s\"               a terminal holding the program back this long is cut loose
+
   [logs]
   max_size = \"64MiB\"         rotate output.log at this size (KiB, MiB, GiB; KB, MB, GB)
   keep = 3                   rotated logs to keep (output.log.1, ...)

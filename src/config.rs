@@ -91,6 +91,10 @@ pub const KEYS: &[Key] = &[
         doc: "the longest `timeout` an MCP call may ask for",
     },
     Key {
+        name: "attach.stall",
+        doc: "an attached terminal that takes no output this long stops holding the program back",
+    },
+    Key {
         name: "attention.after",
         doc: "a program waiting for terminal input this long after printing needs attention",
     },
@@ -128,6 +132,7 @@ pub struct Config {
     pub events_keep: u32,
     pub idle_after: Duration,
     pub draft_quiet: Duration,
+    pub attach_stall: Duration,
     pub agent_command: Vec<String>,
     pub mcp_max_output: u64,
     pub mcp_max_timeout: Duration,
@@ -155,6 +160,7 @@ impl Config {
             events_keep: 2,
             idle_after: Duration::from_secs(2),
             draft_quiet: Duration::from_secs(2),
+            attach_stall: Duration::from_secs(1),
             agent_command: vec!["codex".into(), "exec".into()],
             mcp_max_output: 16 << 10,
             mcp_max_timeout: Duration::from_secs(600),
@@ -219,7 +225,10 @@ impl Config {
             let name = k.get_ref().as_ref().to_string();
             match v.get_ref() {
                 DeValue::Table(t)
-                    if matches!(name.as_str(), "logs" | "events" | "mcp" | "attention") =>
+                    if matches!(
+                        name.as_str(),
+                        "logs" | "events" | "mcp" | "attach" | "attention"
+                    ) =>
                 {
                     for (k2, v2) in t {
                         flat.push((
@@ -343,6 +352,14 @@ impl Config {
                         self.events_max_size = n;
                     }
                 }
+                "attach.stall" => {
+                    let s = v.as_str().ok_or_else(|| wrong("a duration like \"1s\""))?;
+                    let d = fmt::parse_duration(s).map_err(|e| here(format!("`{name}`: {e}")))?;
+                    if d.is_zero() {
+                        return Err(here(format!("`{name}` must be longer than 0")));
+                    }
+                    self.attach_stall = d;
+                }
                 "logs.keep" | "events.keep" => {
                     let n = integer(v)
                         .filter(|&n| (0..=1000).contains(&n))
@@ -428,6 +445,7 @@ impl Config {
             "mcp.max_timeout" => {
                 format!("\"{}\"", humantime::format_duration(self.mcp_max_timeout))
             }
+            "attach.stall" => format!("\"{}\"", humantime::format_duration(self.attach_stall)),
             _ => String::new(),
         }
     }

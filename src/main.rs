@@ -19,6 +19,7 @@ mod names;
 mod osc;
 mod proto;
 mod pty;
+mod slots;
 mod store;
 mod supervisor;
 mod sys;
@@ -30,7 +31,11 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
-    match cmd::run(cli) {
+    let outcome = cmd::run(cli);
+    // `run` forked a supervisor and this is it: everything the CLI held is
+    // dropped by now, so none of it stays allocated for the session's life.
+    supervisor::run_if_forked();
+    match outcome {
         Ok(code) => code,
         Err(e) if e.kind() == error::ErrorKind::StdoutClosed => ExitCode::SUCCESS,
         Err(e) => {

@@ -68,6 +68,16 @@ pub enum Kind {
     Watching = 15,
     /// supervisor → watcher, empty: the output has been quiet as long as asked.
     Idle = 16,
+    /// attached client → supervisor, JSON [`TtyOffer`], sent with the
+    /// client's terminal as SCM_RIGHTS (none when passing it failed): read
+    /// my keystrokes and write my output there. Only after a Welcome that
+    /// says `tty`. Answered with Tty, JSON [`TtyAnswer`].
+    Tty = 17,
+    /// supervisor → a client whose terminal it writes: raw bytes that undo
+    /// the terminal modes the program has set there (alternate screen,
+    /// mouse, ...), for the client to write on its way out. Sent again
+    /// whenever that changes.
+    Modes = 18,
 }
 
 impl Kind {
@@ -90,6 +100,8 @@ impl Kind {
             14 => Watch,
             15 => Watching,
             16 => Idle,
+            17 => Tty,
+            18 => Modes,
             _ => return None,
         })
     }
@@ -101,6 +113,7 @@ impl Kind {
         match self {
             Kind::Hello => Some(Kind::Welcome),
             Kind::Watch => Some(Kind::Watching),
+            Kind::Tty => Some(Kind::Tty),
             Kind::Send | Kind::Capture | Kind::Detach => Some(Kind::Ok),
             _ => None,
         }
@@ -126,6 +139,9 @@ pub struct Hello {
     pub read_only: bool,
     #[serde(default)]
     pub size: Option<Size>,
+    /// A terminal client that can pass its terminal (Kind::Tty).
+    #[serde(default)]
+    pub tty: bool,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -133,6 +149,28 @@ pub struct Welcome {
     pub version: u32,
     pub name: String,
     pub pid: i32,
+    /// The supervisor takes a passed terminal: send it (Kind::Tty). An
+    /// older supervisor leaves this out; its clients relay.
+    #[serde(default)]
+    pub tty: bool,
+}
+
+/// With a passed terminal: what the supervisor needs to stand in for the
+/// client on it.
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct TtyOffer {
+    /// The key that detaches (the supervisor sees the keystrokes now).
+    #[serde(default)]
+    pub detach_key: Option<u8>,
+}
+
+/// Whether the supervisor uses the passed terminal; if not, the client
+/// relays as before (Output frames, Input frames).
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct TtyAnswer {
+    pub direct: bool,
+    #[serde(default)]
+    pub reason: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -230,6 +268,9 @@ pub struct SendResult {
     /// Line ends in what was written (see [`WatchInfo::input_lines`]).
     #[serde(default)]
     pub input_lines: u32,
+    /// See [`WatchInfo::input_text`].
+    #[serde(default)]
+    pub input_text: bool,
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -252,6 +293,11 @@ pub struct WatchInfo {
     /// right at `input_offset` when 0 (`client::watch::Answer`).
     #[serde(default)]
     pub input_lines: u32,
+    /// The input's first line has text before its line end: its echo's
+    /// line end comes after some text, so a line end with none before it
+    /// ends a line the program had begun before the input came.
+    #[serde(default)]
+    pub input_text: bool,
 }
 
 /// How the program ended: its exit code, or the signal that killed it

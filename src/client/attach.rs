@@ -2,8 +2,19 @@
 //! session, its output to the terminal, the window size on attach and on
 //! every SIGWINCH, and the terminal restored on every way out (detach, the
 //! program's end, a signal, an error, a panic).
+//!
+//! Two ways to carry the keystrokes and output. Direct: the client passes
+//! its terminal to the supervisor (SCM_RIGHTS, after a Welcome that offers
+//! it), which reads and writes it itself; the client only keeps raw mode,
+//! its signals, the window size and the exit status, and learns from Modes
+//! frames what undoes the modes the program set. Relayed (an older
+//! supervisor, a terminal the supervisor cannot open, standard output not
+//! the same terminal, or `CODEX_SESSION_RELAY=1`): the client copies
+//! keystrokes into Input frames and Output frames onto the terminal, and
+//! tracks the modes itself.
 
-use std::io::{self, Write};
+use std::io::{self, IoSlice, Write};
+use std::mem::MaybeUninit;
 use std::os::fd::BorrowedFd;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -11,12 +22,13 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use rustix::event::{PollFd, PollFlags, poll};
+use rustix::net::{SendAncillaryBuffer, SendAncillaryMessage, SendFlags, sendmsg};
 use rustix::termios::{OptionalActions, Termios, tcgetattr, tcgetwinsize, tcsetattr};
 use signal_hook::consts::{SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGWINCH};
 
 use super::Conn;
 use crate::error::{Error, Result, describe_io};
-use crate::proto::{self, Decoder, Kind, Role, Size};
+use crate::proto::{self, Decoder, Kind, Size};
 use crate::store::Session;
 use crate::sys;
 
@@ -45,10 +57,27 @@ fn window_size() -> Option<Size> {
     })
 }
 
+/// Whether to offer the terminal to the supervisor: standard input and
+/// output are the same terminal, and the relay is not asked for.
+fn can_pass_terminal() -> bool {
+    if std::env::var_os("CODEX_SESSION_RELAY").is_some_and(|v| !v.is_empty() && v != "0") {
+        return false;
+    }
+    let (i, o) = (rustix::stdio::stdin(), rustix::stdio::stdout());
+    if !sys::isatty(o) {
+        return false;
+    }
+    match (rustix::fs::fstat(i), rustix::fs::fstat(o)) {
+        (Ok(a), Ok(b)) => a.st_rdev == b.st_rdev,
+        _ => false,
+    }
+}
+
 /// Attach to a running session until detach or the program's end.
 pub fn attach(s: &Session, opts: &Options) -> Result<ExitCode> {
     require_terminal()?;
-    let mut conn = Conn::open(s, Role::Attach, window_size(), opts.read_only)?;
+    let (mut conn, offer) =
+        Conn::open_terminal(s, window_size(), opts.read_only, can_pass_terminal())?;
     let winch = Arc::new(AtomicBool::new(false));
     let quit = Arc::new(AtomicUsize::new(0));
     let (sig_r, sig_w) = std::os::unix::net::UnixStream::pair()
@@ -80,10 +109,18 @@ pub fn attach(s: &Session, opts: &Options) -> Result<ExitCode> {
         ))
     })?;
     let mut modes = Modes::default();
-    let outcome = pump(&mut conn, s, opts, &winch, &quit, &sig_r, &mut modes);
+    // Direct: what undoes the modes, as the supervisor last said.
+    let mut undo = None;
+    let outcome = match offer_terminal(&mut conn, opts, offer) {
+        Ok(Offered::Direct) => pump_direct(&mut conn, s, opts, &winch, &quit, &sig_r, &mut undo),
+        Ok(Offered::Relay) => pump(&mut conn, s, opts, &winch, &quit, &sig_r, &mut modes),
+        Ok(Offered::Ended(end)) => Ok(end),
+        Err(e) => Err(e),
+    };
     // Restore the terminal before saying anything.
     let mut out = io::stdout().lock();
-    let _ = out.write_all(modes.restore().as_bytes());
+    let restore = undo.unwrap_or_else(|| modes.restore().into_bytes());
+    let _ = out.write_all(&restore);
     let _ = out.flush();
     drop(raw);
     for id in ids {
@@ -101,6 +138,153 @@ pub fn attach(s: &Session, opts: &Options) -> Result<ExitCode> {
         End::Signal(sig) => ExitCode::from(128u8.wrapping_add(sig as u8)),
         End::Exited(info) => ExitCode::from(info.status()),
     })
+}
+
+/// What came of offering the terminal.
+enum Offered {
+    /// The supervisor reads and writes it.
+    Direct,
+    /// The client relays (nothing was offered, or it was not taken).
+    Relay,
+    /// The session ended (or detached us) before the answer.
+    Ended(End),
+}
+
+/// Pass the terminal (standard input) with a Tty frame, when the Welcome
+/// offered to take it, and read the answer. A terminal that cannot be sent
+/// is said so (a Tty frame without it), and the client relays.
+fn offer_terminal(conn: &mut Conn, opts: &Options, offer: bool) -> Result<Offered> {
+    if !offer {
+        return Ok(Offered::Relay);
+    }
+    let mut frame = Vec::new();
+    let msg = proto::TtyOffer {
+        detach_key: opts.detach_key,
+    };
+    proto::encode_json(Kind::Tty, &msg, &mut frame);
+    let fds = [rustix::stdio::stdin()];
+    let mut space = [MaybeUninit::uninit(); rustix::cmsg_space!(ScmRights(1))];
+    let mut control = SendAncillaryBuffer::new(&mut space);
+    control.push(SendAncillaryMessage::ScmRights(&fds));
+    let sent = sendmsg(
+        &conn.stream,
+        &[IoSlice::new(&frame)],
+        &mut control,
+        SendFlags::NOSIGNAL,
+    );
+    let rest = match sent {
+        Ok(n) => &frame[n..],
+        // Passing refused here: the frame alone, for the relay.
+        Err(_) => &frame[..],
+    };
+    conn.stream.write_all(rest).map_err(|e| conn.io_err(e))?;
+    loop {
+        match conn.read()? {
+            (Kind::Tty, p) => {
+                let a: proto::TtyAnswer = conn.parse(Kind::Tty, &p)?;
+                return Ok(if a.direct {
+                    Offered::Direct
+                } else {
+                    Offered::Relay
+                });
+            }
+            (Kind::Exit, p) => return Ok(Offered::Ended(End::Exited(conn.parse(Kind::Exit, &p)?))),
+            (Kind::Detach, _) => return Ok(Offered::Ended(End::Detached)),
+            (Kind::Error, p) => return Err(conn.remote_error(&p)),
+            _ => {}
+        }
+    }
+}
+
+/// Direct: the supervisor has the terminal; the client waits for the end,
+/// and carries the window size and the undo string.
+fn pump_direct(
+    conn: &mut Conn,
+    s: &Session,
+    opts: &Options,
+    winch: &AtomicBool,
+    quit: &AtomicUsize,
+    sig_r: &std::os::unix::net::UnixStream,
+    undo: &mut Option<Vec<u8>>,
+) -> Result<End> {
+    let mut dec = Decoder::default();
+    let mut sockbuf = vec![0u8; 16 * 1024];
+    let mut frame = Vec::with_capacity(64);
+    loop {
+        let (rsock, rsig) = {
+            let mut fds = [
+                PollFd::new(&conn.stream, PollFlags::IN),
+                PollFd::new(sig_r, PollFlags::IN),
+            ];
+            match poll(&mut fds, None) {
+                Ok(_) => {}
+                Err(rustix::io::Errno::INTR) => continue,
+                Err(e) => {
+                    return Err(Error::new(format!(
+                        "waiting for the session: {}",
+                        describe_io(&e.into())
+                    )));
+                }
+            }
+            (fds[0].revents(), fds[1].revents())
+        };
+        if !rsig.is_empty() {
+            let mut b = [0u8; 64];
+            while matches!(rustix::io::read(sig_r, &mut b), Ok(n) if n > 0) {}
+        }
+        let sig = quit.swap(0, Ordering::Relaxed);
+        if sig != 0 {
+            return Ok(End::Signal(sig as i32));
+        }
+        if winch.swap(false, Ordering::Relaxed)
+            && !opts.read_only
+            && let Some(size) = window_size()
+        {
+            frame.clear();
+            proto::encode_json(Kind::Resize, &size, &mut frame);
+            conn.stream.write_all(&frame).map_err(|e| conn.io_err(e))?;
+        }
+        if rsock.is_empty() {
+            continue;
+        }
+        let n = match io::Read::read(&mut conn.stream, &mut sockbuf) {
+            Ok(0) => return lost_supervisor(s, &mut io::stdout().lock()),
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(conn.io_err(e)),
+        };
+        dec.push(&sockbuf[..n]);
+        loop {
+            match dec.next_frame() {
+                Ok(Some((Kind::Modes, p))) => *undo = Some(p),
+                Ok(Some((Kind::Exit, p))) => return Ok(End::Exited(conn.parse(Kind::Exit, &p)?)),
+                Ok(Some((Kind::Detach, _))) => return Ok(End::Detached),
+                Ok(Some((Kind::Error, p))) => return Err(conn.remote_error(&p)),
+                Ok(Some(_)) => {}
+                Ok(None) => break,
+                Err(e) => return Err(conn.bad(e)),
+            }
+        }
+    }
+}
+
+/// The connection ended with no exit notice (it could not reach us in
+/// time, or the supervisor was killed): the record says how the program
+/// ended, if it did.
+fn lost_supervisor(s: &Session, out: &mut impl Write) -> Result<End> {
+    match s.settle() {
+        Some(ended) => {
+            paint_last_screen(&ended, out);
+            Ok(End::Exited(proto::ExitInfo {
+                code: ended.meta.exit_code,
+                signal: ended.meta.signal,
+            }))
+        }
+        None => Err(Error::new(format!(
+            "session {}: the supervisor closed the connection",
+            s.name
+        ))),
+    }
 }
 
 enum End {
@@ -197,23 +381,7 @@ fn pump(
         }
         if !rsock.is_empty() {
             let n = match io::Read::read(&mut conn.stream, &mut sockbuf) {
-                Ok(0) => {
-                    // No exit notice (it could not reach us in time): the
-                    // record says how the program ended.
-                    return match s.settle() {
-                        Some(ended) => {
-                            paint_last_screen(&ended, &mut out);
-                            Ok(End::Exited(proto::ExitInfo {
-                                code: ended.meta.exit_code,
-                                signal: ended.meta.signal,
-                            }))
-                        }
-                        None => Err(Error::new(format!(
-                            "session {}: the supervisor closed the connection",
-                            s.name
-                        ))),
-                    };
-                }
+                Ok(0) => return lost_supervisor(s, &mut out),
                 Ok(n) => n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(conn.io_err(e)),

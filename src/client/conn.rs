@@ -42,6 +42,40 @@ impl Conn {
         read_only: bool,
         limit: Duration,
     ) -> Result<Conn> {
+        let hello = proto::Hello {
+            version: proto::VERSION,
+            role,
+            read_only,
+            size,
+            tty: false,
+        };
+        Ok(Conn::open_with(s, &hello, limit)?.0)
+    }
+
+    /// As a terminal client, offering to pass the terminal (`tty`). True
+    /// with the connection when the supervisor takes it (Kind::Tty).
+    pub fn open_terminal(
+        s: &Session,
+        size: Option<proto::Size>,
+        read_only: bool,
+        tty: bool,
+    ) -> Result<(Conn, bool)> {
+        let hello = proto::Hello {
+            version: proto::VERSION,
+            role: Role::Attach,
+            read_only,
+            size,
+            tty,
+        };
+        let (c, welcome) = Conn::open_with(s, &hello, HANDSHAKE)?;
+        Ok((c, tty && welcome.tty))
+    }
+
+    fn open_with(
+        s: &Session,
+        hello: &proto::Hello,
+        limit: Duration,
+    ) -> Result<(Conn, proto::Welcome)> {
         let path = s.path(SOCK);
         let stream = sys::connect_in(&s.dir, SOCK).map_err(|e| {
             let e = Error::io(&format!("connecting to session {}:", s.name), &path, e);
@@ -56,16 +90,10 @@ impl Conn {
             name: s.name.clone(),
         };
         c.set_timeout(Some(limit.max(Duration::from_millis(1))))?;
-        let hello = proto::Hello {
-            version: proto::VERSION,
-            role,
-            read_only,
-            size,
-        };
-        let welcome = c.request(Kind::Hello, &proto::json(&hello))?;
-        let _welcome: proto::Welcome = c.parse(Kind::Welcome, &welcome)?;
+        let welcome = c.request(Kind::Hello, &proto::json(hello))?;
+        let welcome: proto::Welcome = c.parse(Kind::Welcome, &welcome)?;
         c.set_timeout(None)?;
-        Ok(c)
+        Ok((c, welcome))
     }
 
     /// Send one request and read until its answer ([`Kind::answer`]): the

@@ -320,7 +320,11 @@ pub fn read_range(s: &Session, from: u64, to: u64) -> Result<(u64, Vec<u8>)> {
 /// program prints at or after `input_offset` — for a submitted line,
 /// after the line break that ends its echo — or right at `input_offset`
 /// when the input had no line end. A program that does not echo has the
-/// first line of its answer taken for the echo.
+/// first line of its answer taken for the echo. When the input's first
+/// line has text, a line end with nothing but CRs before it (from
+/// `input_offset`) is not its echo's: the program was finishing a line it
+/// had begun before the input came (a PTY may pass "ready" and its "\r\n"
+/// in two reads, and the input may come between them).
 ///
 /// Feed it the output from any position on (bytes before `input_offset`
 /// are never the answer); it passes on the part that is.
@@ -330,27 +334,30 @@ pub struct Answer {
     from: u64,
     /// LFs of the echo still to come.
     echo_lines: u32,
+    /// The echo's first line has text, none of which has come yet.
+    awaits_text: bool,
     /// Where the next bytes fed begin.
     pos: u64,
 }
 
 impl Answer {
-    pub fn new(input_offset: u64, input_lines: u32) -> Answer {
+    pub fn new(input_offset: u64, input_lines: u32, input_text: bool) -> Answer {
         Answer {
             from: input_offset,
             echo_lines: input_lines,
+            awaits_text: input_text && input_lines > 0,
             pos: input_offset,
         }
     }
 
     /// The answer to the last input before a watch began.
     pub fn to_last_input(info: &proto::WatchInfo) -> Answer {
-        Answer::new(info.input_offset, info.input_lines)
+        Answer::new(info.input_offset, info.input_lines, info.input_text)
     }
 
     /// The answer to a send just delivered.
     pub fn to_send(r: &proto::SendResult) -> Answer {
-        Answer::new(r.offset, r.input_lines)
+        Answer::new(r.offset, r.input_lines, r.input_text)
     }
 
     /// Output bytes that begin at `at` (counted from the session's start):
@@ -361,12 +368,21 @@ impl Answer {
         let before = self.from.saturating_sub(at).min(data.len() as u64) as usize;
         let mut d = &data[before..];
         while self.echo_lines > 0 && !d.is_empty() {
-            match d.iter().position(|&b| b == b'\n') {
+            let line_end = d.iter().position(|&b| b == b'\n');
+            let before = &d[..line_end.unwrap_or(d.len())];
+            let texted = before.iter().any(|&b| b != b'\r');
+            match line_end {
+                // The end of a line begun before the input: not the echo's.
+                Some(i) if self.awaits_text && !texted => d = &d[i + 1..],
                 Some(i) => {
+                    self.awaits_text = false;
                     self.echo_lines -= 1;
                     d = &d[i + 1..];
                 }
-                None => d = &[],
+                None => {
+                    self.awaits_text &= !texted;
+                    d = &[];
+                }
             }
         }
         self.pos = self.pos.max(end);
@@ -390,7 +406,7 @@ mod tests {
     #[test]
     fn the_answer_follows_the_echo_of_a_submitted_line() {
         // A REPL echoes the typed line, then answers.
-        let mut a = Answer::new(4, 1);
+        let mut a = Answer::new(4, 1, true);
         assert_eq!(a.feed_at(0, b">>> "), b"");
         let got = all(
             &mut a,
@@ -401,7 +417,7 @@ mod tests {
 
     #[test]
     fn input_without_a_line_end_is_answered_right_away() {
-        let mut a = Answer::new(10, 0);
+        let mut a = Answer::new(10, 0, false);
         assert_eq!(
             a.feed_at(6, b"old!abc"),
             b"abc",
@@ -411,8 +427,20 @@ mod tests {
     }
 
     #[test]
+    fn the_end_of_a_line_begun_before_the_input_is_not_its_echo() {
+        // "ready-now" and its "\r\n" came in two reads, the input between.
+        let mut a = Answer::new(9, 1, true);
+        assert_eq!(a.feed_at(0, b"ready-now"), b"");
+        let got = all(&mut a, &[b"\r", b"\n>>> print(1)", b"\r\n1\r\n>>> "]);
+        assert_eq!(got, b"1\r\n>>> ");
+        // An Enter alone: its echo is that bare line end.
+        let mut a = Answer::new(0, 1, false);
+        assert_eq!(all(&mut a, &[b"\r\n>>> "]), b">>> ");
+    }
+
+    #[test]
     fn several_lines_skip_as_many_line_breaks_and_crlf_counts_once() {
-        let mut a = Answer::new(0, 3);
+        let mut a = Answer::new(0, 3, true);
         let got = all(
             &mut a,
             &[b"def f():\r\n...   return 1\r\n", b"...\r\n", b"ok\r\n"],
@@ -426,6 +454,7 @@ mod tests {
             offset: 20,
             input_offset: 12,
             input_lines: 1,
+            input_text: true,
         };
         let mut a = Answer::to_last_input(&info);
         // The logged output [12, 20), then the stream from 20.

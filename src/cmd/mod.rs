@@ -49,9 +49,24 @@ impl Ctx {
         crate::keys::parse_detach_key(flag.unwrap_or(&self.config.detach_key))
     }
 
-    /// Retention, as `run` and `list` apply it: quietly, never failing them.
+    /// Retention, as `list` applies it (it reads every record anyway):
+    /// quietly, never failing it.
     pub fn retain(&self, store: &Store) {
         if let Some(d) = self.config.retain_exited {
+            crate::slots::retention_ran(store);
+            crate::slots::sweep(store);
+            let _ = store.prune(d, false);
+        }
+    }
+
+    /// Retention, as `run` applies it: the same, at most once per
+    /// interval (`slots::RETENTION_EVERY`, or `retain_exited` if shorter),
+    /// so that starting a session does not read the whole store.
+    pub fn retain_if_due(&self, store: &Store) {
+        if let Some(d) = self.config.retain_exited
+            && crate::slots::retention_due(store, d.min(crate::slots::RETENTION_EVERY))
+        {
+            crate::slots::sweep(store);
             let _ = store.prune(d, false);
         }
     }

@@ -20,6 +20,7 @@ use crate::error::{Error, IoContext, Result, describe_io, note, stdout_error};
 use crate::logs::{self, Plain};
 use crate::meta::{self, Meta, SessionType, Status};
 use crate::pty::Exec;
+use crate::slots::{self, Slot};
 use crate::store::{self, check_name};
 use crate::supervisor::{self, Init, Ready, Settings};
 use crate::{fmt, integration, names};
@@ -85,9 +86,16 @@ pub fn run(a: RunArgs, ctx: &Ctx) -> Result<ExitCode> {
         }
     };
     check_limit(&store, ctx)?;
-    let (name, dir) = create_dir(&store, name, explicit)?;
-    let mut guard = RemoveOnDrop(Some(dir.clone()));
+    let umask = current_umask();
+    let (name, dir) = create_dir(&store, name, explicit, umask)?;
+    let mut guard = RemoveOnDrop {
+        dir: Some(dir.clone()),
+        slot: None,
+    };
     let lock = store::take_lock(&dir)?;
+    let id = names::session_id();
+    // From here on the session counts against max_sessions.
+    guard.slot = Slot::claim(&store, &name, &id, &dir)?;
 
     let mut full_env = env;
     set_var(&mut full_env, "CODEX_SESSION", &name);
@@ -118,8 +126,11 @@ pub fn run(a: RunArgs, ctx: &Ctx) -> Result<ExitCode> {
             })
             .collect::<Result<_>>()?,
         cwd: cstring(cwd.as_os_str().as_bytes(), "the working directory")?,
-        umask: current_umask(),
+        umask,
     };
+    // The supervisor is a fork of this process: what is still allocated
+    // here stays allocated in it for the session's life.
+    drop(full_env);
 
     let settings = Settings {
         log_max_size: ctx.config.log_max_size,
@@ -131,12 +142,13 @@ pub fn run(a: RunArgs, ctx: &Ctx) -> Result<ExitCode> {
         idle_after: ctx.config.idle_after,
         draft_quiet: ctx.config.draft_quiet,
         attention_after: ctx.config.attention_after,
+        attach_stall: ctx.config.attach_stall,
     };
     let ms = |d: Duration| d.as_millis() as u64;
     let meta = Meta {
         schema: meta::SCHEMA,
         name: name.clone(),
-        id: names::session_id(),
+        id,
         command: command.clone(),
         command_line,
         cwd: cwd.to_string_lossy().into_owned(),
@@ -187,18 +199,19 @@ pub fn run(a: RunArgs, ctx: &Ctx) -> Result<ExitCode> {
         settings,
         exec,
         lock,
+        slot: guard.slot.as_ref().map(Slot::seen_from_session_folder),
     })? {
         Ready::Running { .. } => {
-            guard.0 = None;
+            guard.disarm();
             if a.bg {
                 writeln!(io::stdout(), "{name}").map_err(stdout_error)?;
-                ctx.retain(&store);
+                ctx.retain_if_due(&store);
                 if let Some(d) = wait_idle {
                     return first_output(&store.get(&name)?, d);
                 }
                 return Ok(ExitCode::SUCCESS);
             }
-            ctx.retain(&store);
+            ctx.retain_if_due(&store);
             let s = store.get(&name)?;
             attach::attach(
                 &s,
@@ -218,6 +231,11 @@ pub fn run(a: RunArgs, ctx: &Ctx) -> Result<ExitCode> {
             .with_code(code))
         }
         Ready::Failed(msg) => Err(Error::new(format!("starting session {name}: {msg}"))),
+        // The supervisor itself: back to `main`, which runs it.
+        Ready::Forked => {
+            guard.disarm();
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 
@@ -307,9 +325,10 @@ fn make_room(store: &store::Store, name: &str, if_absent: bool, verbose: bool) -
 
 /// Refuse to start beyond `max_sessions` running sessions (called with the
 /// store's creation lock held, so racing starts cannot both slip through).
+/// Reads only the running sessions' slots, never the whole store.
 fn check_limit(store: &store::Store, ctx: &Ctx) -> Result<()> {
     let max = ctx.config.max_sessions;
-    let running = store.running_if_at_least(max)?;
+    let running = slots::running_if_at_least(store, max)?;
     if running.len() < max {
         return Ok(());
     }
@@ -323,26 +342,47 @@ fn check_limit(store: &store::Store, ctx: &Ctx) -> Result<()> {
     )))
 }
 
-/// Removes a half-made session folder unless disarmed.
-struct RemoveOnDrop(Option<PathBuf>);
+/// Removes a half-made session (its folder and slot) unless disarmed.
+struct RemoveOnDrop {
+    dir: Option<PathBuf>,
+    slot: Option<Slot>,
+}
+
+impl RemoveOnDrop {
+    /// The session started: its supervisor owns both now.
+    fn disarm(&mut self) {
+        self.dir = None;
+        self.slot = None;
+    }
+}
 
 impl Drop for RemoveOnDrop {
     fn drop(&mut self) {
-        if let Some(d) = self.0.take() {
+        if let Some(s) = self.slot.take() {
+            s.release();
+        }
+        if let Some(d) = self.dir.take() {
             let _ = std::fs::remove_dir_all(d);
         }
     }
 }
 
-fn create_dir(store: &store::Store, mut name: String, explicit: bool) -> Result<(String, PathBuf)> {
+fn create_dir(
+    store: &store::Store,
+    mut name: String,
+    explicit: bool,
+    umask: Mode,
+) -> Result<(String, PathBuf)> {
     let mut tries = 0;
     loop {
         let dir = store.dir(&name);
         match std::fs::DirBuilder::new().mode(0o700).create(&dir) {
             Ok(()) => {
                 // mkdir's mode is masked by umask; make sure it is exactly 0700.
-                std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700))
-                    .ctx("securing", &dir)?;
+                if umask.bits() & 0o700 != 0 {
+                    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700))
+                        .ctx("securing", &dir)?;
+                }
                 return Ok((name, dir));
             }
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {

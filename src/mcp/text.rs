@@ -305,7 +305,7 @@ mod tests {
     use super::*;
 
     fn collect(max: usize, skip: u32, data: &[&[u8]]) -> Collected {
-        let echo = (skip > 0).then(|| InputAnswer::new(0, skip));
+        let echo = (skip > 0).then(|| InputAnswer::new(0, skip, true));
         let mut c = Collector::new(max, echo, None);
         for d in data {
             c.feed(d);
@@ -361,7 +361,7 @@ mod tests {
     #[test]
     fn matches_finished_and_partial_lines_after_the_echo() {
         let re = Regex::new("^done$").unwrap();
-        let mut c = Collector::new(1000, Some(InputAnswer::new(0, 1)), Some(re.clone()));
+        let mut c = Collector::new(1000, Some(InputAnswer::new(0, 1, true)), Some(re.clone()));
         c.feed(b"echo done\r\n");
         assert_eq!(c.matched(), None);
         c.feed(b"don");

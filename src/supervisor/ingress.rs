@@ -425,6 +425,7 @@ impl Ingress {
                 bytes: bytes.len(),
                 offset,
                 input_lines: line_ends(bytes),
+                input_text: first_line_has_text(bytes),
             },
         );
         events.emit(
@@ -486,6 +487,16 @@ pub fn line_ends(input: &[u8]) -> u32 {
         after_cr = b == b'\r';
     }
     n
+}
+
+/// Whether the input's first line has something before its line end (see
+/// [`proto::WatchInfo::input_text`]).
+pub fn first_line_has_text(input: &[u8]) -> bool {
+    input
+        .iter()
+        .take_while(|&&b| b != b'\r' && b != b'\n')
+        .next()
+        .is_some()
 }
 
 /// What a batch of keystrokes does to the line being typed.

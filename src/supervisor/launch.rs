@@ -1,4 +1,4 @@
-//! Starting a supervisor: double fork with a ready pipe (abduco's
+//! Starting a supervisor: a fork with a ready pipe (abduco's
 //! `create_session` pattern). The launcher blocks on the pipe until the
 //! supervisor reports that the lock is held, the socket listens and the
 //! program has been exec'd, or why it could not. Then the supervisor's own
@@ -11,6 +11,7 @@ use std::os::fd::AsRawFd;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::UnixListener;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 use std::time::Duration;
 
 use nix::errno::Errno;
@@ -26,6 +27,7 @@ use crate::events::Events;
 use crate::logs::LogWriter;
 use crate::meta::{self, Meta, Status};
 use crate::pty::{self, Exec};
+use crate::slots::Slot;
 use crate::store::{LOG, SOCK};
 
 /// What the supervisor writes on the ready pipe.
@@ -36,6 +38,9 @@ pub enum Ready {
     ExecFailed(Errno),
     /// Setting up failed before exec.
     Failed(String),
+    /// This process is the forked supervisor: return to `main` (dropping
+    /// everything the CLI holds), which then runs it ([`forked`]).
+    Forked,
 }
 
 impl Ready {
@@ -44,6 +49,7 @@ impl Ready {
             Ready::Running { pid } => [b"R".as_slice(), &pid.to_le_bytes()].concat(),
             Ready::ExecFailed(e) => [b"X".as_slice(), &(*e as i32).to_le_bytes()].concat(),
             Ready::Failed(msg) => [b"E".as_slice(), msg.as_bytes()].concat(),
+            Ready::Forked => Vec::new(),
         }
     }
 
@@ -82,6 +88,9 @@ pub struct Init {
     pub exec: Exec,
     /// The session lock, taken by the launcher and inherited.
     pub lock: File,
+    /// Its running-session slot (relative to the session folder), given
+    /// back when the session ends.
+    pub slot: Option<Slot>,
 }
 
 /// The session's settings, fixed at launch (config and `run` flags).
@@ -105,36 +114,49 @@ pub struct Settings {
     pub draft_quiet: Duration,
     /// Waiting for input this long after printing needs attention.
     pub attention_after: Duration,
+    /// An attached terminal may hold the program back this long without
+    /// taking any output before it is cut loose (and repainted later).
+    pub attach_stall: Duration,
 }
 
-/// Fork the supervisor, which runs `body`, and wait until it reports.
-/// Returns in the launcher only.
-pub fn start(init: Init, body: fn(Init, ReadyPipe) -> !) -> Result<Ready> {
+/// What the forked supervisor starts from, kept here while its copy of the
+/// CLI returns to `main`.
+static FORKED: Mutex<Option<(Init, ReadyPipe)>> = Mutex::new(None);
+
+/// In the forked supervisor, once the CLI has returned to `main`: what it
+/// starts from. None in any other process.
+pub fn forked() -> Option<(Init, ReadyPipe)> {
+    FORKED.lock().unwrap_or_else(|p| p.into_inner()).take()
+}
+
+/// Fork the supervisor and wait until it reports. In the launcher, how the
+/// start went; in the child, [`Ready::Forked`]: the CLI's frames are to be
+/// left (so that what they hold is freed, not kept for the session's life)
+/// and `main` then calls the supervisor's body.
+///
+/// One fork, then `setsid` in the child: the supervisor leads a session of
+/// its own without a controlling terminal, and keeps it that way because
+/// every terminal it opens is opened with O_NOCTTY (openpty's; a client's
+/// passed terminal, `clients/tty.rs`). No
+/// middle process to fork and reap: the
+/// launcher exits soon after, and the supervisor goes to init (or the
+/// subreaper) as its orphan.
+pub fn start(init: Init) -> Result<Ready> {
     let (mut r, w) = io::pipe().map_err(|e| Error::new(format!("creating a pipe: {e}")))?;
     // Safety: the CLI is single-threaded here (no thread has been spawned),
     // so the child may run arbitrary code; every CString was built before.
     match unsafe { fork() }.map_err(|e| Error::new(format!("fork: {}", e.desc())))? {
         ForkResult::Child => {
             drop(r);
-            // The intermediate child: a new session, then fork again so the
-            // supervisor is not a session leader and can never acquire a
-            // controlling terminal.
+            // A session of its own: no terminal's signals reach it.
             let _ = setsid();
-            // Safety: still single-threaded.
-            match unsafe { fork() } {
-                Ok(ForkResult::Child) => {
-                    set_title(&init.meta.name);
-                    body(init, ReadyPipe(w))
-                }
-                // Safety: _exit skips atexit handlers and destructors that
-                // belong to the launcher, which is exactly what we want here.
-                Ok(ForkResult::Parent { .. }) | Err(_) => unsafe { nix::libc::_exit(0) },
-            }
+            set_title(&init.meta.name);
+            *FORKED.lock().unwrap_or_else(|p| p.into_inner()) = Some((init, ReadyPipe(w)));
+            Ok(Ready::Forked)
         }
-        ForkResult::Parent { child } => {
+        ForkResult::Parent { .. } => {
             drop(w);
             drop(init);
-            let _ = nix::sys::wait::waitpid(child, None);
             let mut buf = Vec::new();
             r.read_to_end(&mut buf)
                 .map_err(|e| Error::new(format!("waiting for the supervisor: {e}")))?;
@@ -155,6 +177,7 @@ pub struct Started {
     pub log: LogWriter,
     pub events: Events,
     pub lock: File,
+    pub slot: Option<Slot>,
 }
 
 /// Daemon hygiene, the socket, the log, then the program. Reports on the
@@ -177,6 +200,7 @@ pub fn setup(init: Init, ready: ReadyPipe) -> Option<Started> {
         settings,
         exec,
         lock,
+        slot,
     } = init;
     try_or_report!(
         std::env::set_current_dir(&dir),
@@ -248,6 +272,7 @@ pub fn setup(init: Init, ready: ReadyPipe) -> Option<Started> {
         log,
         events,
         lock,
+        slot,
     })
 }
 

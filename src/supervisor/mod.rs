@@ -34,7 +34,7 @@ use serde_json::json;
 pub use launch::{Init, Ready, Settings};
 
 use attention::Attention;
-use clients::Clients;
+use clients::{Clients, Keys};
 use ingress::Ingress;
 use launch::ReadyPipe;
 use marks::Marks;
@@ -50,9 +50,12 @@ use crate::events::Events;
 use crate::logs::LogWriter;
 use crate::meta;
 use crate::proto::{self, Kind, Size};
+use crate::slots::Slot as RunningSlot;
 use crate::store::SOCK;
 use crate::{error::Result, sys};
 
+/// The most output read from the PTY in one batch. The buffer is allocated
+/// when output comes and given back when the session goes quiet.
 const READ_BUF: usize = 64 * 1024;
 /// The grace period between TERM and KILL when the supervisor decides.
 const STOP_GRACE: Duration = Duration::from_secs(10);
@@ -81,14 +84,30 @@ struct Supervisor {
     input_offset: u64,
     /// ...and the line ends in that input (`ingress::line_ends`).
     input_lines: u32,
+    /// Its first line has text (`proto::WatchInfo::input_text`).
+    input_text: bool,
     buf: Vec<u8>,
+    /// How long a terminal may hold the program back without progress.
+    attach_stall: Duration,
+    /// Counts the session as running until the end (`slots.rs`).
+    slot: Option<RunningSlot>,
     _lock: File,
 }
 
 /// Fork the supervisor of the session `init` describes and wait until it
-/// reports. Returns in the launcher only.
+/// reports. In the child it returns [`Ready::Forked`]: the caller returns
+/// to `main`, which calls [`run_if_forked`].
 pub fn start(init: Init) -> Result<Ready> {
-    launch::start(init, run)
+    launch::start(init)
+}
+
+/// In the process [`start`] forked, once the CLI's frames have been left
+/// (and what they held freed): the supervisor's life, which never returns.
+/// Nothing elsewhere.
+pub fn run_if_forked() {
+    if let Some((init, ready)) = launch::forked() {
+        run(init, ready)
+    }
 }
 
 /// The supervisor process's whole life.
@@ -114,6 +133,8 @@ enum Slot {
     Listener,
     Pty,
     Client(usize),
+    /// A client's own terminal, passed to the supervisor.
+    Tty(usize),
 }
 
 impl Supervisor {
@@ -136,7 +157,10 @@ impl Supervisor {
             output_bytes: 0,
             input_offset: 0,
             input_lines: 0,
-            buf: vec![0u8; READ_BUF],
+            input_text: false,
+            buf: Vec::new(),
+            attach_stall: set.attach_stall,
+            slot: s.slot,
             _lock: s.lock,
         }
     }
@@ -151,8 +175,17 @@ impl Supervisor {
             if !self.clients.accept_paused() {
                 slots.push(Slot::Listener);
             }
-            slots.extend(self.program.pty().map(|_| Slot::Pty));
+            // A person's terminal that is behind holds the program back:
+            // its output waits in the PTY (the program blocks on it).
+            if self.program.pty().is_some() && !self.clients.holds_back() {
+                slots.push(Slot::Pty);
+            }
             slots.extend((0..self.clients.len()).map(Slot::Client));
+            slots.extend(
+                (0..self.clients.len())
+                    .filter(|&i| self.clients[i].tty_fd().is_some())
+                    .map(Slot::Tty),
+            );
             let mut fds: Vec<PollFd> = slots.iter().map(|s| self.poll_fd(*s)).collect();
             match poll(&mut fds, timers::timeout(self.next_deadline()).as_ref()) {
                 Ok(_) => {}
@@ -169,6 +202,7 @@ impl Supervisor {
                     Slot::Listener => self.accept_clients(),
                     Slot::Pty => self.pump_pty(*rev),
                     Slot::Client(i) => self.client_activity(i, *rev),
+                    Slot::Tty(i) => self.tty_activity(i, *rev),
                 }
             }
             if self.clients.forget_dead(&mut self.events) {
@@ -193,6 +227,10 @@ impl Supervisor {
                 self.clients[i].stream.as_fd(),
                 self.clients[i].wants_write(),
             ),
+            Slot::Tty(i) => (
+                self.clients[i].tty_fd().expect("polled only while passed"),
+                self.clients[i].wants_tty_write(),
+            ),
         };
         let out = if write {
             PollFlags::OUT
@@ -216,6 +254,7 @@ impl Supervisor {
             Timer::Attention => (self.program.running())
                 .then(|| self.attention.deadline())
                 .flatten(),
+            Timer::ClientStall => self.clients.stall_at(self.attach_stall),
             _ => self.timers.at(t),
         }
     }
@@ -243,6 +282,7 @@ impl Supervisor {
                 let ms = self.timers.idle_after().as_millis() as u64;
                 self.events.emit("idle", json!({"after_ms": ms}));
                 // Quiet from now on, probably: give back what the burst used.
+                self.buf = Vec::new();
                 trim::trim();
             }
             Timer::WatcherQuiet => (self.clients).tell_quiet(now, self.timers.last_output()),
@@ -253,6 +293,9 @@ impl Supervisor {
                 if let Some(reason) = self.attention.look(now, reading) {
                     self.attention_begins(reason, None);
                 }
+            }
+            Timer::ClientStall => {
+                (self.clients).cut_stalled(now, self.attach_stall, &mut self.events);
             }
             Timer::Ttl | Timer::IdleTimeout => {
                 let why = if t == Timer::Ttl { "ttl" } else { "idle" };
@@ -301,6 +344,8 @@ impl Supervisor {
             self.write_pty(&[]);
         }
         if rev.intersects(PollFlags::IN | PollFlags::HUP | PollFlags::ERR) {
+            self.buf.clear();
+            self.buf.reserve_exact(READ_BUF);
             let r = self.program.read(&mut self.buf);
             if r.n > 0 {
                 self.output(r.n);
@@ -469,9 +514,36 @@ impl Supervisor {
         self.clients.flush(i, &mut self.screen);
     }
 
+    /// A client's own terminal: room for output, or keystrokes (the detach
+    /// key among them detaches that client), or a hang-up (the client is
+    /// dropped; the session goes on).
+    fn tty_activity(&mut self, i: usize, rev: PollFlags) {
+        if self.clients[i].tty_fd().is_none() {
+            return;
+        }
+        if rev.intersects(PollFlags::IN | PollFlags::HUP | PollFlags::ERR) {
+            match self.clients[i].read_tty() {
+                Keys::Typed { keys, detach } => {
+                    let read_only = self.clients[i].terminal().is_none_or(|t| t.read_only);
+                    if !keys.is_empty() && !read_only {
+                        self.on_input(i, &keys);
+                    }
+                    if detach {
+                        self.clients.detach(i);
+                    }
+                }
+                Keys::Nothing | Keys::HungUp => {}
+            }
+        }
+        self.clients.flush(i, &mut self.screen);
+    }
+
     fn on_request(&mut self, i: usize, r: Request) {
         match r {
             Request::Hello(hello) => self.on_hello(i, hello),
+            Request::Tty(offer) => {
+                self.clients[i].take_tty(&offer, &mut self.screen);
+            }
             Request::Input(keys) => self.on_input(i, &keys),
             Request::Resize(size) => {
                 if self.clients.resized(i, size) {
@@ -498,6 +570,7 @@ impl Supervisor {
                     offset: self.output_bytes,
                     input_offset: self.input_offset,
                     input_lines: self.input_lines,
+                    input_text: self.input_text,
                 };
                 self.clients[i].watch_from(Watch::new(idle, Instant::now()), &info);
             }
@@ -519,8 +592,10 @@ impl Supervisor {
             self.make_active(i);
             self.attended();
             self.tell_focus(true);
-            let paint = self.screen.repaint();
-            self.clients[i].send_output_all(&paint);
+            // A terminal about to pass itself gets its repaint there.
+            if !self.clients[i].awaits_tty() {
+                self.clients[i].repaint(&mut self.screen);
+            }
             self.save_meta();
         }
     }
@@ -536,6 +611,7 @@ impl Supervisor {
             self.input_offset = self.output_bytes;
             self.input_lines = ingress::line_ends(payload);
             self.attended();
+            self.input_text = ingress::first_line_has_text(payload);
         }
         self.write_pty(payload);
         if self.ingress.has_pending() {
@@ -564,6 +640,7 @@ impl Supervisor {
             }
             self.input_offset = self.output_bytes;
             self.input_lines = ingress::line_ends(&d.bytes);
+            self.input_text = ingress::first_line_has_text(&d.bytes);
             self.write_pty(&d.bytes);
             self.attended();
             self.clients.flush(d.client, &mut self.screen);
@@ -579,6 +656,10 @@ impl Supervisor {
         (signs.attention, signs.progress) = (None, None);
         let (screen, log) = (&mut self.screen, &self.log);
         (self.record).finish(screen, self.output_bytes, log, &mut self.events);
+        // Ended: no longer one of the max_sessions.
+        if let Some(s) = self.slot.take() {
+            s.release();
+        }
         // Connections that came in as the program ended get a proper answer:
         // their Hello (usually already sent) is read, then they get Exit.
         self.accept_clients();

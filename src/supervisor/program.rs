@@ -33,7 +33,7 @@ pub enum Ended {
 
 /// What [`Program::read`] got.
 pub struct Read {
-    /// Bytes now at the start of the buffer.
+    /// Bytes now in the buffer.
     pub n: usize,
     /// The terminal's end: nobody holds it open any more.
     pub eof: bool,
@@ -73,21 +73,24 @@ impl Program {
         self.input.len()
     }
 
-    /// Read what the program wrote into `buf`: the terminal hands it over
-    /// about 4 KiB a read, so keep reading until it has no more (or the
-    /// buffer is full), for the caller to handle the batch once.
-    pub fn read(&self, buf: &mut [u8]) -> Read {
+    /// Read what the program wrote into `buf` (emptied first), up to its
+    /// capacity: the terminal hands output over about 4 KiB a read, so keep
+    /// reading until it has no more (or the buffer is full), for the caller
+    /// to handle the batch once. Reads go into the spare capacity, so a
+    /// fresh buffer's pages are touched only as far as output fills them.
+    pub fn read(&self, buf: &mut Vec<u8>) -> Read {
+        buf.clear();
         let mut r = Read { n: 0, eof: false };
         let Some(m) = &self.master else { return r };
-        while r.n + PTY_CHUNK <= buf.len() {
-            match rustix::io::read(m, &mut buf[r.n..]) {
+        while buf.len() + PTY_CHUNK <= buf.capacity() {
+            match rustix::io::read(m, rustix::buffer::spare_capacity(buf)) {
                 Ok(0) | Err(rustix::io::Errno::IO) => {
                     // EIO: nobody holds the terminal open any more; end of output.
                     r.eof = true;
                     break;
                 }
                 Ok(k) => {
-                    r.n += k;
+                    r.n = buf.len();
                     // A short read means the terminal had no more just now
                     // (a keystroke's echo, say): skip the read that would
                     // only say so; poll reports what comes next.

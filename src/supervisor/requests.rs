@@ -1,5 +1,5 @@
 //! What a client may ask, by its role: a Hello first (the protocol version
-//! checked), then Input and Resize from a terminal, Detach, Send and Watch
+//! checked), then Input, Resize and Tty from a terminal, Detach, Send and Watch
 //! from a control connection, Stop and Capture from either. A frame that
 //! breaks these rules, or whose JSON is malformed, is refused here (an
 //! Error frame, then the connection closes); the supervisor gets the rest
@@ -15,6 +15,8 @@ use crate::proto::{self, Kind, ProtoError, Role, Size};
 
 pub enum Request {
     Hello(proto::Hello),
+    /// A terminal passes itself (the descriptor came with the frame).
+    Tty(proto::TtyOffer),
     /// A terminal's keystrokes (a read-only terminal's never get here).
     Input(Vec<u8>),
     Resize(Size),
@@ -64,6 +66,7 @@ fn request(c: &mut Client, kind: Kind, payload: Vec<u8>) -> Option<Request> {
             Request::Input(payload)
         }
         (Kind::Resize, Role::Attach) => Request::Resize(parse(c, kind, &payload)?),
+        (Kind::Tty, Role::Attach) => Request::Tty(parse(c, kind, &payload)?),
         (Kind::Stop, _) => {
             let req: proto::StopReq = parse(c, kind, &payload)?;
             Request::Stop {

@@ -4,8 +4,9 @@
 //! due by name, the way the loop handles each fd by its kind.
 //!
 //! [`Timers`] holds the clocks behind the supervisor's own deadlines; a
-//! watcher's quiet clock lives with the watcher (`watchers.rs`), a held-back
-//! send's with the send, and the look for the program's first read of its
+//! watcher's quiet clock lives with the watcher (`watchers.rs`), a stuck
+//! terminal's with the client (`clients/client.rs`), a held-back send's
+//! with the send, and the look for the program's first read of its
 //! terminal with the sends it holds (`ingress.rs`), the listener's pause
 //! with the clients (`clients/mod.rs`).
 
@@ -38,6 +39,8 @@ pub enum Timer {
     FirstRead,
     /// A held-back send may go (the person paused) or has waited too long.
     HeldSend,
+    /// A terminal holding the program back took nothing for `attach.stall`.
+    ClientStall,
     /// The session's time to live is over: stop the program.
     Ttl,
     /// No output and no input for `idle_timeout`: stop the program.
@@ -55,11 +58,12 @@ pub enum Timer {
 impl Timer {
     /// Every timer, in the order the ones due together are handled (a TTL
     /// that is over wins over an idle timeout as the reason to stop).
-    pub const ALL: [Timer; 10] = [
+    pub const ALL: [Timer; 11] = [
         Timer::IdleEvent,
         Timer::WatcherQuiet,
         Timer::FirstRead,
         Timer::HeldSend,
+        Timer::ClientStall,
         Timer::Ttl,
         Timer::IdleTimeout,
         Timer::Kill,
@@ -132,6 +136,7 @@ impl Timers {
             | Timer::FirstRead
             | Timer::HeldSend
             | Timer::AcceptPause
+            | Timer::ClientStall
             | Timer::Attention => None,
         }
     }

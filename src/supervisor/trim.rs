@@ -1,12 +1,15 @@
 //! Give back memory an idle supervisor does not use. The supervisor is a
 //! fork of the CLI, so it starts with every page of the binary and libc the
-//! CLI touched (argument parsing, configuration) counted in its RSS. Clean,
-//! private, file-backed pages (none copied on write) hold exactly what is in the file, so dropping
-//! them loses nothing: the ones still needed come back from the page cache on
-//! the next touch. Done once the session runs and each time it goes idle.
+//! CLI touched (argument parsing, configuration) counted in its RSS, and
+//! with the stack the CLI's parsing grew. Clean, private, file-backed pages
+//! (none copied on write) hold exactly what is in the file, so dropping
+//! them loses nothing: the ones still needed come back from the page cache
+//! on the next touch. Stack pages below the current frame hold nothing
+//! live; dropped, they come back as zero pages when the stack grows again.
+//! Done once the session runs and each time it goes idle.
 
-/// Drop clean file pages and return free heap to the system (Linux; a no-op
-/// elsewhere).
+/// Drop clean file pages and unused stack, and return free heap to the
+/// system (Linux; a no-op elsewhere).
 pub fn trim() {
     #[cfg(target_os = "linux")]
     linux::trim();
@@ -16,11 +19,20 @@ pub fn trim() {
 mod linux {
     use std::ffi::c_void;
 
+    /// Stack below the current frame kept anyway, for the calls made from
+    /// here on (far more than they use).
+    const STACK_MARGIN: usize = 8 * 1024;
+    const PAGE: usize = 4096;
+
     pub fn trim() {
         let Ok(smaps) = std::fs::read_to_string("/proc/self/smaps") else {
             return;
         };
-        for (start, end) in clean_file_mappings(&smaps) {
+        trim_stack(&smaps);
+        let ranges = clean_file_mappings(&smaps);
+        // Freed before malloc_trim, or it would keep the heap's top in use.
+        drop(smaps);
+        for &(start, end) in &ranges {
             // Safety: the range is a whole mapping of this process backed by
             // a file, not writable, with no anonymous (copied-on-write)
             // pages, so its contents are the page cache's; MADV_DONTNEED on it only drops
@@ -34,10 +46,50 @@ mod linux {
                 );
             }
         }
+        drop(ranges);
         #[cfg(target_env = "gnu")]
         // Safety: malloc_trim only returns free heap memory to the system.
         unsafe {
             nix::libc::malloc_trim(0);
+        }
+    }
+
+    /// Drop the stack's pages from its lowest address up to
+    /// [`STACK_MARGIN`] below this frame.
+    #[inline(never)]
+    fn trim_stack(smaps: &str) {
+        let here = 0u8;
+        let sp = std::hint::black_box(&here) as *const u8 as usize;
+        let Some((start, _)) = smaps
+            .lines()
+            .filter(|l| l.ends_with("[stack]"))
+            .find_map(|l| {
+                let (a, b) = l.split_whitespace().next()?.split_once('-')?;
+                let (s, e) = (
+                    usize::from_str_radix(a, 16).ok()?,
+                    usize::from_str_radix(b, 16).ok()?,
+                );
+                (s <= sp && sp < e).then_some((s, e))
+            })
+        else {
+            return;
+        };
+        let end = (sp.saturating_sub(STACK_MARGIN)) & !(PAGE - 1);
+        if end > start {
+            // Safety: [start, end) is the part of this (the only) thread's
+            // stack that lies more than STACK_MARGIN below the current
+            // frame: no live frame is there, and the calls made from here
+            // (madvise) use far less than the margin. A signal handler runs
+            // only before or after the call, on pages it faults in again.
+            // MADV_DONTNEED makes those pages read back as zeros, which is
+            // all a stack below its pointer may hold.
+            unsafe {
+                let _ = rustix::mm::madvise(
+                    start as *mut c_void,
+                    end - start,
+                    rustix::mm::Advice::LinuxDontNeed,
+                );
+            }
         }
     }
 

@@ -615,7 +615,12 @@ signal.sigwait({signal.SIGUSR2})
     let done_s = done.to_string_lossy().into_owned();
     start_py(&s, "flood", "flood.py", body, &[BYTES, &done_s]);
     s.wait_log("flood", "WAITING");
-    let mut t = attach(&s, "flood", 80, 24);
+    // Relayed: a terminal passed to the supervisor is read by this test's
+    // own terminal whatever the client does (its stall is in perf.rs).
+    let mut cmd = s.cmd(["attach", "flood"]);
+    cmd.env("CODEX_SESSION_RELAY", "1");
+    let mut t = Term::spawn(cmd, 80, 24);
+    wait_raw_mode(&mut t);
     t.wait_screen("the repaint", |sc| sc.contains("WAITING"));
 
     let client = Pid::from_raw(t.child.id() as i32);

@@ -357,6 +357,8 @@ fn man_pages_have_the_usual_sections() {
             "draft_quiet",
             "agent_command",
             "shell_integration",
+            "[attach]",
+            "stall",
             "[logs]",
             "max_size",
             "keep",

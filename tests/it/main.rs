@@ -20,6 +20,7 @@ mod logs;
 mod marks;
 #[cfg(feature = "mcp")]
 mod mcp;
+mod perf;
 mod retention;
 mod rotation;
 mod run;

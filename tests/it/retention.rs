@@ -1,4 +1,5 @@
-//! Retention: `retain_exited` applied by `list` and `run`, and `prune`.
+//! Retention: `retain_exited` applied by `list` (every time) and `run` (at
+//! most once per interval), and `prune`.
 
 use serde_json::Value;
 
@@ -10,6 +11,12 @@ fn set_meta(s: &Store, name: &str, key: &str, v: Value) {
     m[key] = v;
     let p = s.dir(name).join("meta.json");
     std::fs::write(&p, serde_json::to_vec_pretty(&m).unwrap()).unwrap();
+}
+
+/// Remove the stamp that says when retention last ran, so the next `run`
+/// applies it.
+fn forget_retention(s: &Store) {
+    let _ = std::fs::remove_file(s.root.join(".retention"));
 }
 
 /// A time long past, for retention.
@@ -31,6 +38,9 @@ fn retention_removes_only_old_ended_sessions() {
     assert!(!e.dir("old").exists());
 
     set_meta(&e, "old2", "ended", LONG_AGO.into());
+    // `run` applies retention at most once an hour (or per `retain_exited`
+    // if shorter), and `list` just did: forget when it last ran.
+    forget_retention(&e);
     e.start("new", &[], &["true"]);
     assert!(!e.dir("old2").exists(), "run removed old2");
     e.wait_ended("new", WAIT);
@@ -55,6 +65,7 @@ fn retention_removes_only_old_ended_sessions() {
         out.contains("would remove done").then_some(())
     });
     assert!(e.dir("done").exists(), "--dry-run removes nothing");
+    forget_retention(&e);
     e.start("trigger", &[], &["sleep", "100"]);
     assert!(!e.dir("done").exists(), "run removed done");
     assert_eq!(e.names(), ["live", "trigger"]);

@@ -67,7 +67,7 @@ pub const METRICS: &[Metric] = &[
     },
     Metric {
         key: "create",
-        about: "create latency: `run --bg` until the session's socket connects, vs openpty + spawn",
+        about: "create latency: `run --bg` until the session's socket connects, in an empty and a full store, vs openpty + spawn",
         run: create::run,
     },
     Metric {
@@ -123,7 +123,9 @@ options:
   --tp-mb N           detached throughput payload, MB of text [250; quick 20]
   --tp-reps N         throughput repetitions, interleaved [5; quick 3]
   --create-reps N     create latency samples [30; quick 10]
-  --sessions N        idle sessions for rss [50; quick 10]
+  --create-ended N    ended sessions in the full store for create [1000]
+  --create-running N  running sessions in the full store for create [60]
+  --sessions N        idle sessions for rss [100; quick 10]
   --list-sessions N   ended sessions for list [1000; quick 100]
   --list-reps N       list timings [7; quick 3]
   --rtt-n N           keystroke round trips per repetition [2000; quick 200]
@@ -145,6 +147,8 @@ pub struct Opts {
     pub tp_reps: usize,
     pub tp_timeout_s: u64,
     pub create_reps: usize,
+    pub create_ended: usize,
+    pub create_running: usize,
     pub sessions: usize,
     pub list_sessions: usize,
     pub list_reps: usize,
@@ -166,7 +170,9 @@ impl Opts {
             tp_reps: if quick { 3 } else { 5 },
             tp_timeout_s: 120,
             create_reps: if quick { 10 } else { 30 },
-            sessions: if quick { 10 } else { 50 },
+            create_ended: 1000,
+            create_running: 60,
+            sessions: if quick { 10 } else { 100 },
             list_sessions: if quick { 100 } else { 1000 },
             list_reps: if quick { 3 } else { 7 },
             rtt_n: if quick { 200 } else { 2000 },
@@ -223,6 +229,8 @@ impl Opts {
                 "--tp-mb" => o.tp_mb = num(flag, value(flag)?)?,
                 "--tp-reps" => o.tp_reps = num(flag, value(flag)?)?,
                 "--create-reps" => o.create_reps = num(flag, value(flag)?)?,
+                "--create-ended" => o.create_ended = num(flag, value(flag)?)?,
+                "--create-running" => o.create_running = num(flag, value(flag)?)?,
                 "--sessions" => o.sessions = num(flag, value(flag)?)?,
                 "--list-sessions" => o.list_sessions = num(flag, value(flag)?)?,
                 "--list-reps" => o.list_reps = num(flag, value(flag)?)?,

@@ -289,6 +289,11 @@ fn environment() -> String {
         ),
         ("HOME", "Where ~/.codex is, when CODEX_HOME is not set."),
         (
+            "CODEX_SESSION_RELAY",
+            "When set and not 0, attach relays the terminal's bytes through itself instead \
+             of passing the terminal to the supervisor (slower; for debugging).",
+        ),
+        (
             "CODEX_SESSION",
             "Set in the program's environment to its session's name (with TERM, from the \
              configuration's term, unless run --env TERM=... gives one).",

@@ -1,16 +1,26 @@
-//! One connection: its state, its frame decoder and its bounded output
-//! queue (the queue's rules are in the parent module's docs).
+//! One connection: its state, its frame decoder and its output queue (the
+//! queue's rules are in the parent module's docs).
 
 use std::collections::VecDeque;
-use std::io::{self, Read, Write};
+use std::io::{self, IoSliceMut, Write};
+use std::mem::MaybeUninit;
+use std::os::fd::{BorrowedFd, OwnedFd};
 use std::os::unix::net::UnixStream;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
+use rustix::event::{PollFd, PollFlags, poll};
+use rustix::net::{RecvAncillaryBuffer, RecvAncillaryMessage, RecvFlags, recvmsg};
+
+use super::tty::{Keys, Tty};
 use crate::proto::{self, Decoder, Kind, ProtoError, Role, Size};
 use crate::supervisor::screen::Screen;
 use crate::supervisor::watchers::{WATCH_LIMIT, Watch};
 
-/// Queued output per terminal before it is dropped in favour of a repaint.
+/// A person's terminal with this much output queued holds the program back:
+/// the supervisor stops reading the PTY until it has taken some.
+pub const HOLD_AT: usize = 256 << 10;
+/// Queued output per read-only terminal before it is dropped in favour of
+/// a repaint (a viewer never holds the program back).
 const QUEUE_LIMIT: usize = 1 << 20;
 /// Output frames are cut to at most this much payload.
 const CHUNK: usize = 64 * 1024;
@@ -39,6 +49,21 @@ pub struct Terminal {
     pub size: Option<Size>,
     /// Output was dropped: repaint once the queue has drained.
     resync: bool,
+    /// Holding the program back, with no progress since this moment.
+    stuck_since: Option<Instant>,
+    /// How output gets there and keystrokes come back.
+    link: Link,
+}
+
+/// How a terminal is reached.
+enum Link {
+    /// Through the client process: Output and Input frames.
+    Relay,
+    /// The client offered its terminal and it has not come yet: nothing is
+    /// sent (the repaint follows either way).
+    Awaiting,
+    /// Its own terminal, read and written by the supervisor (`tty.rs`).
+    Direct(Tty),
 }
 
 pub struct Client {
@@ -53,6 +78,9 @@ pub struct Client {
     pub pid: Option<i32>,
     /// A serial number, to know which client was active last.
     pub id: u64,
+    /// A descriptor that came with its frames (SCM_RIGHTS), until a Tty
+    /// frame takes it.
+    passed: Option<OwnedFd>,
 }
 
 impl Client {
@@ -67,6 +95,7 @@ impl Client {
             uid,
             pid,
             id,
+            passed: None,
         }
     }
 
@@ -136,6 +165,8 @@ impl Client {
                 read_only: h.read_only,
                 size: h.size,
                 resync: false,
+                stuck_since: None,
+                link: if h.tty { Link::Awaiting } else { Link::Relay },
             }),
         };
     }
@@ -172,21 +203,36 @@ impl Client {
         self.state = State::Dead { attached };
     }
 
-    /// Read what the socket has for the decoder. False when the client
+    /// Read what the socket has for the decoder, and a descriptor passed
+    /// with it (a terminal; any others are closed). False when the client
     /// hung up or failed (it is dead then).
     pub fn receive(&mut self) -> bool {
         let mut b = [0u8; 16 * 1024];
-        match (&self.stream).read(&mut b) {
-            Ok(0) => {
+        let mut space = [MaybeUninit::uninit(); rustix::cmsg_space!(ScmRights(1))];
+        let mut control = RecvAncillaryBuffer::new(&mut space);
+        let got = recvmsg(
+            &self.stream,
+            &mut [IoSliceMut::new(&mut b)],
+            &mut control,
+            RecvFlags::CMSG_CLOEXEC | RecvFlags::DONTWAIT,
+        );
+        for msg in control.drain() {
+            if let RecvAncillaryMessage::ScmRights(fds) = msg {
+                for fd in fds {
+                    self.passed.get_or_insert(fd);
+                }
+            }
+        }
+        match got {
+            Ok(r) if r.bytes == 0 => {
                 self.die();
                 false
             }
-            Ok(n) => {
-                self.dec.push(&b[..n]);
+            Ok(r) => {
+                self.dec.push(&b[..r.bytes]);
                 true
             }
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => true,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => true,
+            Err(rustix::io::Errno::AGAIN | rustix::io::Errno::INTR) => true,
             Err(_) => {
                 self.die();
                 false
@@ -248,13 +294,36 @@ impl Client {
         matches!(self.state, State::Attached(_) | State::Watching(_))
     }
 
-    /// Queue program output: a terminal that has fallen too far behind
-    /// loses its queue and is marked for a resync; a watcher is cut off.
+    /// Queue program output. A person's terminal takes it all (it holds
+    /// the program back instead, [`Client::holds_back`]); a read-only one
+    /// that has fallen too far behind loses its queue and is marked for a
+    /// resync; a watcher is cut off.
     pub(super) fn send_output(&mut self, data: &[u8]) {
+        let queued = self.out_queued();
+        if let State::Attached(t) = &mut self.state
+            && let Link::Direct(tty) = &mut t.link
+        {
+            if t.resync {
+                return;
+            }
+            if t.read_only && queued + data.len() > QUEUE_LIMIT {
+                tty.drop_queue();
+                t.resync = true;
+                return;
+            }
+            tty.push(data);
+            self.start_stall_clock(false);
+            return;
+        }
         let limit = match &self.state {
             State::Watching(_) => WATCH_LIMIT,
-            State::Attached(t) if t.resync => return,
-            State::Attached(_) => QUEUE_LIMIT,
+            State::Attached(t) if t.resync || matches!(t.link, Link::Awaiting) => return,
+            State::Attached(t) if t.read_only => QUEUE_LIMIT,
+            State::Attached(_) => {
+                self.send(Kind::Output, data);
+                self.start_stall_clock(false);
+                return;
+            }
             _ => return,
         };
         if self.queued + data.len() <= limit {
@@ -268,15 +337,12 @@ impl Client {
 
     /// A terminal too far behind: its queue dropped, a repaint owed.
     pub(super) fn repaint_later(&mut self) {
-        if let State::Attached(t) = &mut self.state {
-            t.resync = true;
-            self.drop_queue();
-        }
+        self.cut_loose();
     }
 
-    /// Bytes queued for it.
+    /// Bytes queued for it (on its own terminal or on the socket).
     pub(super) fn queued(&self) -> usize {
-        self.queued
+        self.out_queued()
     }
 
     /// A watcher too far behind: its queue dropped, an error, closed.
@@ -287,6 +353,64 @@ impl Client {
             &proto::ErrorMsg::new("this reader fell too far behind the output"),
         );
         self.state = State::Closing { attached: false };
+    }
+
+    /// Output queued for its terminal: on its own terminal, or on the
+    /// socket.
+    fn out_queued(&self) -> usize {
+        match &self.state {
+            State::Attached(Terminal {
+                link: Link::Direct(tty),
+                ..
+            }) => tty.queued(),
+            _ => self.queued,
+        }
+    }
+
+    /// A person's terminal that has not taken enough of its output: the
+    /// program's output is not read until it has (or is cut loose).
+    pub(super) fn holds_back(&self) -> bool {
+        self.out_queued() >= HOLD_AT
+            && matches!(&self.state, State::Attached(t) if !t.read_only && !t.resync)
+    }
+
+    /// When a terminal holding the program back, if it takes nothing more,
+    /// has been stuck `stall` long.
+    pub(super) fn stall_at(&self, stall: Duration) -> Option<Instant> {
+        match &self.state {
+            State::Attached(t) if self.holds_back() => Some(t.stuck_since? + stall),
+            _ => None,
+        }
+    }
+
+    /// (Re)start the stall clock when the terminal begins to hold the
+    /// program back or made progress doing so; stop it otherwise.
+    fn start_stall_clock(&mut self, progressed: bool) {
+        let holds = self.holds_back();
+        if let State::Attached(t) = &mut self.state {
+            if !holds {
+                t.stuck_since = None;
+            } else if progressed || t.stuck_since.is_none() {
+                t.stuck_since = Some(Instant::now());
+            }
+        }
+    }
+
+    /// A terminal stuck too long: it stops holding the program back, loses
+    /// its queue (a half-written frame is finished first) and gets a
+    /// repaint once it reads again.
+    pub(super) fn cut_loose(&mut self) {
+        match &mut self.state {
+            State::Attached(Terminal {
+                link: Link::Direct(tty),
+                ..
+            }) => tty.drop_queue(),
+            _ => self.drop_queue(),
+        }
+        if let State::Attached(t) = &mut self.state {
+            t.resync = true;
+            t.stuck_since = None;
+        }
     }
 
     fn push(&mut self, f: Vec<u8>) {
@@ -303,20 +427,122 @@ impl Client {
         }
     }
 
+    /// Something waits for the socket (a relayed terminal's repaint too).
     pub fn wants_write(&self) -> bool {
-        !self.queue.is_empty() || matches!(&self.state, State::Attached(t) if t.resync)
+        !self.queue.is_empty()
+            || matches!(&self.state, State::Attached(t) if t.resync && matches!(t.link, Link::Relay))
+    }
+
+    /// Its own terminal, when the supervisor reads and writes it.
+    pub fn tty_fd(&self) -> Option<BorrowedFd<'_>> {
+        match &self.state {
+            State::Attached(Terminal {
+                link: Link::Direct(tty),
+                ..
+            }) => Some(tty.fd()),
+            _ => None,
+        }
+    }
+
+    /// Something waits for its own terminal (a repaint too).
+    pub fn wants_tty_write(&self) -> bool {
+        match &self.state {
+            State::Attached(t) => match &t.link {
+                Link::Direct(tty) => tty.wants_write() || t.resync,
+                _ => false,
+            },
+            _ => false,
+        }
+    }
+
+    /// A Tty frame: take the passed terminal if it is one the supervisor
+    /// can open for itself; answer either way, and send the repaint there
+    /// or, failing that, over the socket.
+    pub fn take_tty(&mut self, offer: &proto::TtyOffer, screen: &mut Screen) -> bool {
+        let passed = self.passed.take();
+        let State::Attached(t) = &mut self.state else {
+            return false;
+        };
+        if !matches!(t.link, Link::Awaiting) {
+            return false;
+        }
+        let taken = match passed {
+            Some(fd) => Tty::take(fd, offer.detach_key),
+            None => Err("no terminal came with the frame".into()),
+        };
+        let answer = match taken {
+            Ok(tty) => {
+                t.link = Link::Direct(tty);
+                proto::TtyAnswer {
+                    direct: true,
+                    reason: None,
+                }
+            }
+            Err(why) => {
+                t.link = Link::Relay;
+                proto::TtyAnswer {
+                    direct: false,
+                    reason: Some(why),
+                }
+            }
+        };
+        let direct = answer.direct;
+        self.send_json(Kind::Tty, &answer);
+        self.repaint(screen);
+        direct
+    }
+
+    /// Read its own terminal (a Direct link's keystrokes); a terminal that
+    /// hung up kills the client.
+    pub fn read_tty(&mut self) -> Keys {
+        let keys = match &mut self.state {
+            State::Attached(Terminal {
+                link: Link::Direct(tty),
+                ..
+            }) => tty.read(),
+            _ => return Keys::Nothing,
+        };
+        if matches!(keys, Keys::HungUp) {
+            self.die();
+        }
+        keys
     }
 
     pub(super) fn is_flushed(&self) -> bool {
         self.queue.is_empty()
     }
 
-    /// Write what the socket takes now.
+    /// Write what the socket and its own terminal take now.
+    /// Progress, for the stall clock, is what its terminal took.
     pub fn flush(&mut self) {
+        let tty = match &mut self.state {
+            State::Attached(Terminal {
+                link: Link::Direct(tty),
+                ..
+            }) => Some(tty.flush()),
+            _ => None,
+        };
+        let socket = self.flush_socket();
+        let progressed = match tty {
+            Some(Ok(p)) => p,
+            // Its terminal hung up or failed.
+            Some(Err(_)) => return self.die(),
+            None => socket,
+        };
+        self.start_stall_clock(progressed);
+    }
+
+    /// Write what the socket takes now; true when something was written.
+    fn flush_socket(&mut self) -> bool {
+        let mut progressed = false;
         while let Some(front) = self.queue.front() {
             match (&self.stream).write(&front[self.front_pos..]) {
-                Ok(0) => return self.die(),
+                Ok(0) => {
+                    self.die();
+                    return progressed;
+                }
                 Ok(n) => {
+                    progressed = true;
                     self.front_pos += n;
                     if self.front_pos == front.len() {
                         self.queued -= front.len();
@@ -325,20 +551,25 @@ impl Client {
                     }
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
-                Err(_) => return self.die(),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(_) => {
+                    self.die();
+                    return progressed;
+                }
             }
         }
+        progressed
     }
 
     /// Write what the socket takes; a terminal that caught up after
-    /// falling behind gets a fresh repaint; a closing client that is done
-    /// is gone.
+    /// falling behind gets a fresh repaint once it reads again; a closing
+    /// client that is done is gone.
     pub(super) fn flush_settled(&mut self, screen: &mut Screen) {
         self.flush();
-        if self.is_flushed() && self.resync(screen) {
+        if self.owes_resync() && self.ready_for_repaint() && self.resync(screen) {
             self.flush();
         }
+        self.tell_modes();
         if let State::Closing { attached } = self.state
             && self.is_flushed()
         {
@@ -363,17 +594,92 @@ impl Client {
         }
     }
 
+    fn owes_resync(&self) -> bool {
+        matches!(&self.state, State::Attached(t) if t.resync)
+    }
+
+    /// Its terminal has taken everything and can take more: it reads again.
+    fn ready_for_repaint(&self) -> bool {
+        match &self.state {
+            State::Attached(Terminal {
+                link: Link::Direct(tty),
+                ..
+            }) => !tty.wants_write() && tty.writable(),
+            _ => self.is_flushed() && self.writable(),
+        }
+    }
+
+    /// A Modes frame when what undoes the terminal's modes has changed.
+    fn tell_modes(&mut self) {
+        let news = match &mut self.state {
+            State::Attached(Terminal {
+                link: Link::Direct(tty),
+                ..
+            }) => tty.undo_news(),
+            _ => None,
+        };
+        if let Some(undo) = news {
+            self.send(Kind::Modes, undo.as_bytes());
+            self.flush_socket();
+        }
+    }
+
+    /// The socket has room (the client reads again): poll says so.
+    fn writable(&self) -> bool {
+        let mut fds = [PollFd::new(&self.stream, PollFlags::OUT)];
+        let now = rustix::event::Timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        matches!(poll(&mut fds, Some(&now)), Ok(1)) && fds[0].revents().contains(PollFlags::OUT)
+    }
+
     /// A terminal marked for a resync gets its repaint now.
     pub(super) fn resync(&mut self, screen: &mut Screen) -> bool {
         match &mut self.state {
             State::Attached(t) if t.resync => {
                 t.resync = false;
-                let paint = screen.repaint();
-                self.send_output_all(&paint);
+                self.repaint(screen);
                 true
             }
             _ => false,
         }
+    }
+
+    /// The screen as it is, to its terminal (a new or resynced one).
+    pub fn repaint(&mut self, screen: &mut Screen) {
+        let paint = screen.repaint();
+        match &mut self.state {
+            State::Attached(Terminal {
+                link: Link::Direct(tty),
+                ..
+            }) => tty.push(&paint),
+            _ => self.send_output_all(&paint),
+        }
+    }
+
+    /// Waits for its passed terminal before the repaint.
+    pub fn awaits_tty(&self) -> bool {
+        matches!(
+            &self.state,
+            State::Attached(Terminal {
+                link: Link::Awaiting,
+                ..
+            })
+        )
+    }
+
+    /// At the program's end: its own terminal gets what is queued for it
+    /// (by `deadline`) before the Exit frame goes on the socket.
+    pub(super) fn flush_tty_until(&mut self, deadline: Instant) {
+        if let State::Attached(Terminal {
+            link: Link::Direct(tty),
+            ..
+        }) = &mut self.state
+        {
+            tty.flush_until(deadline);
+        }
+        self.tell_modes();
     }
 }
 
@@ -390,15 +696,48 @@ mod tests {
             role: Role::Attach,
             read_only: false,
             size: None,
+            tty: false,
         });
         (c, b)
     }
 
     #[test]
-    fn a_terminal_that_falls_behind_is_repainted_once_it_catches_up() {
+    fn a_terminal_holds_the_program_back_until_cut_loose() {
         let (mut c, _peer) = terminal();
         let mut screen = Screen::new(20, 5);
+        let stall = Duration::from_secs(1);
+        c.send_output(&vec![b'x'; HOLD_AT - 10]);
+        assert!(!c.holds_back() && c.stall_at(stall).is_none());
+        c.send_output(&vec![b'x'; 64 << 10]);
+        assert!(c.holds_back(), "full: the program waits for it");
+        let at = c.stall_at(stall).expect("the stall clock runs");
+        assert!(at > Instant::now());
+        // Nothing is dropped while it holds the program back.
+        for _ in 0..48 {
+            c.send_output(&vec![b'y'; 64 << 10]);
+        }
+        assert!(c.holds_back() && c.queued > 3 << 20);
+        c.cut_loose();
+        assert!(!c.holds_back() && c.is_flushed() && c.wants_write());
+        c.send_output(b"more");
+        assert!(c.is_flushed(), "nothing queued while a resync is owed");
+        c.flush_settled(&mut screen);
+        assert!(!c.wants_write() && c.is_attached(), "repainted");
+    }
+
+    #[test]
+    fn a_viewer_that_falls_behind_is_repainted_once_it_catches_up() {
+        let (mut c, _peer) = terminal();
+        c.state = State::Attached(Terminal {
+            read_only: true,
+            size: None,
+            resync: false,
+            stuck_since: None,
+            link: Link::Relay,
+        });
+        let mut screen = Screen::new(20, 5);
         c.send_output(&vec![b'x'; QUEUE_LIMIT + 1]);
+        assert!(!c.holds_back(), "a viewer never holds the program back");
         assert!(
             c.is_flushed() && c.wants_write(),
             "queue dropped, resync owed"

@@ -1,16 +1,22 @@
-//! The connected clients: each one's state, frame decoder and bounded
-//! output queue, and the list of them with the one the window follows.
+//! The connected clients: each one's state, frame decoder and output
+//! queue, and the list of them with the one the window follows.
 //!
-//! Output never waits for a client. A person's terminal queues at most
-//! 1 MiB (`QUEUE_LIMIT` in client.rs); when program output would overflow
-//! it, the queued output is dropped (a frame already half-written is
-//! finished first, so the stream is never torn mid-frame) and the terminal
-//! is marked for a resync: once it can take data again it gets a full
-//! repaint of the screen instead. A watcher is cut off instead
-//! (`../watchers.rs`), and so is the watcher furthest behind whenever all
-//! watchers together are more than [`WATCHERS_TOTAL`] behind; likewise the
-//! terminal with the most queued is repainted later whenever all together
-//! queue more than [`TERMINALS_TOTAL`].
+//! A person's terminal gets every byte, as a terminal on the PTY would:
+//! once 256 KiB are queued for it (`HOLD_AT` in client.rs) it holds the
+//! program back, that is the supervisor stops reading the PTY (the program
+//! blocks on a full terminal) until the terminal has taken some. One that
+//! takes nothing for `attach.stall` (1 s) while holding the program back
+//! is cut loose: its queued output is dropped (a frame already
+//! half-written is finished first, so the stream is never torn mid-frame),
+//! a `stalled` event is recorded, and once it reads again it gets a full
+//! repaint of the screen instead. A read-only terminal never holds the
+//! program back: past 1 MiB queued (`QUEUE_LIMIT`) it is resynced the same
+//! way at once. A watcher is cut off instead (`../watchers.rs`), and so is
+//! the watcher furthest behind whenever all watchers together are more
+//! than [`WATCHERS_TOTAL`] behind; likewise the terminal with the most
+//! queued is repainted later whenever all together queue more than
+//! [`TERMINALS_TOTAL`]. The log and the screen model see every byte either
+//! way.
 //!
 //! Connections are bounded too: at most [`MAX_CONNECTIONS`]; one more is
 //! accepted and closed at once with an Error frame saying why. When the
@@ -22,6 +28,7 @@
 //! retried at once: the loop never spins.
 
 mod client;
+mod tty;
 
 use std::fs::File;
 use std::io::{self, Write};
@@ -32,6 +39,7 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 
 pub use client::Client;
+pub use tty::Keys;
 
 use super::screen::Screen;
 use crate::events::Events;
@@ -112,6 +120,8 @@ impl Clients {
                 version: proto::VERSION,
                 name: name.to_string(),
                 pid,
+                // Terminals may pass themselves (`tty.rs`).
+                tty: true,
             },
             reserve: reserve(),
             accept_paused: None,
@@ -319,6 +329,31 @@ impl Clients {
         }
     }
 
+    /// A person's terminal has too much output queued: do not read the
+    /// program's output for now.
+    pub fn holds_back(&self) -> bool {
+        self.list.iter().any(Client::holds_back)
+    }
+
+    /// When the first terminal holding the program back will have been
+    /// stuck for `stall`.
+    pub fn stall_at(&self, stall: Duration) -> Option<Instant> {
+        self.list.iter().filter_map(|c| c.stall_at(stall)).min()
+    }
+
+    /// Cut loose every terminal stuck for `stall` (a `stalled` event each).
+    pub fn cut_stalled(&mut self, now: Instant, stall: Duration, events: &mut Events) {
+        for c in &mut self.list {
+            if c.stall_at(stall).is_some_and(|at| now >= at) {
+                c.cut_loose();
+                events.emit(
+                    "stalled",
+                    json!({"client_pid": c.pid, "after_ms": stall.as_millis() as u64}),
+                );
+            }
+        }
+    }
+
     /// When the first watcher's output will have been quiet long enough.
     pub fn watchers_quiet_at(&self, last_output: Instant) -> Option<Instant> {
         (self.list.iter())
@@ -346,9 +381,19 @@ impl Clients {
 
     /// Tell every terminal it is detached.
     pub fn detach_all(&mut self) {
-        for c in self.list.iter_mut().filter(|c| c.terminal().is_some()) {
-            c.send(Kind::Detach, &[]);
+        for i in 0..self.list.len() {
+            self.detach(i);
+        }
+    }
+
+    /// Tell one terminal it is detached. Its own terminal, if the
+    /// supervisor writes it, is let go of first (closing drops it), so the
+    /// client's restoring writes come after the last of the output.
+    pub fn detach(&mut self, i: usize) {
+        let c = &mut self.list[i];
+        if c.terminal().is_some() {
             c.close();
+            c.send(Kind::Detach, &[]);
         }
     }
 
@@ -378,6 +423,7 @@ impl Clients {
         let deadline = Instant::now() + timeout;
         for c in &mut self.list {
             c.resync(screen);
+            c.flush_tty_until(deadline);
             c.send_json(Kind::Exit, info);
             c.flush_blocking(
                 deadline

@@ -32,6 +32,8 @@ pub struct Store<'a> {
     ctx: &'a Ctx,
     dir: PathBuf,
     cleaned: bool,
+    /// A configuration file of this store's own (`CODEX_SESSION_CONFIG`).
+    config: Option<PathBuf>,
 }
 
 impl<'a> Store<'a> {
@@ -42,7 +44,24 @@ impl<'a> Store<'a> {
             ctx,
             dir,
             cleaned: false,
+            config: None,
         })
+    }
+
+    /// Give this store's CLI calls a configuration of their own.
+    pub fn set_config(&mut self, toml: &str) -> Result<(), String> {
+        let path = self.dir.with_extension("toml");
+        fs::write(&path, toml).map_err(|e| format!("writing {}: {e}", path.display()))?;
+        self.config = Some(path);
+        Ok(())
+    }
+
+    fn command(&self) -> Command {
+        let mut c = self.ctx.command(&self.ctx.bin);
+        if let Some(p) = &self.config {
+            c.env("CODEX_SESSION_CONFIG", p);
+        }
+        c
     }
 
     pub fn dir(&self) -> &Path {
@@ -60,7 +79,7 @@ impl<'a> Store<'a> {
     /// `codex-session --store DIR ARGS...`, stdout and stderr appended to the
     /// run's cli.log (never a pipe: a daemonising child could hold it open).
     pub fn cli(&self, args: &[&str]) -> Command {
-        let mut c = self.ctx.command(&self.ctx.bin);
+        let mut c = self.command();
         c.arg("--store").arg(&self.dir).args(args);
         match fs::OpenOptions::new()
             .append(true)
@@ -100,7 +119,7 @@ impl<'a> Store<'a> {
     /// `codex-session --store DIR attach NAME`, stdio left for the caller
     /// (a PTY: see [`super::term::Tty::spawn`]).
     pub fn attach_cmd(&self, name: &str) -> Command {
-        let mut c = self.ctx.command(&self.ctx.bin);
+        let mut c = self.command();
         c.arg("--store").arg(&self.dir).args(["attach", name]);
         c
     }

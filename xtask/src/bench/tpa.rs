@@ -5,10 +5,11 @@
 //! drains as fast as it can. The clock runs from creating the go-file until the
 //! end token appears in the client's byte stream.
 //!
-//! The supervisor never lets a client hold the program back: a client that
-//! falls behind has its queue dropped and gets a repaint instead, so the client
-//! may receive fewer bytes than the payload (reported as client bytes ÷ bytes
-//! on the PTY). output.log must still hold every byte (checked).
+//! A client that keeps reading gets every byte (the supervisor holds the
+//! program back while the client's queue is full; only a client stuck for
+//! `attach.stall` is cut loose and repainted), so client bytes ÷ bytes on the
+//! PTY should be 1 (reported; the repaint before the flood counts a little
+//! over). output.log must hold every byte (checked).
 //!
 //! raw: the same command on a PTY (cooked, as the supervisor's), whose master
 //! this process reads directly with the same loop. Interleaved with ours,
@@ -94,7 +95,7 @@ pub fn run(ctx: &Ctx, rep: &mut Report) -> Result<(), String> {
             .collect()
     };
     let (o, w) = (median(&mbps(true)), median(&mbps(false)));
-    let ok = o.zip(w).map(|(o, w)| o >= 0.7 * w);
+    let ok = o.zip(w).map(|(o, w)| o >= 0.9 * w);
     rep.row(
         format!(
             "attached throughput, MB/s ({:.0} MB, {} reps)",
@@ -104,7 +105,7 @@ pub fn run(ctx: &Ctx, rep: &mut Report) -> Result<(), String> {
         report::num(o, 0),
         report::num(w, 0),
         ratio(o, w),
-        "≥ 0.70× raw",
+        "≥ 0.90× raw",
         Verdict::check(ok),
     );
     let frac = |ours: bool| -> Vec<f64> {
@@ -114,6 +115,7 @@ pub fn run(ctx: &Ctx, rep: &mut Report) -> Result<(), String> {
             .collect()
     };
     let fo = frac(true);
+    let all = min_max(&fo).map(|(lo, _)| lo >= 1.0);
     let range = |xs: &[f64], scale: f64, d: usize| match min_max(xs) {
         Some((lo, hi)) => format!("[{:.d$}–{:.d$}]", lo * scale, hi * scale),
         None => "–".into(),
@@ -123,8 +125,8 @@ pub fn run(ctx: &Ctx, rep: &mut Report) -> Result<(), String> {
         format!("{:.3}", median(&fo).unwrap_or(0.0)),
         format!("{:.3}", median(&frac(false)).unwrap_or(0.0)),
         "",
-        "",
-        Verdict::Info,
+        "every byte, every run",
+        Verdict::check(all),
     );
     let cpu: Vec<(f64, f64)> = runs.iter().filter_map(|r| r.cpu).collect();
     rep.note(format!(
