@@ -189,7 +189,6 @@ pub enum Command {
         codex-session wait build --exit\n  \
         codex-session send repl 'import time' --submit && codex-session wait repl --idle 2s\n  \
         codex-session send repl '6*7' --submit && codex-session wait repl --since-input --output 42\n  \
-        codex-session wait sh --command --timeout 30m\n  \
         codex-session wait agent --attention")]
     Wait(WaitArgs),
 
