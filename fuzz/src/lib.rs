@@ -141,7 +141,14 @@ fn message(kind: Kind, p: &[u8]) {
         }),
         Kind::Watching => proto::parse_json::<proto::WatchInfo>(kind, p).map(drop),
         Kind::Ok => proto::parse_json::<proto::SendResult>(kind, p).map(drop),
-        Kind::Output | Kind::Input | Kind::Screen | Kind::Detach | Kind::Idle => Ok(()),
+        // A Tty frame is an offer from a client, an answer from the
+        // supervisor: either parses or is refused.
+        Kind::Tty => proto::parse_json::<proto::TtyOffer>(kind, p)
+            .map(drop)
+            .or_else(|_| proto::parse_json::<proto::TtyAnswer>(kind, p).map(drop)),
+        Kind::Output | Kind::Input | Kind::Screen | Kind::Detach | Kind::Idle | Kind::Modes => {
+            Ok(())
+        }
     };
 }
 

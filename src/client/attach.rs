@@ -166,12 +166,14 @@ fn offer_terminal(conn: &mut Conn, opts: &Options, offer: bool) -> Result<Offere
     let mut space = [MaybeUninit::uninit(); rustix::cmsg_space!(ScmRights(1))];
     let mut control = SendAncillaryBuffer::new(&mut space);
     control.push(SendAncillaryMessage::ScmRights(&fds));
-    let sent = sendmsg(
-        &conn.stream,
-        &[IoSlice::new(&frame)],
-        &mut control,
-        SendFlags::NOSIGNAL,
-    );
+    // No SIGPIPE if the supervisor is gone (an error instead). macOS has
+    // no MSG_NOSIGNAL; SIGPIPE is ignored there as everywhere (Rust's
+    // start-up code ignores it), so the error comes back all the same.
+    #[cfg(not(target_vendor = "apple"))]
+    let flags = SendFlags::NOSIGNAL;
+    #[cfg(target_vendor = "apple")]
+    let flags = SendFlags::empty();
+    let sent = sendmsg(&conn.stream, &[IoSlice::new(&frame)], &mut control, flags);
     let rest = match sent {
         Ok(n) => &frame[n..],
         // Passing refused here: the frame alone, for the relay.

@@ -210,15 +210,24 @@ impl Client {
         let mut b = [0u8; 16 * 1024];
         let mut space = [MaybeUninit::uninit(); rustix::cmsg_space!(ScmRights(1))];
         let mut control = RecvAncillaryBuffer::new(&mut space);
+        // Close-on-exec as it arrives where the system can (macOS cannot:
+        // it is set right after, before anything could be spawned, as the
+        // supervisor is single-threaded).
+        #[cfg(not(target_vendor = "apple"))]
+        let flags = RecvFlags::CMSG_CLOEXEC | RecvFlags::DONTWAIT;
+        #[cfg(target_vendor = "apple")]
+        let flags = RecvFlags::DONTWAIT;
         let got = recvmsg(
             &self.stream,
             &mut [IoSliceMut::new(&mut b)],
             &mut control,
-            RecvFlags::CMSG_CLOEXEC | RecvFlags::DONTWAIT,
+            flags,
         );
         for msg in control.drain() {
             if let RecvAncillaryMessage::ScmRights(fds) = msg {
                 for fd in fds {
+                    #[cfg(target_vendor = "apple")]
+                    let _ = rustix::io::fcntl_setfd(&fd, rustix::io::FdFlags::CLOEXEC);
                     self.passed.get_or_insert(fd);
                 }
             }

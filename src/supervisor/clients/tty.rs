@@ -213,8 +213,8 @@ impl Tty {
     }
 }
 
-fn is_char_device(mode: u32) -> bool {
-    rustix::fs::FileType::from_raw_mode(mode as _) == rustix::fs::FileType::CharacterDevice
+fn is_char_device(mode: rustix::fs::RawMode) -> bool {
+    rustix::fs::FileType::from_raw_mode(mode) == rustix::fs::FileType::CharacterDevice
 }
 
 /// The path `/proc/self/fd/N` names (Linux), as a fallback to ttyname.

@@ -260,7 +260,10 @@ pub fn wait_timeout(child: &mut Child, timeout: Duration) -> Option<ExitStatus> 
 
     let end = Instant::now() + timeout;
     // Safety: pidfd_open takes a pid and flags and returns a new fd or -1.
+    #[cfg(target_os = "linux")]
     let raw = unsafe { libc::syscall(libc::SYS_pidfd_open, child.id() as libc::pid_t, 0) };
+    #[cfg(not(target_os = "linux"))]
+    let raw: i64 = -1;
     if raw >= 0 {
         // Safety: a fresh fd that nothing else owns.
         let pidfd = unsafe { OwnedFd::from_raw_fd(raw as i32) };
