@@ -214,7 +214,10 @@ pub enum Command {
     /// The # column numbers every session in the store by creation, 0 the
     /// oldest; any verb takes that number where it takes a NAME. TYPE is
     /// `cmd`, `shell` (run with no command) or `agent` (exec). CREATED is an
-    /// age (42s, 3m, 2h, 7d); OUT counts what the program printed.
+    /// age (42s, 3m, 2h, 7d); OUT counts what the program printed. A `!`
+    /// before STATUS: the session needs you (a notification or bell, or its
+    /// program waiting for input; --attention lists only those); a
+    /// percentage after it: the progress the program reports (OSC 9;4).
     ///
     /// Control characters in a label, command or prompt are shown escaped
     /// (\e, \n, ?), and on a terminal each line is cut to its width
