@@ -267,3 +267,34 @@ while True:
     t.wait();
     reports(b"\x1b[O\x1b[I\x1b[O");
 }
+
+#[test]
+fn marks_written_a_byte_at_a_time_are_found() {
+    let s = Store::new();
+    start_py(
+        &s,
+        "slow",
+        "slow.py",
+        r#"import os
+out = b"\x1b]133;A\x07$ \x1b]133;C;cmdline=x\x1b\\out\n\x1b]133;D;3\x07done\n"
+for i in range(len(out)):
+    os.write(1, out[i:i + 1])
+input()
+"#,
+        &[],
+    );
+    s.wait_log("slow", "done");
+    let end = wait_for("the command's end", WAIT, || {
+        of_kind(&events(&s, "slow"), "command-end").pop()
+    });
+    assert_eq!(end["exit_code"], 3);
+    assert_eq!(end["command"], "x");
+    let r = end["output"].as_array().unwrap().clone();
+    let log = std::fs::read(s.dir("slow").join("output.log")).unwrap();
+    let (a, b) = (
+        r[0].as_u64().unwrap() as usize,
+        r[1].as_u64().unwrap() as usize,
+    );
+    // (The terminal turns LF into CR LF.)
+    assert_eq!(&log[a..b], b"out\r\n");
+}
