@@ -431,7 +431,7 @@ _codex__session() {
             return 0
             ;;
         codex__session__subcmd__new)
-            opts="-d -n -e -q -v -h -V --detach --bg --name --cwd --env --label --size --detach-key --idle-timeout --ttl --if-absent --replace --wait-idle --shell --no-shell-integration --store --config --quiet --verbose --help --version"
+            opts="-d -n -e -q -v -h -V --detach --bg --name --cwd --env --label --size --detach-key --idle-timeout --ttl --if-absent --replace --wait-idle --shell --no-shell-integration --restart --restart-delay --max-restarts --restart-marker --store --config --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -482,6 +482,18 @@ _codex__session() {
                     return 0
                     ;;
                 --shell)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --restart)
+                    COMPREPLY=($(compgen -W "no on-failure always" -- "${cur}"))
+                    return 0
+                    ;;
+                --restart-delay)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-restarts)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -579,7 +591,7 @@ _codex__session() {
             return 0
             ;;
         codex__session__subcmd__run)
-            opts="-d -n -e -q -v -h -V --detach --bg --name --cwd --env --label --size --detach-key --idle-timeout --ttl --if-absent --replace --wait-idle --shell --no-shell-integration --store --config --quiet --verbose --help --version"
+            opts="-d -n -e -q -v -h -V --detach --bg --name --cwd --env --label --size --detach-key --idle-timeout --ttl --if-absent --replace --wait-idle --shell --no-shell-integration --restart --restart-delay --max-restarts --restart-marker --store --config --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -630,6 +642,18 @@ _codex__session() {
                     return 0
                     ;;
                 --shell)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --restart)
+                    COMPREPLY=($(compgen -W "no on-failure always" -- "${cur}"))
+                    return 0
+                    ;;
+                --restart-delay)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-restarts)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -62,12 +62,18 @@ complete -c codex-session -n "__fish_codex_session_using_subcommand run" -l idle
 complete -c codex-session -n "__fish_codex_session_using_subcommand run" -l ttl -d 'Stop the session this long after it started [default: ttl, off]' -r
 complete -c codex-session -n "__fish_codex_session_using_subcommand run" -l wait-idle -d 'With --bg: print the program\'s first output, once quiet this long' -r
 complete -c codex-session -n "__fish_codex_session_using_subcommand run" -l shell -d 'Start this shell (bash, zsh, fish, ...) instead of $SHELL, as with no command' -r
+complete -c codex-session -n "__fish_codex_session_using_subcommand run" -l restart -d 'Start the program again when it ends: on-failure (an exit code other than 0, or a signal), always, or no [default: restart, no]' -r -f -a "no\t''
+on-failure\t''
+always\t''"
+complete -c codex-session -n "__fish_codex_session_using_subcommand run" -l restart-delay -d 'The wait before a restart; it doubles after each run shorter than 10s, up to 60s [default: restart_delay, 1s]' -r
+complete -c codex-session -n "__fish_codex_session_using_subcommand run" -l max-restarts -d 'At most N restarts in a row (a run of 10s or more starts the count over) [default: max_restarts, no limit]' -r
 complete -c codex-session -n "__fish_codex_session_using_subcommand run" -l store -d 'The sessions folder [default: $CODEX_SESSION_STORE, else $CODEX_HOME/sessions]' -r -F
 complete -c codex-session -n "__fish_codex_session_using_subcommand run" -l config -d 'The configuration file [default: $CODEX_SESSION_CONFIG, else $CODEX_HOME/sessions.toml]' -r -F
 complete -c codex-session -n "__fish_codex_session_using_subcommand run" -s d -l bg -l detach -d 'Start in the background and return at once'
 complete -c codex-session -n "__fish_codex_session_using_subcommand run" -l if-absent -d 'Do nothing (exit 0, silently unless -v) if a session of this name is running; for cron'
 complete -c codex-session -n "__fish_codex_session_using_subcommand run" -l replace -d 'Stop and remove a session of the same name first'
 complete -c codex-session -n "__fish_codex_session_using_subcommand run" -l no-shell-integration -d 'Start the shell as it is, without codex-session\'s shell integration'
+complete -c codex-session -n "__fish_codex_session_using_subcommand run" -l restart-marker -d 'Write a line into the output (log and screen) at each restart [default: restart_marker, false]'
 complete -c codex-session -n "__fish_codex_session_using_subcommand run" -s q -l quiet -d 'Print no notes (what was not done and why); `list -q` and `ps -q` print names only'
 complete -c codex-session -n "__fish_codex_session_using_subcommand run" -s v -l verbose -d 'Print notes that are silent by default (`run --if-absent` finding the session running)'
 complete -c codex-session -n "__fish_codex_session_using_subcommand run" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -82,12 +88,18 @@ complete -c codex-session -n "__fish_codex_session_using_subcommand new" -l idle
 complete -c codex-session -n "__fish_codex_session_using_subcommand new" -l ttl -d 'Stop the session this long after it started [default: ttl, off]' -r
 complete -c codex-session -n "__fish_codex_session_using_subcommand new" -l wait-idle -d 'With --bg: print the program\'s first output, once quiet this long' -r
 complete -c codex-session -n "__fish_codex_session_using_subcommand new" -l shell -d 'Start this shell (bash, zsh, fish, ...) instead of $SHELL, as with no command' -r
+complete -c codex-session -n "__fish_codex_session_using_subcommand new" -l restart -d 'Start the program again when it ends: on-failure (an exit code other than 0, or a signal), always, or no [default: restart, no]' -r -f -a "no\t''
+on-failure\t''
+always\t''"
+complete -c codex-session -n "__fish_codex_session_using_subcommand new" -l restart-delay -d 'The wait before a restart; it doubles after each run shorter than 10s, up to 60s [default: restart_delay, 1s]' -r
+complete -c codex-session -n "__fish_codex_session_using_subcommand new" -l max-restarts -d 'At most N restarts in a row (a run of 10s or more starts the count over) [default: max_restarts, no limit]' -r
 complete -c codex-session -n "__fish_codex_session_using_subcommand new" -l store -d 'The sessions folder [default: $CODEX_SESSION_STORE, else $CODEX_HOME/sessions]' -r -F
 complete -c codex-session -n "__fish_codex_session_using_subcommand new" -l config -d 'The configuration file [default: $CODEX_SESSION_CONFIG, else $CODEX_HOME/sessions.toml]' -r -F
 complete -c codex-session -n "__fish_codex_session_using_subcommand new" -s d -l bg -l detach -d 'Start in the background and return at once'
 complete -c codex-session -n "__fish_codex_session_using_subcommand new" -l if-absent -d 'Do nothing (exit 0, silently unless -v) if a session of this name is running; for cron'
 complete -c codex-session -n "__fish_codex_session_using_subcommand new" -l replace -d 'Stop and remove a session of the same name first'
 complete -c codex-session -n "__fish_codex_session_using_subcommand new" -l no-shell-integration -d 'Start the shell as it is, without codex-session\'s shell integration'
+complete -c codex-session -n "__fish_codex_session_using_subcommand new" -l restart-marker -d 'Write a line into the output (log and screen) at each restart [default: restart_marker, false]'
 complete -c codex-session -n "__fish_codex_session_using_subcommand new" -s q -l quiet -d 'Print no notes (what was not done and why); `list -q` and `ps -q` print names only'
 complete -c codex-session -n "__fish_codex_session_using_subcommand new" -s v -l verbose -d 'Print notes that are silent by default (`run --if-absent` finding the session running)'
 complete -c codex-session -n "__fish_codex_session_using_subcommand new" -s h -l help -d 'Print help (see more with \'--help\')'

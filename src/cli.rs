@@ -75,6 +75,10 @@ pub enum Command {
     ///
     /// `run --bg` returns once the program has started and the session can be
     /// attached to. It prints the session's name on standard output.
+    ///
+    /// With SSH_AUTH_SOCK set, the program's SSH_AUTH_SOCK is agent.sock in
+    /// the session's folder, a link to the agent of whoever attached last
+    /// (see attach; ssh_agent_follow = false passes it through as is).
     #[command(after_help = "Examples:\n  \
         codex-session run --bg --name api pnpm dev\n  \
         codex-session run -d --name build \"make -j8 2>&1 | tee build.txt\"\n  \
@@ -94,6 +98,10 @@ pub enum Command {
     /// program. The window follows the size of the client that attached or
     /// typed last. Detach with Ctrl-\ (see --detach-key); the program keeps
     /// running. When the program ends, attach exits with its exit code.
+    ///
+    /// With SSH_AUTH_SOCK set, the session's agent link (its program's
+    /// SSH_AUTH_SOCK, when run had one) points at your agent until you
+    /// detach, then back at the one before. Only a socket you own is taken.
     #[command(after_help = "Examples:\n  \
         codex-session attach api\n  \
         codex-session attach 0                     # the first session in `list`\n  \
@@ -179,6 +187,9 @@ pub enum Command {
     /// once) from the moment it was written, or from that moment when it had
     /// none. Of a session that has ended, all its kept output is searched.
     ///
+    /// --exit waits until the session ends: a program that its restart
+    /// policy (run --restart) will start again has not ended.
+    ///
     /// Exit status: 0 when the condition is met (--exit: the program's exit
     /// status, 128+N for signal N); 124 when --timeout passed (counted from
     /// the start, connecting included); 1 when the session ended before its
@@ -195,9 +206,9 @@ pub enum Command {
     /// Show a session's events: lifecycle, clients, input audit, idle/busy
     ///
     /// started, attached, detached, input, draft, resized, idle, busy, bell,
-    /// title, timeout, rotated, dropped, refused, exited; from what programs
-    /// tell their terminal: prompt, command-start, command-end,
-    /// notification, progress, attention.
+    /// title, timeout, rotated, dropped, refused, restarted, restart_failed,
+    /// agent, exited; from what programs tell their terminal: prompt,
+    /// command-start, command-end, notification, progress, attention.
     Events(EventsArgs),
 
     /// Start the agent (agent_command, default `codex exec`) with a prompt
@@ -342,6 +353,11 @@ Keys, with their defaults:
   idle_after = \"2s\"          no output for this long is an `idle` event
   draft_quiet = \"2s\"         send waits until a person typing has paused this long
   agent_command = [\"codex\", \"exec\"]   what `exec PROMPT` runs
+  restart = \"no\"             run's restart policy: \"on-failure\", \"always\" or \"no\"
+  restart_delay = \"1s\"       the wait before a restart (doubles on quick failures, up to 60s)
+  max_restarts = \"off\"       restarts in a row before the session ends (an integer, or \"off\")
+  restart_marker = false     write a line into the output at each restart
+  ssh_agent_follow = true    SSH_AUTH_SOCK follows the agent of the terminal that attached last
   shell_integration = true   run's bash, zsh and fish shells report their commands (OSC 133)
 
   [attach]
@@ -431,6 +447,25 @@ pub struct RunArgs {
     /// command (OSC 133), which `send --wait-command` and `wait --command` use.
     #[arg(long)]
     pub no_shell_integration: bool,
+    /// Start the program again when it ends: on-failure (an exit code other than 0, or a signal), always, or no [default: restart, no]
+    ///
+    /// It starts on the same terminal: the screen, the log and attached
+    /// clients carry on. `stop` ends the policy, also during the delay;
+    /// until then `wait --exit` waits. Each restart is a `restarted` event.
+    #[arg(long, value_name = "WHEN", value_parser = ["no", "on-failure", "always"])]
+    pub restart: Option<String>,
+
+    /// The wait before a restart; it doubles after each run shorter than 10s, up to 60s [default: restart_delay, 1s]
+    #[arg(long, value_name = "DUR")]
+    pub restart_delay: Option<String>,
+
+    /// At most N restarts in a row (a run of 10s or more starts the count over) [default: max_restarts, no limit]
+    #[arg(long, value_name = "N")]
+    pub max_restarts: Option<u32>,
+
+    /// Write a line into the output (log and screen) at each restart [default: restart_marker, false]
+    #[arg(long)]
+    pub restart_marker: bool,
 
     /// The program and its arguments [default: $SHELL]
     #[arg(

@@ -12,6 +12,7 @@ use std::time::Duration;
 use toml::de::{DeTable, DeValue};
 
 use crate::error::{Error, Result};
+use crate::meta::RestartPolicy;
 use crate::{fmt, keys, store, sys};
 
 /// A key of the file: its name (`logs.max_size` for `[logs] max_size`) and
@@ -61,6 +62,26 @@ pub const KEYS: &[Key] = &[
     Key {
         name: "agent_command",
         doc: "the program `exec PROMPT` runs, the prompt appended",
+    },
+    Key {
+        name: "restart",
+        doc: "run's restart policy: \"on-failure\", \"always\" or \"no\" (exec never restarts)",
+    },
+    Key {
+        name: "restart_delay",
+        doc: "the wait before a restart, doubled after each quick failure up to 60s",
+    },
+    Key {
+        name: "max_restarts",
+        doc: "restarts in a row before the session ends (an integer, or \"off\")",
+    },
+    Key {
+        name: "restart_marker",
+        doc: "write a line into the output at each restart",
+    },
+    Key {
+        name: "ssh_agent_follow",
+        doc: "a session's SSH_AUTH_SOCK follows the agent of the terminal that attached last",
     },
     Key {
         name: "logs.max_size",
@@ -134,6 +155,11 @@ pub struct Config {
     pub draft_quiet: Duration,
     pub attach_stall: Duration,
     pub agent_command: Vec<String>,
+    pub restart: RestartPolicy,
+    pub restart_delay: Duration,
+    pub max_restarts: Option<u32>,
+    pub restart_marker: bool,
+    pub ssh_agent_follow: bool,
     pub mcp_max_output: u64,
     pub mcp_max_timeout: Duration,
     pub shell_integration: bool,
@@ -162,6 +188,11 @@ impl Config {
             draft_quiet: Duration::from_secs(2),
             attach_stall: Duration::from_secs(1),
             agent_command: vec!["codex".into(), "exec".into()],
+            restart: RestartPolicy::No,
+            restart_delay: Duration::from_secs(1),
+            max_restarts: None,
+            restart_marker: false,
+            ssh_agent_follow: true,
             mcp_max_output: 16 << 10,
             mcp_max_timeout: Duration::from_secs(600),
             shell_integration: true,
@@ -335,6 +366,38 @@ impl Config {
                     }
                     self.agent_command = words;
                 }
+                "restart" => {
+                    self.restart = v
+                        .as_str()
+                        .and_then(RestartPolicy::parse)
+                        .ok_or_else(|| wrong("\"on-failure\", \"always\" or \"no\""))?;
+                }
+                "restart_delay" => {
+                    let s = v.as_str().ok_or_else(|| wrong("a duration like \"1s\""))?;
+                    let d = fmt::parse_duration(s).map_err(|e| here(format!("`{name}`: {e}")))?;
+                    if d.is_zero() {
+                        return Err(here(format!("`{name}` must be longer than 0")));
+                    }
+                    self.restart_delay = d;
+                }
+                "max_restarts" => {
+                    self.max_restarts = match (v.as_str(), integer(v)) {
+                        (Some("off" | "none" | "never"), _) => None,
+                        (None, Some(n)) if (0..=i64::from(u32::MAX)).contains(&n) => Some(n as u32),
+                        _ => return Err(wrong("an integer from 0, or \"off\"")),
+                    };
+                }
+                "restart_marker" | "ssh_agent_follow" => {
+                    let b = match v {
+                        DeValue::Boolean(b) => *b,
+                        _ => return Err(wrong("true or false")),
+                    };
+                    if key.name == "restart_marker" {
+                        self.restart_marker = b;
+                    } else {
+                        self.ssh_agent_follow = b;
+                    }
+                }
                 "logs.max_size" | "events.max_size" => {
                     let n = match (v.as_str(), integer(v)) {
                         (Some(s), _) => {
@@ -433,6 +496,13 @@ impl Config {
             "idle_after" => format!("\"{}\"", humantime::format_duration(self.idle_after)),
             "draft_quiet" => format!("\"{}\"", humantime::format_duration(self.draft_quiet)),
             "agent_command" => format!("{:?}", self.agent_command),
+            "restart" => format!("\"{}\"", self.restart.as_str()),
+            "restart_delay" => format!("\"{}\"", humantime::format_duration(self.restart_delay)),
+            "max_restarts" => self
+                .max_restarts
+                .map_or_else(|| "\"off\"".into(), |n| n.to_string()),
+            "restart_marker" => self.restart_marker.to_string(),
+            "ssh_agent_follow" => self.ssh_agent_follow.to_string(),
             "logs.max_size" => format!("\"{}\"", fmt::size_exact(self.log_max_size)),
             "logs.keep" => self.log_keep.to_string(),
             "events.max_size" => format!("\"{}\"", fmt::size_exact(self.events_max_size)),
@@ -544,6 +614,29 @@ mod tests {
             Source::File("/x/sessions.toml".into(), 10)
         );
         assert_eq!(c.source("term"), Source::File("/x/sessions.toml".into(), 4));
+    }
+
+    #[test]
+    fn restart_and_agent_keys() {
+        let c = parse(
+            "restart = \"on-failure\"\nrestart_delay = \"250ms\"\nmax_restarts = 5\n\
+             restart_marker = true\nssh_agent_follow = false\n",
+        )
+        .unwrap();
+        assert_eq!(c.restart, RestartPolicy::OnFailure);
+        assert_eq!(c.restart_delay, Duration::from_millis(250));
+        assert_eq!(
+            (c.max_restarts, c.restart_marker, c.ssh_agent_follow),
+            (Some(5), true, false)
+        );
+        assert_eq!(c.value("max_restarts"), "5");
+        assert!(parse("restart = \"sometimes\"\n").is_err());
+        assert!(parse("restart_delay = \"0s\"\n").is_err());
+        assert!(parse("max_restarts = -1\n").is_err());
+        assert!(parse("ssh_agent_follow = \"yes\"\n").is_err());
+        let d = parse("").unwrap();
+        assert_eq!(d.value("max_restarts"), "\"off\"");
+        assert!(d.ssh_agent_follow);
     }
 
     #[test]

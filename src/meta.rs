@@ -127,9 +127,74 @@ pub struct Meta {
     /// A person typing holds `send` back until quiet this long (milliseconds).
     #[serde(default = "default_2s")]
     pub draft_quiet_ms: u64,
+    /// The restart policy (`run --restart`), and its first delay
+    /// (milliseconds) and bound (restarts in a row; none: no bound).
+    #[serde(default)]
+    pub restart: RestartPolicy,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restart_delay_ms: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_restarts: Option<u32>,
+    /// How many times the program was started again.
+    #[serde(default)]
+    pub restarts: u32,
+    /// How the program last ended (a restart followed, or the session
+    /// ended with it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_exit: Option<LastExit>,
+    /// The program ended and starts again at this time (RFC 3339, ms).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restart_at: Option<String>,
+    /// The program's SSH_AUTH_SOCK is the session's `agent.sock`, pointed
+    /// at the agent of the client that attached last.
+    #[serde(default)]
+    pub agent_follow: bool,
     /// What the program told its terminal (`supervisor/marks.rs`).
     #[serde(flatten, default)]
     pub signs: Signs,
+}
+
+/// When the program is started again after it ends (`run --restart`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RestartPolicy {
+    /// Never: the session ends with its program.
+    #[default]
+    No,
+    /// When it exits with a code other than 0 or is killed by a signal.
+    OnFailure,
+    /// Whenever it ends.
+    Always,
+}
+
+impl RestartPolicy {
+    /// The policy as written on the command line and in the configuration.
+    pub fn parse(s: &str) -> Option<RestartPolicy> {
+        match s {
+            "no" | "never" | "off" => Some(RestartPolicy::No),
+            "on-failure" => Some(RestartPolicy::OnFailure),
+            "always" => Some(RestartPolicy::Always),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RestartPolicy::No => "no",
+            RestartPolicy::OnFailure => "on-failure",
+            RestartPolicy::Always => "always",
+        }
+    }
+}
+
+/// How the program last ended, kept while a restart policy starts it again.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LastExit {
+    pub code: Option<i32>,
+    /// Signal name (`SIGSEGV`) when a signal ended it.
+    pub signal: Option<String>,
+    /// RFC 3339, UTC.
+    pub at: String,
 }
 
 /// What the program told its terminal, as the supervisor last saw it: the

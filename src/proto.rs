@@ -139,6 +139,11 @@ pub struct Hello {
     pub read_only: bool,
     #[serde(default)]
     pub size: Option<Size>,
+    /// An attaching client's SSH_AUTH_SOCK (absolute), for the session's
+    /// agent link to follow (`supervisor/agent.rs`). Older supervisors
+    /// ignore it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ssh_auth_sock: Option<String>,
     /// A terminal client that can pass its terminal (Kind::Tty).
     #[serde(default)]
     pub tty: bool,

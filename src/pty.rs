@@ -17,6 +17,7 @@ use nix::libc;
 use nix::pty::{Winsize, openpty};
 use nix::sys::signal::{SigHandler, SigSet, SigmaskHow, Signal, signal, sigprocmask};
 use nix::sys::stat::Mode;
+use nix::sys::termios::Termios;
 use nix::unistd::{ForkResult, Pid, fork};
 use rustix::fs::{OFlags, fcntl_getfl, fcntl_setfl};
 use rustix::io::{FdFlags, fcntl_setfd};
@@ -36,6 +37,11 @@ pub struct Spawned {
     pub pid: Pid,
     /// Non-blocking, close-on-exec.
     pub master: OwnedFd,
+    /// The terminal's program side (close-on-exec), to start the program
+    /// again on it ([`respawn`]); holding it keeps the master from EOF.
+    pub slave: OwnedFd,
+    /// The terminal's settings as the program first got them.
+    pub termios: Termios,
 }
 
 /// Open a PTY of `cols`×`rows` and start `exec` on it, in its own session with
@@ -49,9 +55,33 @@ pub fn spawn(exec: &Exec, cols: u16, rows: u16) -> io::Result<Result<Spawned, Er
         ws_ypixel: 0,
     };
     let pty = openpty(Some(&ws), None)?;
-    sane_termios(&pty.slave)?;
+    let termios = sane_termios(&pty.slave)?;
     fcntl_setfd(&pty.master, FdFlags::CLOEXEC)?;
     fcntl_setfd(&pty.slave, FdFlags::CLOEXEC)?;
+    let child = match start_on(exec, &pty.slave)? {
+        Ok(pid) => pid,
+        Err(errno) => return Ok(Err(errno)),
+    };
+    let fl = fcntl_getfl(&pty.master)?;
+    fcntl_setfl(&pty.master, fl | OFlags::NONBLOCK)?;
+    Ok(Ok(Spawned {
+        pid: child,
+        master: pty.master,
+        slave: pty.slave,
+        termios,
+    }))
+}
+
+/// Start `exec` again on a terminal's program side, with its first
+/// settings back (the program that ended may have left it raw).
+pub fn respawn(exec: &Exec, slave: &OwnedFd, termios: &Termios) -> io::Result<Result<Pid, Errno>> {
+    nix::sys::termios::tcsetattr(slave, nix::sys::termios::SetArg::TCSANOW, termios)?;
+    start_on(exec, slave)
+}
+
+/// Fork and exec `exec` with `slave` as its controlling terminal and
+/// standard streams; wait until the exec happened or failed.
+fn start_on(exec: &Exec, slave: &OwnedFd) -> io::Result<Result<Pid, Errno>> {
     let (mut err_r, err_w) = io::pipe()?;
 
     let argv = null_terminated(&exec.argv);
@@ -60,11 +90,8 @@ pub fn spawn(exec: &Exec, cols: u16, rows: u16) -> io::Result<Result<Spawned, Er
     // Safety: the supervisor is single-threaded when it forks, and the child
     // only calls async-signal-safe functions before exec or _exit.
     match unsafe { fork() }? {
-        ForkResult::Child => {
-            child_exec(exec, &argv, &envp, pty.slave.as_raw_fd(), err_w.as_raw_fd())
-        }
+        ForkResult::Child => child_exec(exec, &argv, &envp, slave.as_raw_fd(), err_w.as_raw_fd()),
         ForkResult::Parent { child } => {
-            drop(pty.slave);
             drop(err_w);
             let mut buf = [0u8; 4];
             let mut got = 0;
@@ -85,12 +112,7 @@ pub fn spawn(exec: &Exec, cols: u16, rows: u16) -> io::Result<Result<Spawned, Er
                 let _ = nix::sys::wait::waitpid(child, None);
                 return Ok(Err(Errno::from_raw(i32::from_ne_bytes(buf))));
             }
-            let fl = fcntl_getfl(&pty.master)?;
-            fcntl_setfl(&pty.master, fl | OFlags::NONBLOCK)?;
-            Ok(Ok(Spawned {
-                pid: child,
-                master: pty.master,
-            }))
+            Ok(Ok(child))
         }
     }
 }
@@ -98,7 +120,7 @@ pub fn spawn(exec: &Exec, cols: u16, rows: u16) -> io::Result<Result<Spawned, Er
 /// What `stty sane` gives in a UTF-8 locale: the kernel's defaults plus
 /// BRKINT, IMAXBEL and IUTF8 (so that erasing a character in line mode
 /// erases all its bytes).
-fn sane_termios(slave: &OwnedFd) -> io::Result<()> {
+fn sane_termios(slave: &OwnedFd) -> io::Result<Termios> {
     use nix::sys::termios::{InputFlags, SetArg, tcgetattr, tcsetattr};
     let mut t = tcgetattr(slave)?;
     t.input_flags |= InputFlags::BRKINT | InputFlags::IMAXBEL;
@@ -114,7 +136,7 @@ fn sane_termios(slave: &OwnedFd) -> io::Result<()> {
         t.input_flags |= InputFlags::IUTF8;
     }
     tcsetattr(slave, SetArg::TCSANOW, &t)?;
-    Ok(())
+    Ok(t)
 }
 
 fn null_terminated(v: &[CString]) -> Vec<*const c_char> {

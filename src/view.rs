@@ -3,6 +3,7 @@
 
 use serde::Serialize;
 
+use crate::meta::LastExit;
 use crate::store::{Entry, Session};
 
 /// One session in `list --json` and `inspect --json`. Stable: fields are
@@ -41,6 +42,16 @@ pub struct SessionJson {
     pub id: Option<String>,
     /// Why the session is `damaged`, or the last log error.
     pub error: Option<String>,
+    /// The restart policy: no, on-failure or always.
+    pub restart: &'static str,
+    /// How many times the program was started again.
+    pub restarts: u32,
+    /// How the program last ended (before a restart, or at the end).
+    pub last_exit: Option<LastExit>,
+    /// The program ended and starts again at this time.
+    pub restart_at: Option<String>,
+    /// SSH_AUTH_SOCK is the session's agent.sock, following the person.
+    pub agent_follow: bool,
     /// Title, progress, the last prompt and command, attention.
     #[serde(flatten)]
     pub signs: crate::meta::Signs,
@@ -88,6 +99,11 @@ impl SessionJson {
             rows: Some(m.rows),
             id: Some(m.id.clone()),
             error: m.log_error.clone(),
+            restart: m.restart.as_str(),
+            restarts: m.restarts,
+            last_exit: m.last_exit.clone(),
+            restart_at: m.restart_at.clone().filter(|_| s.is_running()),
+            agent_follow: m.agent_follow,
             signs: m.signs.clone(),
         }
     }
@@ -117,6 +133,11 @@ impl SessionJson {
             rows: None,
             id: None,
             error: Some(reason.to_string()),
+            restart: "no",
+            restarts: 0,
+            last_exit: None,
+            restart_at: None,
+            agent_follow: false,
             signs: Default::default(),
         }
     }

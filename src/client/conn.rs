@@ -23,6 +23,14 @@ pub struct Conn {
     name: String,
 }
 
+/// This client's SSH agent socket, absolute, for a session's agent link
+/// to follow when attaching.
+fn ssh_auth_sock() -> Option<String> {
+    let v = std::env::var_os("SSH_AUTH_SOCK").filter(|v| !v.is_empty())?;
+    let p = std::path::absolute(v).ok()?;
+    p.into_os_string().into_string().ok()
+}
+
 impl Conn {
     /// Connect to a running session and complete the handshake.
     pub fn open(
@@ -48,6 +56,7 @@ impl Conn {
             read_only,
             size,
             tty: false,
+            ssh_auth_sock: (role == Role::Attach).then(ssh_auth_sock).flatten(),
         };
         Ok(Conn::open_with(s, &hello, limit)?.0)
     }
@@ -66,6 +75,7 @@ impl Conn {
             read_only,
             size,
             tty,
+            ssh_auth_sock: ssh_auth_sock(),
         };
         let (c, welcome) = Conn::open_with(s, &hello, HANDSHAKE)?;
         Ok((c, tty && welcome.tty))

@@ -29,6 +29,11 @@ pub fn run_args(a: ExecArgs, ctx: &Ctx) -> RunArgs {
         wait_idle: None,
         shell: None,
         no_shell_integration: false,
+        // A prompt is a job: run once, whatever the configured policy.
+        restart: Some("no".into()),
+        restart_delay: None,
+        max_restarts: None,
+        restart_marker: false,
         command,
         agent: true,
     }

@@ -81,6 +81,14 @@ fn row(i: usize, e: &Entry, err_column: bool) -> Vec<String> {
                 0 => s.status(),
                 n => format!("{} (log: {} lost)", s.status(), fmt::size(n)),
             };
+            if s.is_running() && s.meta.restart_at.is_some() {
+                status = "restarting".into();
+            }
+            match s.meta.restarts {
+                0 => {}
+                1 => status.push_str(" (1 restart)"),
+                n => status.push_str(&format!(" ({n} restarts)")),
+            }
             // What the program said: it needs a person (`!`), its progress.
             let signs = &s.meta.signs;
             if s.live {

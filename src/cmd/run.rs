@@ -18,11 +18,11 @@ use crate::cli::RunArgs;
 use crate::client::{STOP_SIGNALS, attach, stop_all, watch};
 use crate::error::{Error, IoContext, Result, describe_io, note, stdout_error};
 use crate::logs::{self, Plain};
-use crate::meta::{self, Meta, SessionType, Status};
+use crate::meta::{self, Meta, RestartPolicy, SessionType, Status};
 use crate::pty::Exec;
 use crate::slots::{self, Slot};
 use crate::store::{self, check_name};
-use crate::supervisor::{self, Init, Ready, Settings};
+use crate::supervisor::{self, AGENT_SOCK, Init, Ready, RestartSettings, Settings};
 use crate::{fmt, integration, names};
 
 pub fn run(a: RunArgs, ctx: &Ctx) -> Result<ExitCode> {
@@ -60,6 +60,7 @@ pub fn run(a: RunArgs, ctx: &Ctx) -> Result<ExitCode> {
         "--idle-timeout",
     )?;
     let ttl = timeout(a.ttl.as_deref(), ctx.config.ttl, "--ttl")?;
+    let restart = restart_settings(&a, &ctx.config)?;
 
     let store = ctx.store()?;
     // Creation is serialized by the store's lock, held until the new
@@ -110,6 +111,11 @@ pub fn run(a: RunArgs, ctx: &Ctx) -> Result<ExitCode> {
             set_var(&mut full_env, &k, &v);
         }
     }
+    let agent = agent_to_follow(&a, &ctx.config, &dir);
+    if agent.is_some() {
+        full_env.retain(|(k, _)| k != "SSH_AUTH_SOCK");
+        full_env.push(("SSH_AUTH_SOCK".into(), dir.join(AGENT_SOCK).into()));
+    }
     let exec = Exec {
         path: cstring(path.as_os_str().as_bytes(), "the program path")?,
         argv: command
@@ -142,6 +148,8 @@ pub fn run(a: RunArgs, ctx: &Ctx) -> Result<ExitCode> {
         idle_after: ctx.config.idle_after,
         draft_quiet: ctx.config.draft_quiet,
         attention_after: ctx.config.attention_after,
+        restart,
+        agent,
         attach_stall: ctx.config.attach_stall,
     };
     let ms = |d: Duration| d.as_millis() as u64;
@@ -189,6 +197,13 @@ pub fn run(a: RunArgs, ctx: &Ctx) -> Result<ExitCode> {
             shell_integration: shell.map(str::to_string),
             ..Default::default()
         },
+        restart: restart.policy,
+        restart_delay_ms: (restart.policy != RestartPolicy::No).then(|| ms(restart.delay)),
+        max_restarts: restart.max.filter(|_| restart.policy != RestartPolicy::No),
+        restarts: 0,
+        last_exit: None,
+        restart_at: None,
+        agent_follow: settings.agent.is_some(),
     };
     meta.write(&dir)?;
     drop(root_lock);
@@ -290,6 +305,45 @@ fn timeout(
             d => Ok(Some(d)),
         },
     }
+}
+
+/// The restart policy from the flags, else the configuration.
+fn restart_settings(a: &RunArgs, c: &crate::config::Config) -> Result<RestartSettings> {
+    let policy = match a.restart.as_deref() {
+        None => c.restart,
+        Some(s) => RestartPolicy::parse(s)
+            .ok_or_else(|| Error::usage(format!("invalid --restart {s:?}")))?,
+    };
+    let delay = match a.restart_delay.as_deref() {
+        None => c.restart_delay,
+        Some(s) => match fmt::duration_arg("--restart-delay", s)? {
+            d if d.is_zero() => {
+                return Err(Error::usage("--restart-delay must be longer than 0"));
+            }
+            d => d,
+        },
+    };
+    Ok(RestartSettings {
+        policy,
+        delay,
+        max: a.max_restarts.or(c.max_restarts),
+        marker: a.restart_marker || c.restart_marker,
+    })
+}
+
+/// The agent socket the session's `agent.sock` starts at, when its
+/// SSH_AUTH_SOCK is to follow the person (`supervisor/agent.rs`): the
+/// caller has an agent, `ssh_agent_follow` is on, `--env` does not set
+/// SSH_AUTH_SOCK, and the link's path fits in a socket address.
+fn agent_to_follow(a: &RunArgs, c: &crate::config::Config, dir: &Path) -> Option<PathBuf> {
+    /// sun_path is 104 bytes on macOS and the BSDs, 108 on Linux.
+    const SUN_PATH: usize = 104;
+    let given = a.env.iter().any(|kv| kv.starts_with("SSH_AUTH_SOCK="));
+    if !c.ssh_agent_follow || given || dir.join(AGENT_SOCK).as_os_str().len() >= SUN_PATH {
+        return None;
+    }
+    let sock = std::env::var_os("SSH_AUTH_SOCK").filter(|v| !v.is_empty())?;
+    std::path::absolute(sock).ok()
 }
 
 enum Room {

@@ -19,8 +19,10 @@ use nix::sys::signal::{SigHandler, Signal, signal};
 use nix::unistd::{ForkResult, fork, setsid};
 use serde_json::json;
 
+use super::agent::Agent;
 use super::program::Program;
 use super::record;
+use super::restart::RestartSettings;
 use super::signals::Signals;
 use crate::error::{Error, Result};
 use crate::events::Events;
@@ -114,6 +116,11 @@ pub struct Settings {
     pub draft_quiet: Duration,
     /// Waiting for input this long after printing needs attention.
     pub attention_after: Duration,
+    /// When the program is started again (`restart.rs`).
+    pub restart: RestartSettings,
+    /// The agent socket `run` was started with, when the program's
+    /// SSH_AUTH_SOCK is the session's `agent.sock` (`agent.rs`).
+    pub agent: Option<PathBuf>,
     /// An attached terminal may hold the program back this long without
     /// taking any output before it is cut loose (and repainted later).
     pub attach_stall: Duration,
@@ -171,6 +178,9 @@ pub fn start(init: Init) -> Result<Ready> {
 pub struct Started {
     pub meta: Meta,
     pub settings: Settings,
+    /// How the program was started, to start it again.
+    pub exec: Exec,
+    pub agent: Option<Agent>,
     pub program: Program,
     pub listener: UnixListener,
     pub signals: Signals,
@@ -239,6 +249,9 @@ pub fn setup(init: Init, ready: ReadyPipe) -> Option<Started> {
         format!("opening {}", dir.join(LOG).display())
     );
     let mut events = Events::open_with(here, settings.events_max_size, settings.events_keep);
+    // The link exists before the program looks for it.
+    let uid = nix::unistd::geteuid().as_raw();
+    let agent = (settings.agent.clone()).map(|start| Agent::new(start, uid, &mut events));
 
     let spawned = match pty::spawn(&exec, meta.cols, meta.rows) {
         Ok(Ok(s)) => s,
@@ -263,10 +276,13 @@ pub fn setup(init: Init, ready: ReadyPipe) -> Option<Started> {
     );
     ready.report(Ready::Running { pid: pid.as_raw() });
     record::reserve_space();
+    let keep = settings.restart.policy != meta::RestartPolicy::No;
     Some(Started {
         meta,
         settings,
-        program: Program::new(spawned.master, pid),
+        exec,
+        agent,
+        program: Program::new(spawned, keep),
         listener,
         signals,
         log,

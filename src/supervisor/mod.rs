@@ -6,6 +6,7 @@
 //! [`Request`] (`on_request`). The state lives with the code that changes
 //! it, one part a file; docs/ARCHITECTURE.md has the map.
 
+mod agent;
 mod attention;
 mod clients;
 mod ingress;
@@ -16,6 +17,7 @@ mod plain_vs_screen;
 mod program;
 mod record;
 mod requests;
+mod restart;
 mod screen;
 mod signals;
 mod timers;
@@ -31,7 +33,11 @@ use nix::sys::signal::Signal;
 use rustix::event::{PollFd, PollFlags, poll};
 use serde_json::json;
 
+pub use agent::AGENT_SOCK;
 pub use launch::{Init, Ready, Settings};
+pub use restart::RestartSettings;
+
+use agent::Agent;
 
 use attention::Attention;
 use clients::{Clients, Keys};
@@ -41,6 +47,7 @@ use marks::Marks;
 use program::Program;
 use record::Record;
 use requests::Request;
+use restart::Restart;
 use screen::Screen;
 use signals::Signals;
 use timers::{Timer, Timers};
@@ -50,6 +57,7 @@ use crate::events::Events;
 use crate::logs::LogWriter;
 use crate::meta;
 use crate::proto::{self, Kind, Size};
+use crate::pty::Exec;
 use crate::slots::Slot as RunningSlot;
 use crate::store::SOCK;
 use crate::{error::Result, sys};
@@ -78,6 +86,10 @@ struct Supervisor {
     /// The focus report last written to the program (true: in), while it
     /// asks for them.
     focus: Option<bool>,
+    restart: Restart,
+    /// How the program was started, to start it again.
+    exec: Exec,
+    agent: Option<Agent>,
     /// Bytes the program wrote, in all.
     output_bytes: u64,
     /// Output bytes when input was last written...
@@ -154,6 +166,9 @@ impl Supervisor {
             marks: Marks::new(Instant::now()),
             attention: Attention::new(set.attention_after),
             focus: None,
+            restart: Restart::new(set.restart, Instant::now()),
+            exec: s.exec,
+            agent: s.agent,
             output_bytes: 0,
             input_offset: 0,
             input_lines: 0,
@@ -205,9 +220,13 @@ impl Supervisor {
                     Slot::Tty(i) => self.tty_activity(i, *rev),
                 }
             }
+            let gone = self.clients.gone_terminals();
             if self.clients.forget_dead(&mut self.events) {
                 self.tell_focus(false);
                 self.save_meta();
+            }
+            if let Some(a) = self.agent.as_mut().filter(|_| !gone.is_empty()) {
+                a.detached(&gone, &mut self.events);
             }
             self.on_timers();
         }
@@ -254,6 +273,7 @@ impl Supervisor {
             Timer::Attention => (self.program.running())
                 .then(|| self.attention.deadline())
                 .flatten(),
+            Timer::Restart => self.restart.at(),
             Timer::ClientStall => self.clients.stall_at(self.attach_stall),
             _ => self.timers.at(t),
         }
@@ -303,6 +323,7 @@ impl Supervisor {
                 self.events.emit("timeout", json!({"reason": reason}));
                 self.stop_program(Signal::SIGTERM, STOP_GRACE, &reason);
             }
+            Timer::Restart => self.restart_program(now),
             Timer::Kill => {
                 self.timers.clear(t);
                 self.program.signal(Signal::SIGKILL);
@@ -319,15 +340,68 @@ impl Supervisor {
     fn on_signal(&mut self) {
         let term = self.signals.take();
         if let Some(how) = self.program.reap() {
-            self.record.ended(&how);
-            self.timers.ended();
+            self.program_ended(how);
         }
         if term {
             self.stop_program(Signal::SIGTERM, STOP_GRACE, "supervisor terminated");
         }
     }
 
+    /// The program was reaped: start it again later, or the session ends.
+    fn program_ended(&mut self, how: program::Ended) {
+        self.record.exited(&how);
+        match self.restart.after_exit(how, Instant::now()) {
+            Ok(delay) => {
+                self.timers.between_runs();
+                self.record.restart_in(delay);
+                self.save_meta();
+            }
+            Err(how) => self.session_ends(how),
+        }
+    }
+
+    /// The program ended for good: read what is left of its output, then
+    /// the loop ends.
+    fn session_ends(&mut self, how: program::Ended) {
+        self.program.let_go();
+        self.record.ended(&how);
+        self.timers.ended();
+    }
+
+    /// The restart delay is over: the program again, on the same terminal.
+    fn restart_program(&mut self, now: Instant) {
+        let Some(p) = self.restart.take(now) else {
+            return;
+        };
+        if let Some(line) = self.restart.marker(&p) {
+            self.buf.clear();
+            self.buf.extend_from_slice(line.as_bytes());
+            self.output(line.len());
+        }
+        match self.program.restart(&self.exec) {
+            Ok(pid) => {
+                self.timers.restarted();
+                self.record.restarted(pid.as_raw(), self.restart.count());
+                self.events.emit("restarted", p.event(pid.as_raw()));
+                self.save_meta();
+            }
+            Err(why) => {
+                let e = json!({"attempt": p.attempt, "error": why});
+                self.events.emit("restart_failed", e);
+                self.restart.stop();
+                self.record.stopping(&format!("restart failed: {why}"));
+                self.session_ends(p.ended);
+            }
+        }
+    }
+
     fn stop_program(&mut self, sig: Signal, grace: Duration, reason: &str) {
+        // A stop ends the restart policy; during the delay, the session.
+        if let Some(how) = self.restart.stop() {
+            self.record.stopping(reason);
+            self.session_ends(how);
+            return;
+        }
         if !self.program.running() {
             return;
         }
@@ -559,7 +633,10 @@ impl Supervisor {
                 self.clients[i].send(Kind::Ok, &[]);
             }
             Request::Send(payload) => {
-                let (running, waiting) = (self.program.running(), self.program.waiting());
+                // During a restart delay, input waits in the terminal for
+                // the next run, as typeahead does.
+                let running = self.program.running() || self.restart.at().is_some();
+                let waiting = self.program.waiting();
                 let c = &mut self.clients[i];
                 if (self.ingress).offer(c, &payload, &mut self.events, running, waiting) {
                     self.try_sends();
@@ -589,6 +666,10 @@ impl Supervisor {
 
     fn on_hello(&mut self, i: usize, hello: proto::Hello) {
         if self.clients.hello(i, &hello, &mut self.events) {
+            if let (Some(a), Some(sock)) = (&mut self.agent, &hello.ssh_auth_sock) {
+                let c = &self.clients[i];
+                a.attached(c.id, c.pid, sock, &mut self.events);
+            }
             self.make_active(i);
             self.attended();
             self.tell_focus(true);

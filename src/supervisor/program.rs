@@ -4,10 +4,11 @@
 use std::os::fd::OwnedFd;
 
 use nix::sys::signal::{Signal, killpg};
+use nix::sys::termios::Termios;
 use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
 use nix::unistd::Pid;
 
-use crate::pty;
+use crate::pty::{self, Exec};
 
 /// A short read means the terminal had no more just now.
 const SHORT_READ: usize = 2048;
@@ -23,12 +24,30 @@ pub struct Program {
     pgid: Pid,
     /// Input for the program that the PTY has not taken yet.
     input: Vec<u8>,
+    /// The terminal's program side and first settings, kept while the
+    /// program may be started again (`restart.rs`): held open, the master
+    /// sees no EOF between two runs.
+    again: Option<(OwnedFd, Termios)>,
 }
 
 /// How the program ended.
 pub enum Ended {
     Exited(i32),
     Killed(Signal),
+}
+
+/// How the program ended, as the clients and events say it.
+pub fn exit_info(how: &Ended) -> crate::proto::ExitInfo {
+    match how {
+        Ended::Exited(code) => crate::proto::ExitInfo {
+            code: Some(*code),
+            signal: None,
+        },
+        Ended::Killed(sig) => crate::proto::ExitInfo {
+            code: None,
+            signal: Some(sig.as_str().to_string()),
+        },
+    }
 }
 
 /// What [`Program::read`] got.
@@ -40,13 +59,39 @@ pub struct Read {
 }
 
 impl Program {
-    pub fn new(master: OwnedFd, pid: Pid) -> Program {
+    /// The program `s` started; `keep` keeps its terminal's program side
+    /// to start it again.
+    pub fn new(s: pty::Spawned, keep: bool) -> Program {
         Program {
-            master: Some(master),
-            child: Some(pid),
-            pgid: pid,
+            master: Some(s.master),
+            child: Some(s.pid),
+            pgid: s.pid,
             input: Vec::new(),
+            again: keep.then_some((s.slave, s.termios)),
         }
+    }
+
+    /// Start the program again on the same terminal (after it was reaped).
+    pub fn restart(&mut self, exec: &Exec) -> Result<Pid, String> {
+        let (slave, termios) = (self.again.as_ref()).ok_or("the terminal was let go")?;
+        if self.master.is_none() {
+            return Err("the terminal was closed".into());
+        }
+        match pty::respawn(exec, slave, termios) {
+            Ok(Ok(pid)) => {
+                self.child = Some(pid);
+                self.pgid = pid;
+                Ok(pid)
+            }
+            Ok(Err(errno)) => Err(errno.desc().to_string()),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+
+    /// The program will not be started again: let go of the terminal's
+    /// program side, so the master sees EOF once the last user closes it.
+    pub fn let_go(&mut self) {
+        self.again = None;
     }
 
     /// The PTY master while output may still come.

@@ -4,6 +4,7 @@
 
 use std::io::Write;
 use std::path::Path;
+use std::time::{Duration, SystemTime};
 
 use serde_json::json;
 
@@ -11,7 +12,7 @@ use super::program::Ended;
 use super::screen::Screen;
 use crate::events::Events;
 use crate::logs::LogWriter;
-use crate::meta::{self, Meta, Status};
+use crate::meta::{self, LastExit, Meta, Status};
 use crate::proto::ExitInfo;
 use crate::store::{SCREEN_ANSI, SCREEN_JOINED, SCREEN_TXT};
 use crate::sys;
@@ -66,6 +67,29 @@ impl Record {
         }
     }
 
+    /// The program was reaped (a restart may follow).
+    pub fn exited(&mut self, how: &Ended) {
+        let e = super::program::exit_info(how);
+        self.meta.last_exit = Some(LastExit {
+            code: e.code,
+            signal: e.signal,
+            at: meta::now(),
+        });
+    }
+
+    /// The program starts again after `delay`.
+    pub fn restart_in(&mut self, delay: Duration) {
+        let at = SystemTime::now() + delay;
+        self.meta.restart_at = Some(humantime::format_rfc3339_millis(at).to_string());
+    }
+
+    /// The program was started again, the `count`th time.
+    pub fn restarted(&mut self, pid: i32, count: u32) {
+        self.meta.pid = Some(pid);
+        self.meta.restarts = count;
+        self.meta.restart_at = None;
+    }
+
     /// Someone began to stop the program; the first reason is the one kept.
     pub fn stopping(&mut self, reason: &str) {
         self.meta
@@ -97,6 +121,7 @@ impl Record {
         events: &mut Events,
     ) {
         self.meta.ended = Some(meta::now());
+        self.meta.restart_at = None;
         if self.meta.status == Status::Running {
             self.meta.status = Status::Exited;
         }

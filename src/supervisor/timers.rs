@@ -45,6 +45,9 @@ pub enum Timer {
     Ttl,
     /// No output and no input for `idle_timeout`: stop the program.
     IdleTimeout,
+    /// The restart delay is over: start the program again (`restart.rs`,
+    /// which keeps the deadline).
+    Restart,
     /// The grace period after a stop is over: SIGKILL.
     Kill,
     /// The program was reaped and its output read long enough: stop reading.
@@ -58,7 +61,7 @@ pub enum Timer {
 impl Timer {
     /// Every timer, in the order the ones due together are handled (a TTL
     /// that is over wins over an idle timeout as the reason to stop).
-    pub const ALL: [Timer; 11] = [
+    pub const ALL: [Timer; 12] = [
         Timer::IdleEvent,
         Timer::WatcherQuiet,
         Timer::FirstRead,
@@ -66,6 +69,7 @@ impl Timer {
         Timer::ClientStall,
         Timer::Ttl,
         Timer::IdleTimeout,
+        Timer::Restart,
         Timer::Kill,
         Timer::Drain,
         Timer::AcceptPause,
@@ -136,6 +140,7 @@ impl Timers {
             | Timer::FirstRead
             | Timer::HeldSend
             | Timer::AcceptPause
+            | Timer::Restart
             | Timer::ClientStall
             | Timer::Attention => None,
         }
@@ -182,6 +187,18 @@ impl Timers {
         self.timeouts = false;
         self.kill_at = None;
         self.drain_until = Some(Instant::now() + DRAIN_AFTER_EXIT);
+    }
+
+    /// The program was reaped and will be started again: no idle events
+    /// and no kill meanwhile; the session's timeouts keep counting.
+    pub fn between_runs(&mut self) {
+        self.running = false;
+        self.kill_at = None;
+    }
+
+    /// The program was started again.
+    pub fn restarted(&mut self) {
+        self.running = true;
     }
 
     /// `t` was handled; it fires no more until set again.

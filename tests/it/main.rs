@@ -3,6 +3,7 @@
 
 mod support;
 
+mod agent;
 mod agents;
 mod attach;
 mod basics;
@@ -21,6 +22,7 @@ mod marks;
 #[cfg(feature = "mcp")]
 mod mcp;
 mod perf;
+mod restart;
 mod retention;
 mod rotation;
 mod run;

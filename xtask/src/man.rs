@@ -289,6 +289,11 @@ fn environment() -> String {
         ),
         ("HOME", "Where ~/.codex is, when CODEX_HOME is not set."),
         (
+            "SSH_AUTH_SOCK",
+            "The agent run and attach bring: the session's agent.sock points at the one \
+             of the client that attached last (ssh_agent_follow).",
+        ),
+        (
             "CODEX_SESSION_RELAY",
             "When set and not 0, attach relays the terminal's bytes through itself instead \
              of passing the terminal to the supervisor (slower; for debugging).",
@@ -319,7 +324,7 @@ fn files(verb: Option<&str>) -> String {
             "Taken while a session is being created, so the max_sessions limit holds.",
         ),
     ];
-    let session: [(&str, &str); 9] = [
+    let session: [(&str, &str); 10] = [
         (
             "NAME/meta.json",
             "The session's record: argv, cwd, label, type, status, pids, times, exit code \
@@ -342,6 +347,11 @@ fn files(verb: Option<&str>) -> String {
             "The supervisor's socket (0600, the peer's uid checked); gone when it ends.",
         ),
         ("NAME/lock", "Held by the supervisor for its whole life."),
+        (
+            "NAME/agent.sock",
+            "A symbolic link to the SSH agent of the client that attached last: the \
+             program's SSH_AUTH_SOCK, when run had one (ssh_agent_follow).",
+        ),
         (
             "NAME/.reserve",
             "64 KiB kept allocated while the session runs and freed at its end, so its \

@@ -705,6 +705,7 @@ mod tests {
             role: Role::Attach,
             read_only: false,
             size: None,
+            ssh_auth_sock: None,
             tty: false,
         });
         (c, b)

@@ -399,6 +399,13 @@ impl Clients {
 
     /// Drop the dead; a terminal among them is a `detached` event. True
     /// when a terminal left.
+    /// The ids of the terminals [`Clients::forget_dead`] is about to forget.
+    pub fn gone_terminals(&self) -> Vec<u64> {
+        (self.list.iter().filter(|c| c.is_gone_terminal()))
+            .map(|c| c.id)
+            .collect()
+    }
+
     pub fn forget_dead(&mut self, events: &mut Events) -> bool {
         if !self.list.iter().any(Client::is_dead) {
             return false;
