@@ -263,7 +263,7 @@ _codex__session() {
             return 0
             ;;
         codex__session__subcmd__exec)
-            opts="-n -q -v -h -V --name --cwd --store --config --quiet --verbose --help --version"
+            opts="-n -q -v -h -V --name --cwd --tty --store --config --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -297,7 +297,7 @@ _codex__session() {
             return 0
             ;;
         codex__session__subcmd__follow)
-            opts="-f -n -q -v -h -V --follow --tail --color --store --config --quiet --verbose --help --version"
+            opts="-f -n -q -v -h -V --follow --tail --color --stderr --store --config --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -375,7 +375,7 @@ _codex__session() {
             return 0
             ;;
         codex__session__subcmd__logs)
-            opts="-f -n -q -v -h -V --follow --tail --color --store --config --quiet --verbose --help --version"
+            opts="-f -n -q -v -h -V --follow --tail --color --stderr --store --config --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -431,7 +431,7 @@ _codex__session() {
             return 0
             ;;
         codex__session__subcmd__new)
-            opts="-d -n -e -q -v -h -V --detach --bg --name --cwd --env --label --size --detach-key --idle-timeout --ttl --if-absent --replace --wait-idle --shell --no-shell-integration --restart --restart-delay --max-restarts --restart-marker --store --config --quiet --verbose --help --version"
+            opts="-d -n -e -q -v -h -V --detach --bg --name --cwd --env --label --size --detach-key --idle-timeout --ttl --if-absent --replace --wait-idle --shell --no-shell-integration --pipe --restart --restart-delay --max-restarts --restart-marker --store --config --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -591,7 +591,7 @@ _codex__session() {
             return 0
             ;;
         codex__session__subcmd__run)
-            opts="-d -n -e -q -v -h -V --detach --bg --name --cwd --env --label --size --detach-key --idle-timeout --ttl --if-absent --replace --wait-idle --shell --no-shell-integration --restart --restart-delay --max-restarts --restart-marker --store --config --quiet --verbose --help --version"
+            opts="-d -n -e -q -v -h -V --detach --bg --name --cwd --env --label --size --detach-key --idle-timeout --ttl --if-absent --replace --wait-idle --shell --no-shell-integration --pipe --restart --restart-delay --max-restarts --restart-marker --store --config --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -73,6 +73,7 @@ complete -c codex-session -n "__fish_codex_session_using_subcommand run" -s d -l
 complete -c codex-session -n "__fish_codex_session_using_subcommand run" -l if-absent -d 'Do nothing (exit 0, silently unless -v) if a session of this name is running; for cron'
 complete -c codex-session -n "__fish_codex_session_using_subcommand run" -l replace -d 'Stop and remove a session of the same name first'
 complete -c codex-session -n "__fish_codex_session_using_subcommand run" -l no-shell-integration -d 'Start the shell as it is, without codex-session\'s shell integration'
+complete -c codex-session -n "__fish_codex_session_using_subcommand run" -l pipe -d 'No terminal: stdout to output.log, stderr to stderr.log, stdin a pipe for `send`'
 complete -c codex-session -n "__fish_codex_session_using_subcommand run" -l restart-marker -d 'Write a line into the output (log and screen) at each restart [default: restart_marker, false]'
 complete -c codex-session -n "__fish_codex_session_using_subcommand run" -s q -l quiet -d 'Print no notes (what was not done and why); `list -q` and `ps -q` print names only'
 complete -c codex-session -n "__fish_codex_session_using_subcommand run" -s v -l verbose -d 'Print notes that are silent by default (`run --if-absent` finding the session running)'
@@ -99,6 +100,7 @@ complete -c codex-session -n "__fish_codex_session_using_subcommand new" -s d -l
 complete -c codex-session -n "__fish_codex_session_using_subcommand new" -l if-absent -d 'Do nothing (exit 0, silently unless -v) if a session of this name is running; for cron'
 complete -c codex-session -n "__fish_codex_session_using_subcommand new" -l replace -d 'Stop and remove a session of the same name first'
 complete -c codex-session -n "__fish_codex_session_using_subcommand new" -l no-shell-integration -d 'Start the shell as it is, without codex-session\'s shell integration'
+complete -c codex-session -n "__fish_codex_session_using_subcommand new" -l pipe -d 'No terminal: stdout to output.log, stderr to stderr.log, stdin a pipe for `send`'
 complete -c codex-session -n "__fish_codex_session_using_subcommand new" -l restart-marker -d 'Write a line into the output (log and screen) at each restart [default: restart_marker, false]'
 complete -c codex-session -n "__fish_codex_session_using_subcommand new" -s q -l quiet -d 'Print no notes (what was not done and why); `list -q` and `ps -q` print names only'
 complete -c codex-session -n "__fish_codex_session_using_subcommand new" -s v -l verbose -d 'Print notes that are silent by default (`run --if-absent` finding the session running)'
@@ -140,7 +142,7 @@ complete -c codex-session -n "__fish_codex_session_using_subcommand send" -l std
 complete -c codex-session -n "__fish_codex_session_using_subcommand send" -l submit -d 'Press Enter after the text'
 complete -c codex-session -n "__fish_codex_session_using_subcommand send" -l paste -d 'Wrap the text in bracketed-paste markers if the program asked for them'
 complete -c codex-session -n "__fish_codex_session_using_subcommand send" -l interrupt -d 'Send SIGINT to the terminal\'s foreground process group'
-complete -c codex-session -n "__fish_codex_session_using_subcommand send" -l eof -d 'Send the terminal\'s end-of-file character (Ctrl-D)'
+complete -c codex-session -n "__fish_codex_session_using_subcommand send" -l eof -d 'Send the terminal\'s end-of-file character (Ctrl-D); to a pipe session, close the program\'s standard input'
 complete -c codex-session -n "__fish_codex_session_using_subcommand send" -l force -d 'Deliver even while someone attached has an unfinished line or is typing'
 complete -c codex-session -n "__fish_codex_session_using_subcommand send" -l wait-command -d 'Then wait for the shell to report the command\'s end (OSC 133): print its output, exit with its exit code. Needs a shell that marks its commands (run\'s shell integration); otherwise fails at once'
 complete -c codex-session -n "__fish_codex_session_using_subcommand send" -s q -l quiet -d 'Print no notes (what was not done and why); `list -q` and `ps -q` print names only'
@@ -174,6 +176,7 @@ complete -c codex-session -n "__fish_codex_session_using_subcommand exec" -s n -
 complete -c codex-session -n "__fish_codex_session_using_subcommand exec" -l cwd -d 'The agent\'s working directory [default: the current one]' -r -F
 complete -c codex-session -n "__fish_codex_session_using_subcommand exec" -l store -d 'The sessions folder [default: $CODEX_SESSION_STORE, else $CODEX_HOME/sessions]' -r -F
 complete -c codex-session -n "__fish_codex_session_using_subcommand exec" -l config -d 'The configuration file [default: $CODEX_SESSION_CONFIG, else $CODEX_HOME/sessions.toml]' -r -F
+complete -c codex-session -n "__fish_codex_session_using_subcommand exec" -l tty -d 'Give the agent a terminal (one output stream, a screen) instead of pipes'
 complete -c codex-session -n "__fish_codex_session_using_subcommand exec" -s q -l quiet -d 'Print no notes (what was not done and why); `list -q` and `ps -q` print names only'
 complete -c codex-session -n "__fish_codex_session_using_subcommand exec" -s v -l verbose -d 'Print notes that are silent by default (`run --if-absent` finding the session running)'
 complete -c codex-session -n "__fish_codex_session_using_subcommand exec" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -215,6 +218,7 @@ never\t'Always plain text'"
 complete -c codex-session -n "__fish_codex_session_using_subcommand logs" -l store -d 'The sessions folder [default: $CODEX_SESSION_STORE, else $CODEX_HOME/sessions]' -r -F
 complete -c codex-session -n "__fish_codex_session_using_subcommand logs" -l config -d 'The configuration file [default: $CODEX_SESSION_CONFIG, else $CODEX_HOME/sessions.toml]' -r -F
 complete -c codex-session -n "__fish_codex_session_using_subcommand logs" -s f -l follow -d 'Keep printing new output until the session ends'
+complete -c codex-session -n "__fish_codex_session_using_subcommand logs" -l stderr -d 'A pipe session\'s standard error (stderr.log) instead of its output'
 complete -c codex-session -n "__fish_codex_session_using_subcommand logs" -s q -l quiet -d 'Print no notes (what was not done and why); `list -q` and `ps -q` print names only'
 complete -c codex-session -n "__fish_codex_session_using_subcommand logs" -s v -l verbose -d 'Print notes that are silent by default (`run --if-absent` finding the session running)'
 complete -c codex-session -n "__fish_codex_session_using_subcommand logs" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -226,6 +230,7 @@ never\t'Always plain text'"
 complete -c codex-session -n "__fish_codex_session_using_subcommand follow" -l store -d 'The sessions folder [default: $CODEX_SESSION_STORE, else $CODEX_HOME/sessions]' -r -F
 complete -c codex-session -n "__fish_codex_session_using_subcommand follow" -l config -d 'The configuration file [default: $CODEX_SESSION_CONFIG, else $CODEX_HOME/sessions.toml]' -r -F
 complete -c codex-session -n "__fish_codex_session_using_subcommand follow" -s f -l follow -d 'Keep printing new output until the session ends'
+complete -c codex-session -n "__fish_codex_session_using_subcommand follow" -l stderr -d 'A pipe session\'s standard error (stderr.log) instead of its output'
 complete -c codex-session -n "__fish_codex_session_using_subcommand follow" -s q -l quiet -d 'Print no notes (what was not done and why); `list -q` and `ps -q` print names only'
 complete -c codex-session -n "__fish_codex_session_using_subcommand follow" -s v -l verbose -d 'Print notes that are silent by default (`run --if-absent` finding the session running)'
 complete -c codex-session -n "__fish_codex_session_using_subcommand follow" -s h -l help -d 'Print help (see more with \'--help\')'

@@ -76,6 +76,13 @@ pub enum Command {
     /// `run --bg` returns once the program has started and the session can be
     /// attached to. It prints the session's name on standard output.
     ///
+    /// --pipe runs the program without a terminal: its standard output is the
+    /// session's output (output.log), its standard error is kept apart
+    /// (stderr.log: `logs --stderr`, the ERR column of `list`), and its
+    /// standard input is a pipe that `send` writes to (Enter is a newline)
+    /// and `send --eof` closes. There is no screen: `capture` refuses, and
+    /// `attach` only watches both streams. It runs once (no --restart).
+    ///
     /// With SSH_AUTH_SOCK set, the program's SSH_AUTH_SOCK is agent.sock in
     /// the session's folder, a link to the agent of whoever attached last
     /// (see attach; ssh_agent_follow = false passes it through as is).
@@ -84,7 +91,8 @@ pub enum Command {
         codex-session run -d --name build \"make -j8 2>&1 | tee build.txt\"\n  \
         codex-session run --bg --cwd ~/src/app --env PORT=4000 --label 'staging api' npm start\n  \
         codex-session run --bg --if-absent --name nightly ./job.sh   # for cron: silent if running\n  \
-        codex-session run --bg --name sh --shell bash   # a bash that reports its commands")]
+        codex-session run --bg --name sh --shell bash   # a bash that reports its commands\n  \
+        codex-session run --bg --pipe --name sum sha256sum   # no terminal: stdin is a pipe")]
     Run(RunArgs),
 
     /// `run --bg` (hidden: `new` and `create`, for tmux and docker hands)
@@ -154,7 +162,13 @@ pub enum Command {
     /// (exit 1), naming --wait-idle.
     ///
     /// --stdin --submit: one final newline of the input ("\n" or "\r\n") is
-    /// dropped, then exactly one Enter is sent. Each send is recorded in the
+    /// dropped, then exactly one Enter is sent.
+    ///
+    /// To a pipe session (`run --pipe`, `exec`), the input goes to the
+    /// program's standard input: Enter is a newline ("\n"), --eof closes it
+    /// after the input (a send after that is refused), --paste adds no
+    /// markers. At most 8MiB may wait for a program that does not read; a
+    /// send beyond that is refused. Each send is recorded in the
     /// session's events with the sender's uid and pid, --as and --id; a
     /// repeated --id is not delivered twice.
     #[command(after_help = "Examples:\n  \
@@ -162,7 +176,8 @@ pub enum Command {
         codex-session send repl --keys Up Enter            # run the previous line again\n  \
         codex-session send build --interrupt               # Ctrl-C, as a signal\n  \
         echo 'SELECT 1;' | codex-session send db --stdin --submit --wait-idle 1s\n  \
-        codex-session send sh 'make test' --submit --wait-command --timeout 10m")]
+        codex-session send sh 'make test' --submit --wait-command --timeout 10m\n  \
+        seq 3 | codex-session send db --stdin --eof       # then end of input (pipe: closed)")]
     Send(SendArgs),
 
     /// Wait until a session ends, goes quiet, prints something, ends a command or needs you
@@ -186,6 +201,11 @@ pub enum Command {
     /// breaks as the input had line ends (an Enter, CR or LF; CR LF counts
     /// once) from the moment it was written, or from that moment when it had
     /// none. Of a session that has ended, all its kept output is searched.
+    ///
+    /// Of a pipe session (`run --pipe`, `exec`), --output searches both
+    /// standard output and standard error, each line by line (--since-input:
+    /// the answer on standard output only), and output on either stream
+    /// counts for --idle.
     ///
     /// --exit waits until the session ends: a program that its restart
     /// policy (run --restart) will start again has not ended.
@@ -214,10 +234,17 @@ pub enum Command {
     /// Start the agent (agent_command, default `codex exec`) with a prompt
     ///
     /// The session runs in the background, labelled with the prompt; follow
-    /// it with list, logs and wait.
+    /// it with list, logs and wait. It prints the session's name.
+    ///
+    /// The agent runs in pipe mode (see `run --pipe`): its final answer on
+    /// standard output (`logs NAME`, OUT in `list`), its progress on standard
+    /// error (`logs --stderr NAME`, ERR), its standard input a pipe for
+    /// `send`. --tty gives it a terminal instead (one stream, a screen).
     #[command(after_help = "Examples:\n  \
         codex-session exec 'fix the failing test in src/parse.rs'\n  \
-        codex-session exec --name docs 'update the README' && codex-session wait docs --exit")]
+        codex-session exec --name docs 'update the README' && codex-session wait docs --exit\n  \
+        codex-session exec --name fix 'fix the tests' && codex-session logs --stderr -f fix   # progress\n  \
+        codex-session exec --tty --name tui 'explain this repo'   # with a terminal")]
     Exec(ExecArgs),
 
     /// List sessions, running and ended, oldest first
@@ -225,10 +252,12 @@ pub enum Command {
     /// The # column numbers every session in the store by creation, 0 the
     /// oldest; any verb takes that number where it takes a NAME. TYPE is
     /// `cmd`, `shell` (run with no command) or `agent` (exec). CREATED is an
-    /// age (42s, 3m, 2h, 7d); OUT counts what the program printed. A `!`
-    /// before STATUS: the session needs you (a notification or bell, or its
-    /// program waiting for input; --attention lists only those); a
-    /// percentage after it: the progress the program reports (OSC 9;4).
+    /// age (42s, 3m, 2h, 7d); OUT counts what the program printed; ERR, shown
+    /// when a pipe session is listed, what it wrote to standard error (`-`:
+    /// a terminal session, where both are OUT). A `!` before STATUS: the
+    /// session needs you (a notification or bell, or its program waiting for
+    /// input; --attention lists only those); a percentage after it: the
+    /// progress the program reports (OSC 9;4).
     ///
     /// Control characters in a label, command or prompt are shown escaped
     /// (\e, \n, ?), and on a terminal each line is cut to its width
@@ -253,6 +282,9 @@ pub enum Command {
     /// a file the output is plain text: escape sequences are removed and
     /// carriage-return rewrites (progress bars) are resolved the way a
     /// terminal would finally show each line.
+    ///
+    /// A pipe session (`run --pipe`, `exec`) keeps its standard error apart:
+    /// `logs` prints its standard output, `logs --stderr` its standard error.
     #[command(after_help = "Examples:\n  \
         codex-session logs api\n  \
         codex-session logs -f -n 20 api            # the last 20 lines, then follow\n  \
@@ -447,6 +479,11 @@ pub struct RunArgs {
     /// command (OSC 133), which `send --wait-command` and `wait --command` use.
     #[arg(long)]
     pub no_shell_integration: bool,
+
+    /// No terminal: stdout to output.log, stderr to stderr.log, stdin a pipe for `send`
+    #[arg(long, conflicts_with_all = ["restart", "restart_delay", "max_restarts", "restart_marker"])]
+    pub pipe: bool,
+
     /// Start the program again when it ends: on-failure (an exit code other than 0, or a signal), always, or no [default: restart, no]
     ///
     /// It starts on the same terminal: the screen, the log and attached
@@ -603,6 +640,10 @@ pub struct LogsArgs {
     /// When to keep escape sequences
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
     pub color: ColorChoice,
+
+    /// A pipe session's standard error (stderr.log) instead of its output
+    #[arg(long)]
+    pub stderr: bool,
 }
 
 #[derive(Debug, Args)]
@@ -721,7 +762,8 @@ pub struct SendArgs {
     #[arg(long)]
     pub interrupt: bool,
 
-    /// Send the terminal's end-of-file character (Ctrl-D)
+    /// Send the terminal's end-of-file character (Ctrl-D); to a pipe
+    /// session, close the program's standard input
     #[arg(long)]
     pub eof: bool,
 
@@ -848,6 +890,10 @@ pub struct ExecArgs {
     /// The agent's working directory [default: the current one]
     #[arg(long, value_name = "DIR")]
     pub cwd: Option<std::path::PathBuf>,
+
+    /// Give the agent a terminal (one output stream, a screen) instead of pipes
+    #[arg(long)]
+    pub tty: bool,
 
     /// The prompt
     pub prompt: String,

@@ -14,6 +14,9 @@ use crate::sys;
 
 pub const SCHEMA: u32 = 1;
 pub const FILE: &str = "meta.json";
+/// The modes, as meta.json's `mode` spells them.
+pub const PTY: &str = "pty";
+pub const PIPE: &str = "pipe";
 /// A meta.json larger than this is damage, not a record.
 pub const MAX_SIZE: u64 = 1 << 20;
 
@@ -68,7 +71,8 @@ pub struct Meta {
     /// cmd, shell or agent.
     #[serde(default)]
     pub kind: SessionType,
-    /// "pty" (the only mode so far).
+    /// "pty" (a terminal), or "pipe" (`run --pipe`, `exec`: standard
+    /// output and error apart, no terminal).
     pub mode: String,
     /// RFC 3339, UTC.
     pub created: String,
@@ -107,6 +111,12 @@ pub struct Meta {
     /// Output bytes before the current output.log (in rotated or removed logs).
     #[serde(default)]
     pub log_base: u64,
+    /// Pipe mode: bytes the program wrote to standard error, in all...
+    #[serde(default)]
+    pub stderr_bytes: u64,
+    /// ...and those before the current stderr.log.
+    #[serde(default)]
+    pub stderr_log_base: u64,
     /// The session's settings, as given at launch (a record: the
     /// supervisor works from the `Settings` it was started with).
     ///
@@ -375,6 +385,11 @@ impl Meta {
             self.signal.as_deref(),
             self.end_reason.as_deref(),
         )
+    }
+
+    /// Started in pipe mode (no terminal, standard error apart).
+    pub fn is_pipe(&self) -> bool {
+        self.mode == PIPE
     }
 
     pub fn is_ended(&self) -> bool {

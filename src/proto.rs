@@ -78,6 +78,9 @@ pub enum Kind {
     /// mouse, ...), for the client to write on its way out. Sent again
     /// whenever that changes.
     Modes = 18,
+    /// supervisor → watcher that asked for it ([`WatchReq::stderr`]), pipe
+    /// mode: raw standard error, as Output carries standard output.
+    ErrOutput = 19,
 }
 
 impl Kind {
@@ -102,6 +105,7 @@ impl Kind {
             16 => Idle,
             17 => Tty,
             18 => Modes,
+            19 => ErrOutput,
             _ => return None,
         })
     }
@@ -283,6 +287,9 @@ pub struct WatchReq {
     /// Send Idle once the output has been quiet this long.
     #[serde(default)]
     pub idle_ms: Option<u64>,
+    /// Pipe mode: stream standard error too, as ErrOutput frames.
+    #[serde(default)]
+    pub stderr: bool,
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -298,6 +305,10 @@ pub struct WatchInfo {
     /// right at `input_offset` when 0 (`client::watch::Answer`).
     #[serde(default)]
     pub input_lines: u32,
+    /// Pipe mode: standard error's bytes so far (ErrOutput frames, when
+    /// asked, continue from here).
+    #[serde(default)]
+    pub stderr_offset: u64,
     /// The input's first line has text before its line end: its echo's
     /// line end comes after some text, so a line end with none before it
     /// ends a line the program had begun before the input came.

@@ -1,5 +1,5 @@
 //! The pseudo-terminal: open it, start the program on its slave side, resize
-//! it. The program's fork and exec are this file's `unsafe`; the only other
+//! it; or, in pipe mode, start the program on three pipes ([`spawn_pipes`]). The program's fork and exec are this file's `unsafe`; the only other
 //! `unsafe` is in `supervisor/launch.rs` and `supervisor/mod.rs` (the
 //! double fork, signal dispositions) and `supervisor/trim.rs` (madvise).
 //!
@@ -90,31 +90,93 @@ fn start_on(exec: &Exec, slave: &OwnedFd) -> io::Result<Result<Pid, Errno>> {
     // Safety: the supervisor is single-threaded when it forks, and the child
     // only calls async-signal-safe functions before exec or _exit.
     match unsafe { fork() }? {
-        ForkResult::Child => child_exec(exec, &argv, &envp, slave.as_raw_fd(), err_w.as_raw_fd()),
+        ForkResult::Child => {
+            let s = slave.as_raw_fd();
+            child_exec(exec, &argv, &envp, [s, s, s], true, err_w.as_raw_fd())
+        }
         ForkResult::Parent { child } => {
             drop(err_w);
-            let mut buf = [0u8; 4];
-            let mut got = 0;
-            loop {
-                match err_r.read(&mut buf[got..]) {
-                    Ok(0) => break,
-                    Ok(n) => {
-                        got += n;
-                        if got == 4 {
-                            break;
-                        }
-                    }
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                    Err(e) => return Err(e),
-                }
-            }
-            if got == 4 {
-                let _ = nix::sys::wait::waitpid(child, None);
-                return Ok(Err(Errno::from_raw(i32::from_ne_bytes(buf))));
+            if let Some(errno) = exec_error(&mut err_r, child)? {
+                return Ok(Err(errno));
             }
             Ok(Ok(child))
         }
     }
+}
+
+/// The supervisor's ends of a pipe-mode program's standard streams.
+pub struct PipeSpawned {
+    pub pid: Pid,
+    /// Each non-blocking, close-on-exec.
+    pub stdin: OwnedFd,
+    pub stdout: OwnedFd,
+    pub stderr: OwnedFd,
+}
+
+/// Start `exec` without a terminal (pipe mode): its standard input, output
+/// and error are pipes to the supervisor; it is still a session and process
+/// group leader of its own, so signals reach it as in a PTY session.
+pub fn spawn_pipes(exec: &Exec) -> io::Result<Result<PipeSpawned, Errno>> {
+    // std's pipes are close-on-exec; dup2 clears that on the child's 0, 1, 2.
+    let (in_r, in_w) = io::pipe()?;
+    let (out_r, out_w) = io::pipe()?;
+    let (err_r, err_w) = io::pipe()?;
+    let (mut exec_r, exec_w) = io::pipe()?;
+    let argv = null_terminated(&exec.argv);
+    let envp = null_terminated(&exec.envp);
+    let stdio = [in_r.as_raw_fd(), out_w.as_raw_fd(), err_w.as_raw_fd()];
+
+    // Safety: as in `start_on`: single-threaded, and the child only calls
+    // async-signal-safe functions before exec or _exit.
+    match unsafe { fork() }? {
+        ForkResult::Child => child_exec(exec, &argv, &envp, stdio, false, exec_w.as_raw_fd()),
+        ForkResult::Parent { child } => {
+            drop((in_r, out_w, err_w, exec_w));
+            if let Some(errno) = exec_error(&mut exec_r, child)? {
+                return Ok(Err(errno));
+            }
+            let (stdin, stdout, stderr) = (
+                OwnedFd::from(in_w),
+                OwnedFd::from(out_r),
+                OwnedFd::from(err_r),
+            );
+            for fd in [&stdin, &stdout, &stderr] {
+                let fl = fcntl_getfl(fd)?;
+                fcntl_setfl(fd, fl | OFlags::NONBLOCK)?;
+            }
+            Ok(Ok(PipeSpawned {
+                pid: child,
+                stdin,
+                stdout,
+                stderr,
+            }))
+        }
+    }
+}
+
+/// The exec pipe: EOF means the program was exec'd; 4 bytes are the errno
+/// of the exec that failed (the child is reaped then).
+fn exec_error(r: &mut io::PipeReader, child: Pid) -> io::Result<Option<Errno>> {
+    let mut buf = [0u8; 4];
+    let mut got = 0;
+    loop {
+        match r.read(&mut buf[got..]) {
+            Ok(0) => break,
+            Ok(n) => {
+                got += n;
+                if got == 4 {
+                    break;
+                }
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    if got == 4 {
+        let _ = nix::sys::wait::waitpid(child, None);
+        return Ok(Some(Errno::from_raw(i32::from_ne_bytes(buf))));
+    }
+    Ok(None)
 }
 
 /// What `stty sane` gives in a UTF-8 locale: the kernel's defaults plus
@@ -146,12 +208,15 @@ fn null_terminated(v: &[CString]) -> Vec<*const c_char> {
         .collect()
 }
 
-/// In the forked child: become a session leader on the PTY and exec.
+/// In the forked child: become a session leader, with `stdio` as its
+/// standard input, output and error (`ctty`: the PTY slave, which becomes
+/// its controlling terminal), and exec.
 fn child_exec(
     exec: &Exec,
     argv: &[*const c_char],
     envp: &[*const c_char],
-    slave: i32,
+    stdio: [i32; 3],
+    ctty: bool,
     err_w: i32,
 ) -> ! {
     let fail = |errno: i32| -> ! {
@@ -185,11 +250,11 @@ fn child_exec(
     // Safety: plain ioctl/dup2/chdir/umask/execve on fds and C strings that
     // stay alive until exec; all async-signal-safe.
     unsafe {
-        if libc::ioctl(slave, libc::TIOCSCTTY as _, 0) == -1 {
+        if ctty && libc::ioctl(stdio[0], libc::TIOCSCTTY as _, 0) == -1 {
             fail(Errno::last_raw());
         }
-        for fd in 0..3 {
-            if libc::dup2(slave, fd) == -1 {
+        for (fd, src) in (0..).zip(stdio) {
+            if libc::dup2(src, fd) == -1 {
                 fail(Errno::last_raw());
             }
         }

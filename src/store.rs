@@ -17,6 +17,8 @@ use crate::sys;
 pub const LOCK: &str = "lock";
 pub const SOCK: &str = "sock";
 pub const LOG: &str = "output.log";
+/// Pipe mode: the program's standard error, apart from its output.
+pub const ERR_LOG: &str = "stderr.log";
 pub const EVENTS: &str = "events.jsonl";
 /// The final screen, saved when the program ends.
 pub const SCREEN_TXT: &str = "screen.txt";
@@ -82,6 +84,25 @@ impl Session {
             .map(|m| m.len())
             .unwrap_or(0);
         self.meta.output_bytes.max(self.meta.log_base + on_disk)
+    }
+
+    /// Pipe mode: standard error's bytes so far, as [`Session::output_bytes`]
+    /// counts the output's; None for a terminal session.
+    pub fn stderr_bytes(&self) -> Option<u64> {
+        if !self.meta.is_pipe() {
+            return None;
+        }
+        if self.meta.is_ended() {
+            return Some(self.meta.stderr_bytes);
+        }
+        let on_disk = fs::symlink_metadata(self.dir.join(ERR_LOG))
+            .map(|m| m.len())
+            .unwrap_or(0);
+        Some(
+            self.meta
+                .stderr_bytes
+                .max(self.meta.stderr_log_base + on_disk),
+        )
     }
 
     /// After a connection to the supervisor ended unexpectedly: wait (a few

@@ -35,7 +35,13 @@ pub struct SessionJson {
     pub cwd: Option<String>,
     pub label: Option<String>,
     pub clients: u32,
+    /// "pty" (a terminal) or "pipe" (standard error apart, no screen); null
+    /// when damaged.
+    pub mode: Option<String>,
     pub output_bytes: u64,
+    /// Pipe mode: what the program wrote to standard error; null for a
+    /// terminal session (both streams are its output).
+    pub stderr_bytes: Option<u64>,
     pub dropped_bytes: u64,
     pub cols: Option<u16>,
     pub rows: Option<u16>,
@@ -93,7 +99,9 @@ impl SessionJson {
             cwd: Some(m.cwd.clone()),
             label: m.label.clone(),
             clients: if s.live { m.clients } else { 0 },
+            mode: Some(m.mode.clone()),
             output_bytes: s.output_bytes(),
+            stderr_bytes: s.stderr_bytes(),
             dropped_bytes: m.dropped_bytes,
             cols: Some(m.cols),
             rows: Some(m.rows),
@@ -127,7 +135,9 @@ impl SessionJson {
             cwd: None,
             label: None,
             clients: 0,
+            mode: None,
             output_bytes: 0,
+            stderr_bytes: None,
             dropped_bytes: 0,
             cols: None,
             rows: None,

@@ -146,7 +146,7 @@ fn message(kind: Kind, p: &[u8]) {
         Kind::Tty => proto::parse_json::<proto::TtyOffer>(kind, p)
             .map(drop)
             .or_else(|_| proto::parse_json::<proto::TtyAnswer>(kind, p).map(drop)),
-        Kind::Output | Kind::Input | Kind::Screen | Kind::Detach | Kind::Idle | Kind::Modes => {
+        Kind::Output | Kind::ErrOutput | Kind::Input | Kind::Screen | Kind::Detach | Kind::Idle | Kind::Modes => {
             Ok(())
         }
     };

@@ -76,6 +76,22 @@ fn can_pass_terminal() -> bool {
 /// Attach to a running session until detach or the program's end.
 pub fn attach(s: &Session, opts: &Options) -> Result<ExitCode> {
     require_terminal()?;
+    // A pipe session has no terminal to type into: watched read-only, its
+    // output and standard error as they come.
+    let piped;
+    let opts = if s.meta.is_pipe() {
+        crate::error::note(format!(
+            "read-only: pipe session ({} has no terminal; `codex-session send` writes its input)",
+            s.name
+        ));
+        piped = Options {
+            read_only: true,
+            detach_key: opts.detach_key,
+        };
+        &piped
+    } else {
+        opts
+    };
     let (mut conn, offer) =
         Conn::open_terminal(s, window_size(), opts.read_only, can_pass_terminal())?;
     let winch = Arc::new(AtomicBool::new(false));

@@ -14,7 +14,7 @@ use crate::error::{Error, Result, stdout_error};
 use crate::logs::{LogReader, Plain};
 use crate::meta::Meta;
 use crate::proto::{self, Kind, Role};
-use crate::store::{self, Session};
+use crate::store::{self, ERR_LOG, LOG, Session};
 
 pub enum Event {
     Output(Vec<u8>),
@@ -28,14 +28,31 @@ pub enum Event {
     Lost,
 }
 
+/// What a watcher that asked for standard error gets next (pipe mode).
+pub enum Piece {
+    Event(Event),
+    /// Raw standard error.
+    Stderr(Vec<u8>),
+}
+
 /// The next event on a watching connection.
 pub fn next(c: &mut Conn, deadline: Option<Instant>) -> Result<Event> {
+    loop {
+        if let Piece::Event(e) = next_piece(c, deadline)? {
+            return Ok(e);
+        }
+    }
+}
+
+/// The next event, or piece of standard error, on a watching connection.
+pub fn next_piece(c: &mut Conn, deadline: Option<Instant>) -> Result<Piece> {
+    let ev = |e: Event| Ok(Piece::Event(e));
     loop {
         let left = match deadline {
             Some(d) => {
                 let left = d.saturating_duration_since(Instant::now());
                 if left.is_zero() {
-                    return Ok(Event::Timeout);
+                    return ev(Event::Timeout);
                 }
                 Some(left)
             }
@@ -43,9 +60,14 @@ pub fn next(c: &mut Conn, deadline: Option<Instant>) -> Result<Event> {
         };
         c.set_timeout(left)?;
         match proto::read_frame(&mut c.stream) {
-            Ok((Kind::Output, p)) => return Ok(Event::Output(p)),
-            Ok((Kind::Idle, _)) => return Ok(Event::Idle),
-            Ok((Kind::Exit, p)) => return c.parse(Kind::Exit, &p).map(Event::Exit),
+            Ok((Kind::Output, p)) => return ev(Event::Output(p)),
+            Ok((Kind::ErrOutput, p)) => return Ok(Piece::Stderr(p)),
+            Ok((Kind::Idle, _)) => return ev(Event::Idle),
+            Ok((Kind::Exit, p)) => {
+                return c
+                    .parse(Kind::Exit, &p)
+                    .map(|e| Piece::Event(Event::Exit(e)));
+            }
             Ok((Kind::Error, p)) => return Err(c.remote_error(&p)),
             Ok(_) => {}
             Err(e)
@@ -54,7 +76,7 @@ pub fn next(c: &mut Conn, deadline: Option<Instant>) -> Result<Event> {
                     io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
                 ) =>
             {
-                return Ok(Event::Timeout);
+                return ev(Event::Timeout);
             }
             Err(e)
                 if matches!(
@@ -64,7 +86,7 @@ pub fn next(c: &mut Conn, deadline: Option<Instant>) -> Result<Event> {
                         | io::ErrorKind::BrokenPipe
                 ) =>
             {
-                return Ok(Event::Lost);
+                return ev(Event::Lost);
             }
             Err(e) => return Err(c.io_err(e)),
         }
@@ -172,14 +194,27 @@ pub fn open(
     deadline: Option<Instant>,
     timed_out: impl Fn() -> Error,
 ) -> Result<Result<(Conn, proto::WatchInfo), Session>> {
+    let req = proto::WatchReq {
+        idle_ms,
+        stderr: false,
+    };
+    open_with(s, &req, deadline, timed_out)
+}
+
+/// [`open`] with the whole request (`stderr`: pipe mode's standard error
+/// too, read with [`next_piece`]).
+pub fn open_with(
+    s: &Session,
+    req: &proto::WatchReq,
+    deadline: Option<Instant>,
+    timed_out: impl Fn() -> Error,
+) -> Result<Result<(Conn, proto::WatchInfo), Session>> {
     let mut c = match reach(s, deadline, &timed_out)? {
         Reach::Conn(c) => c,
         Reach::Over(s) => return Ok(Err(*s)),
     };
     // A supervisor that hangs up now is ending: its record will say how.
-    let mut closed = c
-        .write(Kind::Watch, &proto::json(&proto::WatchReq { idle_ms }))
-        .is_err();
+    let mut closed = c.write(Kind::Watch, &proto::json(req)).is_err();
     while !closed {
         if let Some(d) = deadline {
             // The answer comes at once: wait for it even with no time left,
@@ -286,12 +321,27 @@ pub fn exit_status(s: &Session) -> u8 {
 /// logs (what rotation has removed is skipped): where the bytes returned
 /// begin, and the bytes.
 pub fn read_range(s: &Session, from: u64, to: u64) -> Result<(u64, Vec<u8>)> {
+    read_range_of(s, LOG, from, to)
+}
+
+/// [`read_range`] of `base`'s logs: output.log, or in pipe mode stderr.log
+/// (bytes counted as standard error's).
+pub fn read_range_of(
+    s: &Session,
+    base: &'static str,
+    from: u64,
+    to: u64,
+) -> Result<(u64, Vec<u8>)> {
     let err = |e| Error::io("reading the output of", &s.dir, e);
-    let Some(mut r) = LogReader::open_start(&s.dir).map_err(err)? else {
+    let Some(mut r) = LogReader::open_start_of(&s.dir, base).map_err(err)? else {
         return Ok((from, Vec::new()));
     };
     // Where the oldest kept log begins, counted from the session's start.
-    let current = Meta::read(&s.dir).map_or(s.meta.log_base, |m| m.log_base);
+    let log_base = |m: &Meta| match base {
+        ERR_LOG => m.stderr_log_base,
+        _ => m.log_base,
+    };
+    let current = Meta::read(&s.dir).map_or(log_base(&s.meta), |m| log_base(&m));
     let mut pos = current.saturating_sub(r.bytes_before_current().map_err(err)?);
     let start = from.max(pos);
     let mut out = Vec::new();
@@ -454,6 +504,7 @@ mod tests {
             offset: 20,
             input_offset: 12,
             input_lines: 1,
+            stderr_offset: 0,
             input_text: true,
         };
         let mut a = Answer::to_last_input(&info);

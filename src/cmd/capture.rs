@@ -17,6 +17,12 @@ pub fn run(a: CaptureArgs, ctx: &Ctx) -> Result<ExitCode> {
     let name = a.target.name().map_err(Error::usage)?;
     let store = ctx.store()?;
     let s = store.get(&name)?;
+    if s.meta.is_pipe() {
+        return Err(
+            Error::new(format!("{} has no screen: it runs in pipe mode", s.name))
+                .hint(format!("try `codex-session logs {}`", s.name)),
+        );
+    }
     let screen = if s.is_running() {
         live(&s, a.ansi, a.join)?
     } else {

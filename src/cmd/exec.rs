@@ -1,5 +1,6 @@
 //! `exec`: the configured agent command with a prompt, in a background
-//! session labelled with the prompt: the arguments of a `run --bg`, which
+//! session labelled with the prompt, in pipe mode unless `--tty` (its answer
+//! on stdout, its progress on stderr): the arguments of a `run --bg`, which
 //! `cmd::run` hands to the `run` verb.
 
 use super::Ctx;
@@ -29,6 +30,7 @@ pub fn run_args(a: ExecArgs, ctx: &Ctx) -> RunArgs {
         wait_idle: None,
         shell: None,
         no_shell_integration: false,
+        pipe: !a.tty,
         // A prompt is a job: run once, whatever the configured policy.
         restart: Some("no".into()),
         restart_delay: None,

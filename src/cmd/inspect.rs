@@ -10,7 +10,7 @@ use super::Ctx;
 use crate::cli::InspectArgs;
 use crate::error::{Result, stdout_error};
 use crate::fmt;
-use crate::store::{EVENTS, Entry, LOG, SOCK};
+use crate::store::{ERR_LOG, EVENTS, Entry, LOG, SOCK};
 use crate::view::SessionJson;
 
 #[derive(Serialize)]
@@ -19,6 +19,8 @@ struct Inspect {
     session: SessionJson,
     dir: String,
     log: String,
+    /// Pipe mode: stderr.log; null otherwise.
+    stderr_log: Option<String>,
     events: String,
     socket: String,
 }
@@ -36,6 +38,7 @@ pub fn run(a: InspectArgs, ctx: &Ctx) -> Result<ExitCode> {
         session: SessionJson::from_session(index, &s),
         dir: s.dir.to_string_lossy().into_owned(),
         log: path(LOG),
+        stderr_log: s.meta.is_pipe().then(|| path(ERR_LOG)),
         events: path(EVENTS),
         socket: path(SOCK),
     };

@@ -46,9 +46,11 @@ pub fn run(a: ListArgs, ctx: &Ctx) -> Result<ExitCode> {
             writeln!(out, "{}", entry_name(e)).map_err(stdout_error)?;
         }
     } else {
-        // ERR: only when some session keeps its standard error apart from
-        // the terminal's output (none can yet: a PTY has one stream).
-        let err_column = false;
+        // ERR: only when some session listed keeps its standard error
+        // apart (pipe mode); a PTY has one stream.
+        let err_column = entries
+            .iter()
+            .any(|(_, e)| matches!(e, Entry::Ok(s) if s.meta.is_pipe()));
         let mut header = vec!["#", "NAME", "TYPE", "STATUS", "PID", "CLIENTS", "OUT"];
         if err_column {
             header.push("ERR");
@@ -115,7 +117,7 @@ fn row(i: usize, e: &Entry, err_column: bool) -> Vec<String> {
                 fmt::size(s.output_bytes()),
             ]);
             if err_column {
-                r.push("-".into());
+                r.push(s.stderr_bytes().map_or("-".into(), fmt::size));
             }
             r.extend([
                 fmt::age(&s.meta.created),

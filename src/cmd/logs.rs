@@ -1,5 +1,6 @@
 //! `logs`: the session's output so far (`-n` lines from the end), then with
-//! `-f` whatever comes until the session ends.
+//! `-f` whatever comes until the session ends; `--stderr`: a pipe session's
+//! standard error, the same way.
 
 use std::io::{self, Write};
 use std::process::ExitCode;
@@ -7,9 +8,9 @@ use std::time::Duration;
 
 use super::Ctx;
 use crate::cli::{ColorChoice, LogsArgs};
-use crate::error::{Result, stdout_error};
+use crate::error::{Error, Result, stdout_error};
 use crate::logs::{LogReader, Plain};
-use crate::store;
+use crate::store::{self, ERR_LOG, LOG};
 use crate::sys;
 
 /// How often `-f` looks for new output.
@@ -26,9 +27,17 @@ pub fn run(a: LogsArgs, ctx: &Ctx) -> Result<ExitCode> {
                 || std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty())
         }
     };
+    if a.stderr && !s.meta.is_pipe() {
+        return Err(Error::new(format!(
+            "{} has no standard error apart: it runs on a terminal, where both streams are its output",
+            s.name
+        ))
+        .hint(format!("`codex-session logs {}` shows all of it", s.name)));
+    }
+    let base = if a.stderr { ERR_LOG } else { LOG };
     let open = |dir: &std::path::Path| match a.tail {
-        Some(n) => LogReader::open_tail(dir, n),
-        None => LogReader::open_start(dir),
+        Some(n) => LogReader::open_tail_of(dir, base, n),
+        None => LogReader::open_start_of(dir, base),
     };
     let read_err = |e| crate::error::Error::io("reading the output of", &s.dir, e);
     let mut out = Sink {

@@ -60,7 +60,12 @@ pub fn run(a: RunArgs, ctx: &Ctx) -> Result<ExitCode> {
         "--idle-timeout",
     )?;
     let ttl = timeout(a.ttl.as_deref(), ctx.config.ttl, "--ttl")?;
-    let restart = restart_settings(&a, &ctx.config)?;
+    let mut restart = restart_settings(&a, &ctx.config)?;
+    if a.pipe {
+        // Pipe mode runs once: the configured policy is for terminals (the
+        // restart flags are refused with --pipe).
+        restart.policy = RestartPolicy::No;
+    }
 
     let store = ctx.store()?;
     // Creation is serialized by the store's lock, held until the new
@@ -168,7 +173,7 @@ pub fn run(a: RunArgs, ctx: &Ctx) -> Result<ExitCode> {
         } else {
             SessionType::Cmd
         },
-        mode: "pty".into(),
+        mode: if a.pipe { meta::PIPE } else { meta::PTY }.into(),
         // Milliseconds: two sessions started one after the other within a
         // second are still listed (and numbered) in the order they were made.
         created: humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string(),
@@ -187,6 +192,8 @@ pub fn run(a: RunArgs, ctx: &Ctx) -> Result<ExitCode> {
         dropped_bytes: 0,
         log_error: None,
         log_base: 0,
+        stderr_bytes: 0,
+        stderr_log_base: 0,
         log_max_size: settings.log_max_size,
         log_keep: settings.log_keep,
         idle_timeout_ms: settings.idle_timeout.map(ms),

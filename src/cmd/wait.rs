@@ -2,7 +2,9 @@
 //! output goes quiet (`--idle`), or the output matches (`--output`: by
 //! default everything the session printed that is still kept, then what
 //! comes; `--from-now`: only what comes; `--since-input`: only the answer
-//! to the last input, after its echo).
+//! to the last input, after its echo). Of a pipe session, `--output`
+//! searches standard output and standard error, each line by line (the
+//! answer to an input is looked for on standard output only).
 
 use std::io::{self, Write};
 use std::process::ExitCode;
@@ -13,12 +15,13 @@ use regex::Regex;
 use super::Ctx;
 use crate::cli::WaitArgs;
 use crate::client::command;
-use crate::client::watch::{self, Answer, Event};
+use crate::client::watch::{self, Answer, Event, Piece};
 use crate::error::{Error, Result, stdout_error};
 use crate::fmt;
 use crate::logs::Plain;
 use crate::meta::Meta;
-use crate::store::Session;
+use crate::proto::WatchReq;
+use crate::store::{ERR_LOG, Session};
 
 /// How long a connection that ended without an exit notice may take to be
 /// followed by the supervisor's end.
@@ -43,6 +46,9 @@ pub fn run(a: WaitArgs, ctx: &Ctx) -> Result<ExitCode> {
     let store = ctx.store()?;
     let s = store.get(&a.name)?;
     let mut m = Matcher::new(pattern);
+    // Pipe mode: standard error is searched too (not for --since-input:
+    // the answer to an input is on standard output).
+    m.with_stderr(s.meta.is_pipe() && !a.since_input);
     let timed_out = || {
         let what = if a.exit {
             "the program to end".to_string()
@@ -94,7 +100,11 @@ pub fn run(a: WaitArgs, ctx: &Ctx) -> Result<ExitCode> {
         return over(&s, &a, &mut m);
     }
     let idle_ms = idle.map(|d| d.as_millis() as u64);
-    let (mut conn, info) = match watch::open(&s, idle_ms, deadline, timed_out)? {
+    let req = WatchReq {
+        idle_ms,
+        stderr: m.err.is_some(),
+    };
+    let (mut conn, info) = match watch::open_with(&s, &req, deadline, timed_out)? {
         Ok(w) => w,
         Err(ended) => return over(&ended, &a, &mut m),
     };
@@ -113,12 +123,25 @@ pub fn run(a: WaitArgs, ctx: &Ctx) -> Result<ExitCode> {
         if let Some(before) = from {
             m.feed(&before);
         }
+        if m.err.is_some() {
+            m.feed_err(&watch::read_range_of(&s, ERR_LOG, 0, info.stderr_offset)?.1);
+        }
         if let Some(line) = m.found() {
             return print_match(&line);
         }
     }
     loop {
-        match watch::next(&mut conn, deadline)? {
+        let ev = match watch::next_piece(&mut conn, deadline)? {
+            Piece::Event(ev) => ev,
+            Piece::Stderr(p) => {
+                m.feed_err(&p);
+                if let Some(line) = m.found() {
+                    return print_match(&line);
+                }
+                continue;
+            }
+        };
+        match ev {
             Event::Output(p) => {
                 if m.active() {
                     let p = match &mut answer {
@@ -218,6 +241,9 @@ fn over(s: &Session, a: &WaitArgs, m: &mut Matcher) -> Result<ExitCode> {
     if m.active() && !a.from_now {
         // No input is known of an ended session: all its output counts.
         m.feed(&watch::read_range(s, 0, u64::MAX)?.1);
+        if m.err.is_some() {
+            m.feed_err(&watch::read_range_of(s, ERR_LOG, 0, u64::MAX)?.1);
+        }
         m.finish();
         if let Some(line) = m.found() {
             return print_match(&line);
@@ -255,10 +281,13 @@ fn print_match(line: &str) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Plain-text output, line by line, against a pattern.
+/// Plain-text output, line by line, against a pattern (in pipe mode,
+/// standard error too, rendered apart).
 struct Matcher {
     re: Option<Regex>,
     plain: Plain,
+    /// Pipe mode: standard error's renderer, when it is searched.
+    err: Option<Plain>,
     lines: Vec<u8>,
     hit: Option<String>,
 }
@@ -268,9 +297,28 @@ impl Matcher {
         Matcher {
             re,
             plain: Plain::new(),
+            err: None,
             lines: Vec::new(),
             hit: None,
         }
+    }
+
+    /// Search standard error too (pipe mode), when there is a pattern.
+    fn with_stderr(&mut self, yes: bool) {
+        if yes && self.active() {
+            self.err = Some(Plain::new());
+        }
+    }
+
+    /// Standard error (pipe mode; ignored unless [`Matcher::with_stderr`]).
+    fn feed_err(&mut self, data: &[u8]) {
+        if self.hit.is_some() {
+            return;
+        }
+        let Some(p) = &mut self.err else { return };
+        self.lines.clear();
+        p.feed(data, &mut self.lines);
+        self.check(false, true);
     }
 
     fn active(&self) -> bool {
@@ -283,7 +331,7 @@ impl Matcher {
         }
         self.lines.clear();
         self.plain.feed(data, &mut self.lines);
-        self.check(false);
+        self.check(false, false);
     }
 
     fn finish(&mut self) {
@@ -292,11 +340,15 @@ impl Matcher {
         }
         self.lines.clear();
         self.plain.finish(&mut self.lines);
-        self.check(true);
+        if let Some(p) = &mut self.err {
+            p.finish(&mut self.lines);
+        }
+        self.check(true, false);
     }
 
-    /// Look at the finished lines, then at the line still being written.
-    fn check(&mut self, last: bool) {
+    /// Look at the finished lines, then at the line still being written
+    /// (on standard error when `err`).
+    fn check(&mut self, last: bool, err: bool) {
         let Some(re) = &self.re else { return };
         let text = String::from_utf8_lossy(&self.lines);
         if let Some(l) = text.lines().find(|l| re.is_match(l)) {
@@ -304,7 +356,10 @@ impl Matcher {
             return;
         }
         if !last {
-            let partial = self.plain.current_line();
+            let partial = match (&self.err, err) {
+                (Some(p), true) => p.current_line(),
+                _ => self.plain.current_line(),
+            };
             if re.is_match(&partial) {
                 self.hit = Some(partial);
             }

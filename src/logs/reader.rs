@@ -75,33 +75,29 @@ pub struct LogReader {
 }
 
 impl LogReader {
-    /// From the oldest log kept; None while there is no log yet.
-    pub fn open_start(dir: &Path) -> io::Result<Option<LogReader>> {
-        Self::open_start_of(dir, LOG)
-    }
-
     /// From the oldest kept of `base`'s files (`events.jsonl`); None while
     /// there is none.
     pub fn open_start_of(dir: &Path, base: &'static str) -> io::Result<Option<LogReader>> {
         Self::open_nth(dir, base, |files| files.first().cloned())
     }
 
-    /// From where the last `n` lines begin (tail(1)'s count), across logs.
-    pub fn open_tail(dir: &Path, n: u64) -> io::Result<Option<LogReader>> {
-        let files = chain(dir, LOG);
+    /// From where the last `n` lines begin (tail(1)'s count), across
+    /// `base`'s files (output.log, stderr.log).
+    pub fn open_tail_of(dir: &Path, base: &'static str, n: u64) -> io::Result<Option<LogReader>> {
+        let files = chain(dir, base);
         let mut left = n;
         for (i, (path, id)) in files.iter().enumerate().rev() {
             let mut f = open(path)?;
             if file_ino(&f)? != *id {
                 // Rotated under us: start over.
-                return Self::open_tail(dir, n);
+                return Self::open_tail_of(dir, base, n);
             }
             let (off, found) = tail_offset_count(&mut f, left, i + 1 == files.len())?;
             if found >= left || i == 0 {
                 f.seek(SeekFrom::Start(off))?;
                 return Ok(Some(LogReader {
                     dir: dir.to_path_buf(),
-                    base: LOG,
+                    base,
                     cur: f,
                     cur_ino: *id,
                 }));

@@ -18,6 +18,8 @@ use crate::sys;
 
 pub struct LogWriter {
     dir: PathBuf,
+    /// output.log, or stderr.log in pipe mode.
+    name: &'static str,
     file: File,
     /// Bytes in the current output.log.
     size: u64,
@@ -37,9 +39,20 @@ pub struct LogWriter {
 impl LogWriter {
     /// Open `dir/output.log` for appending (a fresh session's log).
     pub fn open(dir: &Path, max_size: u64, keep: u32) -> io::Result<LogWriter> {
+        Self::open_named(dir, LOG, max_size, keep)
+    }
+
+    /// Open `dir/name` (output.log, stderr.log) for appending.
+    pub fn open_named(
+        dir: &Path,
+        name: &'static str,
+        max_size: u64,
+        keep: u32,
+    ) -> io::Result<LogWriter> {
         Ok(LogWriter {
             dir: dir.to_path_buf(),
-            file: sys::append_nofollow(&dir.join(LOG))?,
+            name,
+            file: sys::append_nofollow(&dir.join(name))?,
             size: 0,
             max_size: Some(max_size),
             keep,
@@ -68,7 +81,7 @@ impl LogWriter {
             let n = data.len().min(room.try_into().unwrap_or(usize::MAX));
             match self.file.write(&data[..n]) {
                 Ok(0) => {
-                    let why = format!("writing {LOG}: the log takes no more");
+                    let why = format!("writing {}: the log takes no more", self.name);
                     return self.failed(data.len(), why, events) || changed;
                 }
                 Ok(k) => {
@@ -78,7 +91,7 @@ impl LogWriter {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => {
                     // What was written stays; exactly the rest is lost.
-                    let why = format!("writing {LOG}: {}", describe_io(&e));
+                    let why = format!("writing {}: {}", self.name, describe_io(&e));
                     return self.failed(data.len(), why, events) || changed;
                 }
             }
@@ -91,6 +104,17 @@ impl LogWriter {
         meta.log_base = self.base;
         meta.dropped_bytes = self.dropped;
         meta.log_error.clone_from(&self.error);
+    }
+
+    /// Add what standard error's log knows (pipe mode) to the record that
+    /// [`LogWriter::record`] filled: its base, its lost bytes to the
+    /// session's, its error unless output.log has one.
+    pub fn record_stderr(&self, meta: &mut Meta) {
+        meta.stderr_log_base = self.base;
+        meta.dropped_bytes += self.dropped;
+        if meta.log_error.is_none() {
+            meta.log_error.clone_from(&self.error);
+        }
     }
 
     /// Count lost bytes; the first loss is an event. True: first.
@@ -108,16 +132,20 @@ impl LogWriter {
     /// fresh output.log.
     fn rotate(&mut self, events: &mut Events) {
         let keep = self.keep;
-        match rotate(&self.dir, LOG, keep) {
+        match rotate(&self.dir, self.name, keep) {
             Ok(f) => {
                 self.file = f;
                 self.base += self.size;
                 self.size = 0;
-                events.emit("rotated", json!({"keep": keep, "log_base": self.base}));
+                let mut ev = json!({"keep": keep, "log_base": self.base});
+                if self.name != LOG {
+                    ev["log"] = self.name.into();
+                }
+                events.emit("rotated", ev);
             }
             Err(e) => {
                 // Keep writing where we were rather than lose output.
-                self.error = Some(format!("rotating {LOG}: {}", describe_io(&e)));
+                self.error = Some(format!("rotating {}: {}", self.name, describe_io(&e)));
                 self.max_size = None;
             }
         }

@@ -65,6 +65,8 @@ pub struct Ingress {
     first_read: FirstRead,
     /// When the held sends were last looked at.
     checked_at: Option<Instant>,
+    /// Pipe mode: Enter is LF, and EOF closes the program's stdin.
+    pipe: bool,
 }
 
 /// A person's unfinished line: who, never what.
@@ -99,6 +101,8 @@ pub struct Delivery {
     /// SIGINT to the terminal's foreground process group first.
     pub interrupt: bool,
     pub bytes: Vec<u8>,
+    /// Pipe mode: close the program's stdin after the bytes.
+    pub eof: bool,
 }
 
 /// Why a held send may not go yet.
@@ -115,8 +119,9 @@ enum Hold {
 }
 
 impl Ingress {
-    /// `started`: when the program started.
-    pub fn new(draft_quiet: Duration, started: Instant) -> Ingress {
+    /// `started`: when the program started; `pipe`: it reads a pipe, not a
+    /// terminal.
+    pub fn new(draft_quiet: Duration, started: Instant, pipe: bool) -> Ingress {
         Ingress {
             pending: VecDeque::new(),
             delivered: HashSet::new(),
@@ -130,18 +135,20 @@ impl Ingress {
                 next_probe: started,
             },
             checked_at: None,
+            pipe,
         }
     }
 
     /// A Send frame from `c`: held for [`Ingress::take_due`] (true), or
     /// answered here (a repeated id) or refused. `running`: the program has
-    /// not ended; `waiting`: input bytes the PTY has not taken yet.
+    /// not ended (in pipe mode, with its stdin open: `Err` with why not);
+    /// `waiting`: input bytes the PTY has not taken yet.
     pub fn offer(
         &mut self,
         c: &mut Client,
         payload: &[u8],
         events: &mut Events,
-        running: bool,
+        running: Result<(), &str>,
         waiting: usize,
     ) -> bool {
         match self.hold(c, payload, events, running, waiting) {
@@ -158,7 +165,7 @@ impl Ingress {
         c: &mut Client,
         payload: &[u8],
         events: &mut Events,
-        running: bool,
+        running: Result<(), &str>,
         waiting: usize,
     ) -> Result<bool, String> {
         let Ok((req, text)) = proto::decode_send(payload) else {
@@ -181,9 +188,7 @@ impl Ingress {
         if req.id.as_ref().is_some_and(|id| id.len() > MAX_ID) {
             return Err(format!("not delivered: an id is at most {MAX_ID} bytes"));
         }
-        if !running {
-            return Err("the program has ended".into());
-        }
+        running?;
         let held: usize = self.pending.iter().map(|p| p.text.len()).sum();
         if self.pending.len() >= PENDING_LIMIT {
             return Err(format!(
@@ -339,19 +344,20 @@ impl Ingress {
                 continue;
             };
             if matches!(hold, Hold::None | Hold::FirstRead) {
-                let bytes = p.bytes(screen, &veof);
+                let bytes = p.bytes(screen, &veof, self.pipe);
                 let keys = Keys::scan(&bytes);
                 if keys.line_end || p.req.interrupt {
                     // A forced send ended or dropped the line being typed.
                     self.clear_drafts(events);
                 }
-                let interrupt = p.req.interrupt;
+                let (interrupt, eof) = (p.req.interrupt, self.pipe && p.req.eof);
                 let c = &mut clients[i];
                 self.delivered(p.req, &bytes, offset, c, events);
                 out.push(Delivery {
                     client: i,
                     interrupt,
                     bytes,
+                    eof,
                 });
                 continue;
             }
@@ -450,8 +456,9 @@ impl Ingress {
 impl Pending {
     /// The bytes for the program: the text (in bracketed-paste markers if
     /// asked and the program enabled them), the keys for its cursor mode,
-    /// Enter, then its EOF character (`veof`, asked only if needed).
-    fn bytes(&self, screen: &Screen, veof: impl Fn() -> u8) -> Vec<u8> {
+    /// Enter, then its EOF character (`veof`, asked only if needed). On a
+    /// pipe (`pipe`), Enter is LF and EOF is no byte: the pipe is closed.
+    fn bytes(&self, screen: &Screen, veof: impl Fn() -> u8, pipe: bool) -> Vec<u8> {
         let req = &self.req;
         let mut bytes = Vec::new();
         if req.paste && screen.bracketed_paste() {
@@ -466,9 +473,9 @@ impl Pending {
             screen.application_cursor(),
         ));
         if req.submit {
-            bytes.push(b'\r');
+            bytes.push(if pipe { b'\n' } else { b'\r' });
         }
-        if req.eof {
+        if req.eof && !pipe {
             bytes.push(veof());
         }
         bytes
@@ -641,6 +648,27 @@ mod tests {
             assert_eq!(Keys::scan(report), Keys::default(), "{report:?}");
         }
         assert_eq!(Keys::scan(b"\x1b[Ix"), keys(true, false, true));
+    }
+
+    #[test]
+    fn on_a_pipe_enter_is_lf_and_eof_is_no_byte() {
+        let p = Pending {
+            client: 1,
+            req: proto::SendReq {
+                submit: true,
+                eof: true,
+                keys: vec!["Tab".into()],
+                ..Default::default()
+            },
+            text: b"hi".to_vec(),
+            deadline: Instant::now(),
+        };
+        let screen = Screen::new(80, 24);
+        assert_eq!(p.bytes(&screen, || 4, false), b"hi\t\r\x04");
+        assert_eq!(
+            p.bytes(&screen, || panic!("no terminal to ask"), true),
+            b"hi\t\n"
+        );
     }
 
     #[test]

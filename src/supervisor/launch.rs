@@ -20,6 +20,7 @@ use nix::unistd::{ForkResult, fork, setsid};
 use serde_json::json;
 
 use super::agent::Agent;
+use super::pipes::{ErrLog, Pipes};
 use super::program::Program;
 use super::record;
 use super::restart::RestartSettings;
@@ -30,7 +31,7 @@ use crate::logs::LogWriter;
 use crate::meta::{self, Meta, Status};
 use crate::pty::{self, Exec};
 use crate::slots::Slot;
-use crate::store::{LOG, SOCK};
+use crate::store::{ERR_LOG, LOG, SOCK};
 
 /// What the supervisor writes on the ready pipe.
 pub enum Ready {
@@ -185,6 +186,8 @@ pub struct Started {
     pub listener: UnixListener,
     pub signals: Signals,
     pub log: LogWriter,
+    /// Pipe mode: standard error's log.
+    pub stderr: Option<ErrLog>,
     pub events: Events,
     pub lock: File,
     pub slot: Option<Slot>,
@@ -248,12 +251,34 @@ pub fn setup(init: Init, ready: ReadyPipe) -> Option<Started> {
         LogWriter::open(here, settings.log_max_size, settings.log_keep),
         format!("opening {}", dir.join(LOG).display())
     );
+    let stderr = match meta.is_pipe() {
+        true => Some(ErrLog::new(try_or_report!(
+            LogWriter::open_named(here, ERR_LOG, settings.log_max_size, settings.log_keep),
+            format!("opening {}", dir.join(ERR_LOG).display())
+        ))),
+        false => None,
+    };
     let mut events = Events::open_with(here, settings.events_max_size, settings.events_keep);
     // The link exists before the program looks for it.
     let uid = nix::unistd::geteuid().as_raw();
     let agent = (settings.agent.clone()).map(|start| Agent::new(start, uid, &mut events));
 
-    let spawned = match pty::spawn(&exec, meta.cols, meta.rows) {
+    // Kept to start the program again on: its terminal (pipe mode: none,
+    // and no restart policy).
+    let keep = settings.restart.policy != meta::RestartPolicy::No;
+    let spawned = if meta.is_pipe() {
+        pty::spawn_pipes(&exec).map(|r| {
+            r.map(|p| {
+                (
+                    p.pid,
+                    Program::with_pipes(Pipes::new(p.stdin, p.stdout, p.stderr), p.pid),
+                )
+            })
+        })
+    } else {
+        pty::spawn(&exec, meta.cols, meta.rows).map(|r| r.map(|s| (s.pid, Program::new(s, keep))))
+    };
+    let (pid, program) = match spawned {
         Ok(Ok(s)) => s,
         Ok(Err(errno)) => {
             ready.report(Ready::ExecFailed(errno));
@@ -264,7 +289,6 @@ pub fn setup(init: Init, ready: ReadyPipe) -> Option<Started> {
             return None;
         }
     };
-    let pid = spawned.pid;
     meta.status = Status::Running;
     meta.started = Some(meta::now());
     meta.pid = Some(pid.as_raw());
@@ -272,20 +296,20 @@ pub fn setup(init: Init, ready: ReadyPipe) -> Option<Started> {
     try_or_report!(meta.write(here), "writing meta.json");
     events.emit(
         "started",
-        json!({"pid": pid.as_raw(), "supervisor_pid": std::process::id(), "command": meta.command}),
+        json!({"pid": pid.as_raw(), "supervisor_pid": std::process::id(), "command": meta.command, "mode": meta.mode}),
     );
     ready.report(Ready::Running { pid: pid.as_raw() });
     record::reserve_space();
-    let keep = settings.restart.policy != meta::RestartPolicy::No;
     Some(Started {
         meta,
         settings,
         exec,
         agent,
-        program: Program::new(spawned, keep),
+        program,
         listener,
         signals,
         log,
+        stderr,
         events,
         lock,
         slot,

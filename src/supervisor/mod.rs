@@ -1,9 +1,10 @@
 //! The per-session supervisor: one thread, one `poll` over the signal pipe,
-//! the listening socket, the PTY master and each client, then the timers.
+//! the listening socket, the PTY master (in pipe mode: the program's
+//! stdout, stderr and stdin pipes) and each client, then the timers.
 //! One handler per kind of fd, as in dtach's `master.c` ([`Slot`]:
-//! `on_signal`, `accept_clients`, `pump_pty`, `client_activity`), and one
-//! per timer ([`Timer`]: `on_timer`). A client's frames arrive as a
-//! [`Request`] (`on_request`). The state lives with the code that changes
+//! `on_signal`, `accept_clients`, `pump_pty`, `pump_pipe`,
+//! `client_activity`), and one per timer ([`Timer`]: `on_timer`). A
+//! client's frames arrive as a [`Request`] (`on_request`). The state lives with the code that changes
 //! it, one part a file; docs/ARCHITECTURE.md has the map.
 
 mod agent;
@@ -12,6 +13,7 @@ mod clients;
 mod ingress;
 mod launch;
 mod marks;
+mod pipes;
 #[cfg(test)]
 mod plain_vs_screen;
 mod program;
@@ -44,6 +46,7 @@ use clients::{Clients, Keys};
 use ingress::Ingress;
 use launch::ReadyPipe;
 use marks::Marks;
+use pipes::{ErrLog, Stream};
 use program::Program;
 use record::Record;
 use requests::Request;
@@ -78,6 +81,8 @@ struct Supervisor {
     clients: Clients,
     screen: Screen,
     log: LogWriter,
+    /// Pipe mode: standard error's log and count.
+    stderr: Option<ErrLog>,
     events: Events,
     timers: Timers,
     ingress: Ingress,
@@ -144,6 +149,10 @@ enum Slot {
     Signals,
     Listener,
     Pty,
+    /// Pipe mode: an output pipe, and the stdin pipe (polled only while
+    /// input waits for it).
+    Out(Stream),
+    Stdin,
     Client(usize),
     /// A client's own terminal, passed to the supervisor.
     Tty(usize),
@@ -152,17 +161,22 @@ enum Slot {
 impl Supervisor {
     fn new(s: launch::Started) -> Supervisor {
         let set = s.settings;
+        let pipe = s.stderr.is_some();
         Supervisor {
-            screen: Screen::new(s.meta.cols, s.meta.rows),
+            screen: match pipe {
+                true => Screen::none(),
+                false => Screen::new(s.meta.cols, s.meta.rows),
+            },
             clients: Clients::new(sys::euid(), &s.meta.name, s.program.pgid().as_raw()),
             record: Record::new(s.meta),
             program: s.program,
             listener: s.listener,
             signals: s.signals,
             log: s.log,
+            stderr: s.stderr,
             events: s.events,
             timers: Timers::new(set.idle_timeout, set.ttl, set.idle_after),
-            ingress: Ingress::new(set.draft_quiet, Instant::now()),
+            ingress: Ingress::new(set.draft_quiet, Instant::now(), pipe),
             marks: Marks::new(Instant::now()),
             attention: Attention::new(set.attention_after),
             focus: None,
@@ -183,7 +197,7 @@ impl Supervisor {
     fn main_loop(&mut self) {
         let mut slots = Vec::new();
         let mut ready = Vec::new();
-        while self.program.running() || self.program.pty().is_some() {
+        while self.program.running() || self.program.output_open() {
             slots.clear();
             slots.push(Slot::Signals);
             // Not while accepting is paused (descriptors ran out).
@@ -194,6 +208,17 @@ impl Supervisor {
             // its output waits in the PTY (the program blocks on it).
             if self.program.pty().is_some() && !self.clients.holds_back() {
                 slots.push(Slot::Pty);
+            }
+            if let Some(p) = self.program.pipes() {
+                // The PTY's rule (though a pipe session has only viewers,
+                // and they never hold it back).
+                if !self.clients.holds_back() {
+                    slots.extend(p.stdout.as_ref().map(|_| Slot::Out(Stream::Stdout)));
+                    slots.extend(p.stderr.as_ref().map(|_| Slot::Out(Stream::Stderr)));
+                }
+                if self.program.wants_write() {
+                    slots.push(Slot::Stdin);
+                }
             }
             slots.extend((0..self.clients.len()).map(Slot::Client));
             slots.extend(
@@ -216,6 +241,8 @@ impl Supervisor {
                     Slot::Signals => self.on_signal(),
                     Slot::Listener => self.accept_clients(),
                     Slot::Pty => self.pump_pty(*rev),
+                    Slot::Out(s) => self.pump_pipe(s, *rev),
+                    Slot::Stdin => self.write_pty(&[]),
                     Slot::Client(i) => self.client_activity(i, *rev),
                     Slot::Tty(i) => self.tty_activity(i, *rev),
                 }
@@ -242,6 +269,16 @@ impl Supervisor {
                 self.program.pty().expect("polled only while open").as_fd(),
                 self.program.wants_write(),
             ),
+            Slot::Out(s) => {
+                let p = self.program.pipes().expect("polled only in pipe mode");
+                (p.output(s).expect("polled only while open").as_fd(), false)
+            }
+            Slot::Stdin => {
+                let p = self.program.pipes().expect("polled only in pipe mode");
+                let fd = p.stdin.as_ref().expect("polled only while open");
+                // A pipe's write end: only whether it takes input.
+                return PollFd::from_borrowed_fd(fd.as_fd(), PollFlags::OUT);
+            }
             Slot::Client(i) => (
                 self.clients[i].stream.as_fd(),
                 self.clients[i].wants_write(),
@@ -430,6 +467,48 @@ impl Supervisor {
         }
     }
 
+    /// Pipe mode: read stdout (the session's output) or stderr.
+    fn pump_pipe(&mut self, s: Stream, rev: PollFlags) {
+        if rev.intersects(PollFlags::IN | PollFlags::HUP | PollFlags::ERR) {
+            self.buf.clear();
+            self.buf.reserve_exact(READ_BUF);
+            let r = self.program.read_pipe(s, &mut self.buf);
+            match s {
+                _ if r.n == 0 => {}
+                Stream::Stdout => self.output(r.n),
+                Stream::Stderr => self.stderr_output(r.n),
+            }
+            if r.eof
+                && let Some(p) = self.program.pipes_mut()
+            {
+                p.close_output(s);
+            }
+        }
+    }
+
+    /// Pipe mode: a batch of standard error, logged apart, shown to
+    /// terminals and streamed to the watchers that asked; it counts as
+    /// output for the idle clocks.
+    fn stderr_output(&mut self, n: usize) {
+        let buf = std::mem::take(&mut self.buf);
+        let data = &buf[..n];
+        let now = Instant::now();
+        if self.timers.output(now) {
+            self.events.emit("busy", json!({}));
+        }
+        if let Some(e) = &mut self.stderr
+            && e.write(data, &mut self.events)
+        {
+            self.save_meta();
+        }
+        self.events.flush_due(now);
+        if let Some(p) = self.program.pipes_mut() {
+            let shown = p.shown(Stream::Stderr, data);
+            self.clients.output_stderr(data, &shown, &mut self.screen);
+        }
+        self.buf = buf;
+    }
+
     /// A batch of output: log first, then the screen, then each client.
     fn output(&mut self, n: usize) {
         // Taken for the while (no copy), so the handlers below may use self.
@@ -442,6 +521,14 @@ impl Supervisor {
         }
         if self.log.write(data, &mut self.events) {
             self.save_meta();
+        }
+        if let Some(p) = self.program.pipes_mut() {
+            // No terminal, no screen model.
+            self.events.flush_due(now);
+            let shown = p.shown(Stream::Stdout, data);
+            self.clients.output(data, &shown, &mut self.screen);
+            self.buf = buf;
+            return;
         }
         self.screen.feed(data);
         // Terminal queries the model answered (the program waits for them).
@@ -532,6 +619,9 @@ impl Supervisor {
     /// screen model's memory grows with it).
     fn apply_size(&mut self, size: Size) {
         let size = size.clamped();
+        if self.program.pipes().is_some() {
+            return; // No terminal to size.
+        }
         if (size.cols, size.rows) == self.screen.size() || size.cols == 0 || size.rows == 0 {
             return;
         }
@@ -553,7 +643,7 @@ impl Supervisor {
     /// Rewrite meta.json with what the supervisor knows now.
     fn save_meta(&mut self) {
         let clients = self.clients.attached();
-        (self.record).save(clients, self.output_bytes, &self.log);
+        (self.record).save(clients, self.output_bytes, &self.log, self.stderr.as_ref());
     }
 
     // --- clients ---------------------------------------------------------
@@ -635,21 +725,32 @@ impl Supervisor {
             Request::Send(payload) => {
                 // During a restart delay, input waits in the terminal for
                 // the next run, as typeahead does.
-                let running = self.program.running() || self.restart.at().is_some();
+                let running = match self.restart.at() {
+                    Some(_) => Ok(()),
+                    None => self.program.takes_input(),
+                };
                 let waiting = self.program.waiting();
                 let c = &mut self.clients[i];
                 if (self.ingress).offer(c, &payload, &mut self.events, running, waiting) {
                     self.try_sends();
                 }
             }
-            Request::Watch { idle } => {
+            Request::Watch { idle, stderr } => {
                 let info = proto::WatchInfo {
                     offset: self.output_bytes,
                     input_offset: self.input_offset,
                     input_lines: self.input_lines,
+                    stderr_offset: self.stderr.as_ref().map_or(0, |e| e.bytes),
                     input_text: self.input_text,
                 };
-                self.clients[i].watch_from(Watch::new(idle, Instant::now()), &info);
+                let mut w = Watch::new(idle, Instant::now());
+                w.stderr = stderr;
+                self.clients[i].watch_from(w, &info);
+            }
+            Request::Capture { .. } if self.program.pipes().is_some() => {
+                let name = self.record.name();
+                let msg = format!("{name} has no screen: it runs in pipe mode");
+                self.clients[i].refuse(&msg);
             }
             Request::Capture { ansi, join } => {
                 let text = if ansi {
@@ -683,6 +784,9 @@ impl Supervisor {
 
     /// A person's keystrokes.
     fn on_input(&mut self, i: usize, payload: &[u8]) {
+        if self.program.pipes().is_some() {
+            return; // Terminals only watch a pipe session.
+        }
         if !self.clients.is_active(i) {
             self.make_active(i);
         }
@@ -724,6 +828,9 @@ impl Supervisor {
             self.input_text = ingress::first_line_has_text(&d.bytes);
             self.write_pty(&d.bytes);
             self.attended();
+            if d.eof {
+                self.program.close_input_when_written();
+            }
             self.clients.flush(d.client, &mut self.screen);
         }
     }
@@ -736,7 +843,8 @@ impl Supervisor {
         let signs = self.record.signs();
         (signs.attention, signs.progress) = (None, None);
         let (screen, log) = (&mut self.screen, &self.log);
-        (self.record).finish(screen, self.output_bytes, log, &mut self.events);
+        let stderr = self.stderr.as_ref();
+        (self.record).finish(screen, self.output_bytes, log, stderr, &mut self.events);
         // Ended: no longer one of the max_sessions.
         if let Some(s) = self.slot.take() {
             s.release();

@@ -1,5 +1,6 @@
 //! The program and its terminal: the PTY master the supervisor reads the
-//! output from and writes the input to, and the child it reaps.
+//! output from and writes the input to, and the child it reaps. In pipe
+//! mode there is no terminal: three pipes instead (`pipes.rs`).
 
 use std::os::fd::OwnedFd;
 
@@ -8,6 +9,7 @@ use nix::sys::termios::Termios;
 use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
 use nix::unistd::Pid;
 
+use super::pipes::{self, Pipes, Stream};
 use crate::pty::{self, Exec};
 
 /// A short read means the terminal had no more just now.
@@ -18,6 +20,8 @@ const PTY_CHUNK: usize = 4096;
 pub struct Program {
     /// The PTY master, until EOF (or the drain after the exit is over).
     master: Option<OwnedFd>,
+    /// Pipe mode: the program's standard streams (no `master` then).
+    pipes: Option<Pipes>,
     /// The program, until it is reaped.
     child: Option<Pid>,
     /// Its process group (and session).
@@ -28,6 +32,14 @@ pub struct Program {
     /// program may be started again (`restart.rs`): held open, the master
     /// sees no EOF between two runs.
     again: Option<(OwnedFd, Termios)>,
+}
+
+/// Where input for the program goes: the PTY, or its stdin pipe.
+fn input_fd<'a>(master: &'a Option<OwnedFd>, pipes: &'a Option<Pipes>) -> Option<&'a OwnedFd> {
+    match pipes {
+        Some(p) => p.stdin.as_ref(),
+        None => master.as_ref(),
+    }
 }
 
 /// How the program ended.
@@ -64,10 +76,76 @@ impl Program {
     pub fn new(s: pty::Spawned, keep: bool) -> Program {
         Program {
             master: Some(s.master),
+            pipes: None,
             child: Some(s.pid),
             pgid: s.pid,
             input: Vec::new(),
             again: keep.then_some((s.slave, s.termios)),
+        }
+    }
+
+    /// A program started in pipe mode.
+    pub fn with_pipes(pipes: Pipes, pid: Pid) -> Program {
+        Program {
+            master: None,
+            pipes: Some(pipes),
+            child: Some(pid),
+            pgid: pid,
+            input: Vec::new(),
+            again: None,
+        }
+    }
+
+    /// Pipe mode's streams.
+    pub fn pipes(&self) -> Option<&Pipes> {
+        self.pipes.as_ref()
+    }
+
+    pub fn pipes_mut(&mut self) -> Option<&mut Pipes> {
+        self.pipes.as_mut()
+    }
+
+    /// Output may still come: the terminal, or either output pipe, is open.
+    pub fn output_open(&self) -> bool {
+        self.master.is_some() || self.pipes.as_ref().is_some_and(Pipes::output_open)
+    }
+
+    /// Read an output pipe (pipe mode), as [`Program::read`] reads the PTY.
+    pub fn read_pipe(&self, s: Stream, buf: &mut Vec<u8>) -> Read {
+        match self.pipes.as_ref().and_then(|p| p.output(s)) {
+            Some(fd) => pipes::read(fd, buf),
+            None => Read { n: 0, eof: true },
+        }
+    }
+
+    /// Where input for the program goes: the PTY, or its stdin pipe.
+    fn input_fd(&self) -> Option<&OwnedFd> {
+        input_fd(&self.master, &self.pipes)
+    }
+
+    /// Pipe mode: close the program's standard input once what is queued
+    /// for it has been written (`send --eof`).
+    pub fn close_input_when_written(&mut self) {
+        if let Some(p) = &mut self.pipes {
+            p.close_when_written = true;
+            if self.input.is_empty() {
+                p.stdin = None;
+            }
+        }
+    }
+
+    /// Whether a send may still be written: not once the program ended,
+    /// nor (pipe mode) once its standard input is closed or will be once
+    /// the input queued is written (`send --eof`, or the program closed its
+    /// end).
+    pub fn takes_input(&self) -> Result<(), &'static str> {
+        let closed = |p: &Pipes| p.stdin.is_none() || p.close_when_written;
+        if !self.running() {
+            Err("the program has ended")
+        } else if self.pipes.as_ref().is_some_and(closed) {
+            Err("the program's standard input is closed")
+        } else {
+            Ok(())
         }
     }
 
@@ -108,9 +186,9 @@ impl Program {
         self.pgid
     }
 
-    /// Input is waiting for the PTY to take it.
+    /// Input is waiting for the PTY (or the stdin pipe) to take it.
     pub fn wants_write(&self) -> bool {
-        !self.input.is_empty()
+        !self.input.is_empty() && self.input_fd().is_some()
     }
 
     /// Bytes of input waiting.
@@ -154,27 +232,44 @@ impl Program {
         r
     }
 
-    /// Stop reading the terminal (at its EOF, or when the drain is over).
+    /// Stop reading the terminal (at its EOF, or when the drain is over;
+    /// in pipe mode, both output pipes).
     pub fn close_pty(&mut self) {
         self.master = None;
+        if let Some(p) = &mut self.pipes {
+            p.stdout = None;
+            p.stderr = None;
+        }
     }
 
     /// Queue input and write what the PTY takes now. True when nothing is
     /// left waiting.
     pub fn write(&mut self, data: &[u8]) -> bool {
         self.input.extend_from_slice(data);
-        let Some(m) = &self.master else {
+        let Some(m) = input_fd(&self.master, &self.pipes) else {
             self.input.clear();
             return false;
         };
+        let mut broken = false;
         while !self.input.is_empty() {
             match rustix::io::write(m, &self.input) {
                 Ok(n) => {
                     self.input.drain(..n);
                 }
                 Err(rustix::io::Errno::INTR) => {}
+                // The program closed its standard input (pipe mode).
+                Err(rustix::io::Errno::PIPE) => {
+                    broken = true;
+                    break;
+                }
                 Err(_) => break,
             }
+        }
+        if let Some(p) = &mut self.pipes
+            && (broken || (p.close_when_written && self.input.is_empty()))
+        {
+            p.stdin = None;
+            self.input.clear();
         }
         self.input.is_empty()
     }

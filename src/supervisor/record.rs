@@ -8,6 +8,7 @@ use std::time::{Duration, SystemTime};
 
 use serde_json::json;
 
+use super::pipes::ErrLog;
 use super::program::Ended;
 use super::screen::Screen;
 use crate::events::Events;
@@ -103,21 +104,32 @@ impl Record {
     }
 
     /// Rewrite meta.json with what the supervisor knows now.
-    pub fn save(&mut self, clients: u32, output_bytes: u64, log: &LogWriter) {
+    pub fn save(
+        &mut self,
+        clients: u32,
+        output_bytes: u64,
+        log: &LogWriter,
+        stderr: Option<&ErrLog>,
+    ) {
         self.meta.clients = clients;
         self.meta.output_bytes = output_bytes;
         log.record(&mut self.meta);
+        if let Some(e) = stderr {
+            self.meta.stderr_bytes = e.bytes;
+            e.log.record_stderr(&mut self.meta);
+        }
         let _ = self.meta.write(Path::new("."));
     }
 
     /// The final records: the reserve given back for them, the last screen
-    /// (for `capture` afterwards), meta.json (a program never reaped, when
+    /// (for `capture` afterwards; none in pipe mode), meta.json (a program never reaped, when
     /// the loop broke, counts as exited), the `exited` event.
     pub fn finish(
         &mut self,
         screen: &mut Screen,
         output_bytes: u64,
         log: &LogWriter,
+        stderr: Option<&ErrLog>,
         events: &mut Events,
     ) {
         self.meta.ended = Some(meta::now());
@@ -128,10 +140,12 @@ impl Record {
         let _ = std::fs::remove_file(RESERVE);
         // Replaced, never opened: a FIFO put there would block the end.
         let save = |name: &str, text: String| sys::write_record(Path::new(name), text.as_bytes());
-        let _ = save(SCREEN_TXT, screen.text());
-        let _ = save(SCREEN_ANSI, screen.ansi());
-        let _ = save(SCREEN_JOINED, screen.text_joined());
-        self.save(0, output_bytes, log);
+        if !self.meta.is_pipe() {
+            let _ = save(SCREEN_TXT, screen.text());
+            let _ = save(SCREEN_ANSI, screen.ansi());
+            let _ = save(SCREEN_JOINED, screen.text_joined());
+        }
+        self.save(0, output_bytes, log, stderr);
         let m = &self.meta;
         events.emit(
             "exited",

@@ -29,6 +29,8 @@ pub enum Request {
     Send(Vec<u8>),
     Watch {
         idle: Option<Duration>,
+        /// Standard error too (pipe mode).
+        stderr: bool,
     },
     Capture {
         ansi: bool,
@@ -80,6 +82,7 @@ fn request(c: &mut Client, kind: Kind, payload: Vec<u8>) -> Option<Request> {
             let req: proto::WatchReq = parse(c, kind, &payload)?;
             Request::Watch {
                 idle: req.idle_ms.map(proto::millis),
+                stderr: req.stderr,
             }
         }
         (Kind::Capture, _) => {

@@ -18,6 +18,8 @@ pub const WATCH_LIMIT: usize = 64 << 20;
 
 /// One watcher's quiet clock.
 pub struct Watch {
+    /// Pipe mode: it gets standard error too (ErrOutput frames).
+    pub stderr: bool,
     /// Say Idle once the output has been quiet this long...
     idle: Option<Duration>,
     /// ...counting from here (None: the input it sent is not written yet).
@@ -28,6 +30,7 @@ impl Watch {
     /// A Watch request: the clock runs from now.
     pub fn new(idle: Option<Duration>, now: Instant) -> Watch {
         Watch {
+            stderr: false,
             idle,
             armed_at: Some(now),
         }
@@ -36,6 +39,7 @@ impl Watch {
     /// A send's `--wait-idle`: the clock starts when its input is written.
     pub fn after_input(idle: Duration) -> Watch {
         Watch {
+            stderr: false,
             idle: Some(idle),
             armed_at: None,
         }

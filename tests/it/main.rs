@@ -22,6 +22,7 @@ mod marks;
 #[cfg(feature = "mcp")]
 mod mcp;
 mod perf;
+mod pipe;
 mod restart;
 mod retention;
 mod rotation;

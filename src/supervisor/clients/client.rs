@@ -344,6 +344,18 @@ impl Client {
         }
     }
 
+    /// Pipe mode's standard error to a watcher that asked for it: as
+    /// Output to a watcher, in ErrOutput frames (cut off as far behind).
+    pub(super) fn send_err_output(&mut self, data: &[u8]) {
+        if !matches!(self.state, State::Watching(_)) {
+            return;
+        }
+        if self.queued + data.len() <= WATCH_LIMIT {
+            return self.send(Kind::ErrOutput, data);
+        }
+        self.fell_behind();
+    }
+
     /// A terminal too far behind: its queue dropped, a repaint owed.
     pub(super) fn repaint_later(&mut self) {
         self.cut_loose();

@@ -284,6 +284,24 @@ impl Clients {
         self.bound_terminals();
     }
 
+    /// Pipe mode's standard error: `shown` to terminals (with stdout, one
+    /// stream), `data` to the watchers that asked for it (ErrOutput).
+    pub fn output_stderr(&mut self, data: &[u8], shown: &[u8], screen: &mut Screen) {
+        for i in 0..self.list.len() {
+            let c = &mut self.list[i];
+            if c.terminal().is_some() {
+                c.send_output(shown);
+            } else if c.watching().is_some_and(|w| w.stderr) {
+                c.send_err_output(data);
+            } else {
+                continue;
+            }
+            self.flush(i, screen);
+        }
+        self.bound_watchers();
+        self.bound_terminals();
+    }
+
     /// While all terminals together have more than [`TERMINALS_TOTAL`]
     /// queued, the one with the most is repainted once it reads again
     /// instead (its queue dropped).

@@ -38,6 +38,8 @@ pub struct Screen {
     /// Plain output not yet fed, starting where the parser was in its ground
     /// state and default modes, or just after a CR (see the module docs).
     plain: Vec<u8>,
+    /// No model (pipe mode: the program has no terminal): nothing to repaint.
+    absent: bool,
 }
 
 /// Bells closer together than this are reported once.
@@ -53,6 +55,17 @@ impl Screen {
             last_bell: None,
             track: Tracker::new(),
             plain: Vec::new(),
+            absent: false,
+        }
+    }
+
+    /// Pipe mode: no terminal, so no model. Its repaint is nothing: a
+    /// terminal watching (that attached, or fell behind) keeps what it
+    /// shows and goes on from the output that comes.
+    pub fn none() -> Screen {
+        Screen {
+            absent: true,
+            ..Screen::new(1, 1)
         }
     }
 
@@ -194,6 +207,9 @@ impl Screen {
     /// both screens, saved cursors, scroll region, tab stops, modes, title,
     /// character sets, attributes and cursor (see `paint.rs`).
     pub fn repaint(&mut self) -> Vec<u8> {
+        if self.absent {
+            return Vec::new();
+        }
         let mut out = String::new();
         self.term().repaint(&mut out);
         let mut out = out.into_bytes();

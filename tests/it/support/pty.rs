@@ -200,12 +200,19 @@ impl Term {
         self.master = None;
     }
 
+    /// Wait for the program to exit, then for what it wrote last to be
+    /// read: the reader sees the terminal hang up once no process holds it.
     pub fn wait(&mut self) -> ExitStatus {
-        wait_child(&mut self.child, WAIT)
+        self.wait_for(WAIT)
     }
 
     pub fn wait_for(&mut self, d: Duration) -> ExitStatus {
-        wait_child(&mut self.child, d)
+        let st = wait_child(&mut self.child, d);
+        let end = Instant::now() + WAIT;
+        while !self.shared.lock().unwrap().eof && Instant::now() < end {
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        st
     }
 }
 
