@@ -365,7 +365,7 @@ _codex__session() {
             return 0
             ;;
         codex__session__subcmd__list)
-            opts="-w -q -v -h -V --json --running --ended --wide --store --config --quiet --verbose --help --version"
+            opts="-w -q -v -h -V --json --running --ended --attention --wide --store --config --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -455,7 +455,7 @@ _codex__session() {
             return 0
             ;;
         codex__session__subcmd__new)
-            opts="-d -n -e -q -v -h -V --detach --bg --name --cwd --env --label --size --detach-key --idle-timeout --ttl --if-absent --replace --wait-idle --pipe --restart --restart-delay --max-restarts --restart-marker --store --config --quiet --verbose --help --version"
+            opts="-d -n -e -q -v -h -V --detach --bg --name --cwd --env --label --size --detach-key --idle-timeout --ttl --if-absent --replace --wait-idle --shell --no-shell-integration --pipe --restart --restart-delay --max-restarts --restart-marker --store --config --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -502,6 +502,10 @@ _codex__session() {
                     return 0
                     ;;
                 --wait-idle)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --shell)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -611,7 +615,7 @@ _codex__session() {
             return 0
             ;;
         codex__session__subcmd__run)
-            opts="-d -n -e -q -v -h -V --detach --bg --name --cwd --env --label --size --detach-key --idle-timeout --ttl --if-absent --replace --wait-idle --pipe --restart --restart-delay --max-restarts --restart-marker --store --config --quiet --verbose --help --version"
+            opts="-d -n -e -q -v -h -V --detach --bg --name --cwd --env --label --size --detach-key --idle-timeout --ttl --if-absent --replace --wait-idle --shell --no-shell-integration --pipe --restart --restart-delay --max-restarts --restart-marker --store --config --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -661,6 +665,10 @@ _codex__session() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --shell)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --restart)
                     COMPREPLY=($(compgen -W "no on-failure always" -- "${cur}"))
                     return 0
@@ -689,7 +697,7 @@ _codex__session() {
             return 0
             ;;
         codex__session__subcmd__send)
-            opts="-t -q -v -h -V --target --stdin --keys --submit --paste --interrupt --eof --force --timeout --as --id --wait-idle --store --config --quiet --verbose --help --version"
+            opts="-t -q -v -h -V --target --stdin --keys --submit --paste --interrupt --eof --force --timeout --as --id --wait-idle --wait-command --store --config --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -777,7 +785,7 @@ _codex__session() {
             return 0
             ;;
         codex__session__subcmd__wait)
-            opts="-q -v -h -V --exit --idle --output --from-start --from-now --since-input --timeout --store --config --quiet --verbose --help --version"
+            opts="-q -v -h -V --exit --idle --output --command --attention --from-start --from-now --since-input --timeout --store --config --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -36,7 +36,7 @@ complete -c codex-session -n "__fish_codex_session_needs_command" -f -a "attach"
 complete -c codex-session -n "__fish_codex_session_needs_command" -f -a "detach" -d 'Detach every client attached to a session'
 complete -c codex-session -n "__fish_codex_session_needs_command" -f -a "capture" -d 'Print a session\'s current screen as text'
 complete -c codex-session -n "__fish_codex_session_needs_command" -f -a "send" -d 'Send input to a session\'s program, as one unit'
-complete -c codex-session -n "__fish_codex_session_needs_command" -f -a "wait" -d 'Wait until a session ends, goes quiet, or prints something'
+complete -c codex-session -n "__fish_codex_session_needs_command" -f -a "wait" -d 'Wait until a session ends, goes quiet, prints something, ends a command or needs you'
 complete -c codex-session -n "__fish_codex_session_needs_command" -f -a "events" -d 'Show a session\'s events: lifecycle, clients, input audit, idle/busy'
 complete -c codex-session -n "__fish_codex_session_needs_command" -f -a "exec" -d 'Start the agent (agent_command, default `codex exec`) with a prompt'
 complete -c codex-session -n "__fish_codex_session_needs_command" -f -a "list" -d 'List sessions, running and ended, oldest first'
@@ -61,6 +61,7 @@ complete -c codex-session -n "__fish_codex_session_using_subcommand run" -l deta
 complete -c codex-session -n "__fish_codex_session_using_subcommand run" -l idle-timeout -d 'Stop the session after this long with no output and no input [default: idle_timeout, off]' -r
 complete -c codex-session -n "__fish_codex_session_using_subcommand run" -l ttl -d 'Stop the session this long after it started [default: ttl, off]' -r
 complete -c codex-session -n "__fish_codex_session_using_subcommand run" -l wait-idle -d 'With --bg: print the program\'s first output, once quiet this long' -r
+complete -c codex-session -n "__fish_codex_session_using_subcommand run" -l shell -d 'Start this shell (bash, zsh, fish, ...) instead of $SHELL, as with no command' -r
 complete -c codex-session -n "__fish_codex_session_using_subcommand run" -l restart -d 'Start the program again when it ends: on-failure (an exit code other than 0, or a signal), always, or no [default: restart, no]' -r -f -a "no\t''
 on-failure\t''
 always\t''"
@@ -71,6 +72,7 @@ complete -c codex-session -n "__fish_codex_session_using_subcommand run" -l conf
 complete -c codex-session -n "__fish_codex_session_using_subcommand run" -s d -l bg -l detach -d 'Start in the background and return at once'
 complete -c codex-session -n "__fish_codex_session_using_subcommand run" -l if-absent -d 'Do nothing (exit 0, silently unless -v) if a session of this name is running; for cron'
 complete -c codex-session -n "__fish_codex_session_using_subcommand run" -l replace -d 'Stop and remove a session of the same name first'
+complete -c codex-session -n "__fish_codex_session_using_subcommand run" -l no-shell-integration -d 'Start the shell as it is, without codex-session\'s shell integration'
 complete -c codex-session -n "__fish_codex_session_using_subcommand run" -l pipe -d 'No terminal: stdout to output.log, stderr to stderr.log, stdin a pipe for `send`'
 complete -c codex-session -n "__fish_codex_session_using_subcommand run" -l restart-marker -d 'Write a line into the output (log and screen) at each restart [default: restart_marker, false]'
 complete -c codex-session -n "__fish_codex_session_using_subcommand run" -s q -l quiet -d 'Print no notes (what was not done and why); `list -q` and `ps -q` print names only'
@@ -86,6 +88,7 @@ complete -c codex-session -n "__fish_codex_session_using_subcommand new" -l deta
 complete -c codex-session -n "__fish_codex_session_using_subcommand new" -l idle-timeout -d 'Stop the session after this long with no output and no input [default: idle_timeout, off]' -r
 complete -c codex-session -n "__fish_codex_session_using_subcommand new" -l ttl -d 'Stop the session this long after it started [default: ttl, off]' -r
 complete -c codex-session -n "__fish_codex_session_using_subcommand new" -l wait-idle -d 'With --bg: print the program\'s first output, once quiet this long' -r
+complete -c codex-session -n "__fish_codex_session_using_subcommand new" -l shell -d 'Start this shell (bash, zsh, fish, ...) instead of $SHELL, as with no command' -r
 complete -c codex-session -n "__fish_codex_session_using_subcommand new" -l restart -d 'Start the program again when it ends: on-failure (an exit code other than 0, or a signal), always, or no [default: restart, no]' -r -f -a "no\t''
 on-failure\t''
 always\t''"
@@ -96,6 +99,7 @@ complete -c codex-session -n "__fish_codex_session_using_subcommand new" -l conf
 complete -c codex-session -n "__fish_codex_session_using_subcommand new" -s d -l bg -l detach -d 'Start in the background and return at once'
 complete -c codex-session -n "__fish_codex_session_using_subcommand new" -l if-absent -d 'Do nothing (exit 0, silently unless -v) if a session of this name is running; for cron'
 complete -c codex-session -n "__fish_codex_session_using_subcommand new" -l replace -d 'Stop and remove a session of the same name first'
+complete -c codex-session -n "__fish_codex_session_using_subcommand new" -l no-shell-integration -d 'Start the shell as it is, without codex-session\'s shell integration'
 complete -c codex-session -n "__fish_codex_session_using_subcommand new" -l pipe -d 'No terminal: stdout to output.log, stderr to stderr.log, stdin a pipe for `send`'
 complete -c codex-session -n "__fish_codex_session_using_subcommand new" -l restart-marker -d 'Write a line into the output (log and screen) at each restart [default: restart_marker, false]'
 complete -c codex-session -n "__fish_codex_session_using_subcommand new" -s q -l quiet -d 'Print no notes (what was not done and why); `list -q` and `ps -q` print names only'
@@ -128,7 +132,7 @@ complete -c codex-session -n "__fish_codex_session_using_subcommand capture" -s 
 complete -c codex-session -n "__fish_codex_session_using_subcommand capture" -s V -l version -d 'Print version'
 complete -c codex-session -n "__fish_codex_session_using_subcommand send" -s t -l target -d 'The session, as tmux\'s -t takes it (then the first word is the text)' -r
 complete -c codex-session -n "__fish_codex_session_using_subcommand send" -l keys -d 'Named keys after the text: Enter Tab Escape BSpace Up Down Left Right Home End PageUp PageDown F1-F12 C-x M-x (other words are sent as text)' -r
-complete -c codex-session -n "__fish_codex_session_using_subcommand send" -l timeout -d 'Give up after DUR, counted from the start (exit 124): waiting for a person\'s line, then with --wait-idle for the output to go quiet' -r
+complete -c codex-session -n "__fish_codex_session_using_subcommand send" -l timeout -d 'Give up after DUR, counted from the start (exit 124): waiting for a person\'s line, then with --wait-idle for the output to go quiet (--wait-command: for the command\'s end)' -r
 complete -c codex-session -n "__fish_codex_session_using_subcommand send" -l as -d 'Who is sending, for the audit record' -r
 complete -c codex-session -n "__fish_codex_session_using_subcommand send" -l id -d 'Deliver at most once: a repeated id is acknowledged, not delivered' -r
 complete -c codex-session -n "__fish_codex_session_using_subcommand send" -l wait-idle -d 'Then print the program\'s answer (after the echo of the input), once the output has been quiet this long' -r
@@ -140,6 +144,7 @@ complete -c codex-session -n "__fish_codex_session_using_subcommand send" -l pas
 complete -c codex-session -n "__fish_codex_session_using_subcommand send" -l interrupt -d 'Send SIGINT to the terminal\'s foreground process group'
 complete -c codex-session -n "__fish_codex_session_using_subcommand send" -l eof -d 'Send the terminal\'s end-of-file character (Ctrl-D); to a pipe session, close the program\'s standard input'
 complete -c codex-session -n "__fish_codex_session_using_subcommand send" -l force -d 'Deliver even while someone attached has an unfinished line or is typing'
+complete -c codex-session -n "__fish_codex_session_using_subcommand send" -l wait-command -d 'Then wait for the shell to report the command\'s end (OSC 133): print its output, exit with its exit code. Needs a shell that marks its commands (run\'s shell integration); otherwise fails at once'
 complete -c codex-session -n "__fish_codex_session_using_subcommand send" -s q -l quiet -d 'Print no notes (what was not done and why); `list -q` and `ps -q` print names only'
 complete -c codex-session -n "__fish_codex_session_using_subcommand send" -s v -l verbose -d 'Print notes that are silent by default (`run --if-absent` finding the session running)'
 complete -c codex-session -n "__fish_codex_session_using_subcommand send" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -150,6 +155,8 @@ complete -c codex-session -n "__fish_codex_session_using_subcommand wait" -l tim
 complete -c codex-session -n "__fish_codex_session_using_subcommand wait" -l store -d 'The sessions folder [default: $CODEX_SESSION_STORE, else $CODEX_HOME/sessions]' -r -F
 complete -c codex-session -n "__fish_codex_session_using_subcommand wait" -l config -d 'The configuration file [default: $CODEX_SESSION_CONFIG, else $CODEX_HOME/sessions.toml]' -r -F
 complete -c codex-session -n "__fish_codex_session_using_subcommand wait" -l exit -d 'Until the program ends; exits with its exit code'
+complete -c codex-session -n "__fish_codex_session_using_subcommand wait" -l command -d 'Until the shell reports the next command\'s end (OSC 133); prints the command\'s output, exits with its exit code. Fails at once when the shell marks no commands (use --idle then)'
+complete -c codex-session -n "__fish_codex_session_using_subcommand wait" -l attention -d 'Until the session needs a person (at once if it does): a notification, a bell, or a program waiting for input; prints why'
 complete -c codex-session -n "__fish_codex_session_using_subcommand wait" -l from-start -d 'With --output: search all the kept output, then what comes (the default)'
 complete -c codex-session -n "__fish_codex_session_using_subcommand wait" -l from-now -d 'With --output: only output after wait connected'
 complete -c codex-session -n "__fish_codex_session_using_subcommand wait" -l since-input -d 'With --output: only the answer to the last input, after its echo'
@@ -179,6 +186,7 @@ complete -c codex-session -n "__fish_codex_session_using_subcommand list" -l con
 complete -c codex-session -n "__fish_codex_session_using_subcommand list" -l json -d 'Print a JSON array of session objects (every one, whole)'
 complete -c codex-session -n "__fish_codex_session_using_subcommand list" -l running -d 'Only running sessions (and those starting)'
 complete -c codex-session -n "__fish_codex_session_using_subcommand list" -l ended -d 'Only ended sessions (and lost or damaged ones)'
+complete -c codex-session -n "__fish_codex_session_using_subcommand list" -l attention -d 'Only sessions that need a person (`!` before the status): a notification or bell, or a program waiting for input, since someone last attached or sent input'
 complete -c codex-session -n "__fish_codex_session_using_subcommand list" -s w -l wide -d 'Do not cut lines to the terminal\'s width'
 complete -c codex-session -n "__fish_codex_session_using_subcommand list" -s q -l quiet -d 'Print no notes (what was not done and why); `list -q` and `ps -q` print names only'
 complete -c codex-session -n "__fish_codex_session_using_subcommand list" -s v -l verbose -d 'Print notes that are silent by default (`run --if-absent` finding the session running)'
@@ -189,6 +197,7 @@ complete -c codex-session -n "__fish_codex_session_using_subcommand ls" -l confi
 complete -c codex-session -n "__fish_codex_session_using_subcommand ls" -l json -d 'Print a JSON array of session objects (every one, whole)'
 complete -c codex-session -n "__fish_codex_session_using_subcommand ls" -l running -d 'Only running sessions (and those starting)'
 complete -c codex-session -n "__fish_codex_session_using_subcommand ls" -l ended -d 'Only ended sessions (and lost or damaged ones)'
+complete -c codex-session -n "__fish_codex_session_using_subcommand ls" -l attention -d 'Only sessions that need a person (`!` before the status): a notification or bell, or a program waiting for input, since someone last attached or sent input'
 complete -c codex-session -n "__fish_codex_session_using_subcommand ls" -s w -l wide -d 'Do not cut lines to the terminal\'s width'
 complete -c codex-session -n "__fish_codex_session_using_subcommand ls" -s q -l quiet -d 'Print no notes (what was not done and why); `list -q` and `ps -q` print names only'
 complete -c codex-session -n "__fish_codex_session_using_subcommand ls" -s v -l verbose -d 'Print notes that are silent by default (`run --if-absent` finding the session running)'

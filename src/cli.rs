@@ -65,7 +65,13 @@ pub enum Command {
     /// on belongs to the program, options too (`--` before it is optional).
     /// One word that contains spaces runs through `sh -c` (so
     /// `run --bg "pnpm dev"` works); several words are executed directly;
-    /// with none, your $SHELL starts.
+    /// with none, your $SHELL starts (--shell: that shell instead).
+    ///
+    /// A bash, zsh or fish started so gets codex-session's shell
+    /// integration: a startup file in the session's folder that reads your
+    /// own, then marks each prompt and command (OSC 133) for `send
+    /// --wait-command`, `wait --command` and the command events. Turn it off
+    /// with --no-shell-integration or `shell_integration = false`.
     ///
     /// `run --bg` returns once the program has started and the session can be
     /// attached to. It prints the session's name on standard output.
@@ -85,6 +91,7 @@ pub enum Command {
         codex-session run -d --name build \"make -j8 2>&1 | tee build.txt\"\n  \
         codex-session run --bg --cwd ~/src/app --env PORT=4000 --label 'staging api' npm start\n  \
         codex-session run --bg --if-absent --name nightly ./job.sh   # for cron: silent if running\n  \
+        codex-session run --bg --name sh --shell bash   # a bash that reports its commands\n  \
         codex-session run --bg --pipe --name sum sha256sum   # no terminal: stdin is a pipe")]
     Run(RunArgs),
 
@@ -148,6 +155,12 @@ pub enum Command {
     /// were none. A program that does not echo loses its first line to this
     /// rule.
     ///
+    /// --wait-command waits for the shell to report the command's end (its
+    /// OSC 133 marks; see `run`'s shell integration), prints the command's
+    /// output as plain text and exits with the command's exit code (124 at
+    /// --timeout). A session whose program reports no marks fails at once
+    /// (exit 1), naming --wait-idle.
+    ///
     /// --stdin --submit: one final newline of the input ("\n" or "\r\n") is
     /// dropped, then exactly one Enter is sent.
     ///
@@ -163,10 +176,19 @@ pub enum Command {
         codex-session send repl --keys Up Enter            # run the previous line again\n  \
         codex-session send build --interrupt               # Ctrl-C, as a signal\n  \
         echo 'SELECT 1;' | codex-session send db --stdin --submit --wait-idle 1s\n  \
+        codex-session send sh 'make test' --submit --wait-command --timeout 10m\n  \
         seq 3 | codex-session send db --stdin --eof       # then end of input (pipe: closed)")]
     Send(SendArgs),
 
-    /// Wait until a session ends, goes quiet, or prints something
+    /// Wait until a session ends, goes quiet, prints something, ends a command or needs you
+    ///
+    /// --command waits for the shell's next command end (OSC 133 marks),
+    /// prints that command's output and exits with its exit code; a session
+    /// whose program reports no marks fails at once. --attention waits until
+    /// the session needs a person (a notification or bell, or its program
+    /// waiting for input attention.after after printing, since someone last
+    /// attached or sent input) and prints the reason: notification, bell,
+    /// input or idle.
     ///
     /// --output REGEX matches the output as plain text, line by line (and
     /// the line being written), and prints the first matching line. By
@@ -197,14 +219,16 @@ pub enum Command {
         codex-session wait api --output 'listening on' --timeout 60s\n  \
         codex-session wait build --exit\n  \
         codex-session send repl 'import time' --submit && codex-session wait repl --idle 2s\n  \
-        codex-session send repl '6*7' --submit && codex-session wait repl --since-input --output 42")]
+        codex-session send repl '6*7' --submit && codex-session wait repl --since-input --output 42\n  \
+        codex-session wait agent --attention")]
     Wait(WaitArgs),
 
     /// Show a session's events: lifecycle, clients, input audit, idle/busy
     ///
     /// started, attached, detached, input, draft, resized, idle, busy, bell,
     /// title, timeout, rotated, dropped, refused, restarted, restart_failed,
-    /// agent, exited.
+    /// agent, exited; from what programs tell their terminal: prompt,
+    /// command-start, command-end, notification, progress, attention.
     Events(EventsArgs),
 
     /// Start the agent (agent_command, default `codex exec`) with a prompt
@@ -230,7 +254,10 @@ pub enum Command {
     /// `cmd`, `shell` (run with no command) or `agent` (exec). CREATED is an
     /// age (42s, 3m, 2h, 7d); OUT counts what the program printed; ERR, shown
     /// when a pipe session is listed, what it wrote to standard error (`-`:
-    /// a terminal session, where both are OUT).
+    /// a terminal session, where both are OUT). A `!` before STATUS: the
+    /// session needs you (a notification or bell, or its program waiting for
+    /// input; --attention lists only those); a percentage after it: the
+    /// progress the program reports (OSC 9;4).
     ///
     /// Control characters in a label, command or prompt are shown escaped
     /// (\e, \n, ?), and on a terminal each line is cut to its width
@@ -376,6 +403,7 @@ Keys, with their defaults:
   max_restarts = \"off\"       restarts in a row before the session ends (an integer, or \"off\")
   restart_marker = false     write a line into the output at each restart
   ssh_agent_follow = true    SSH_AUTH_SOCK follows the agent of the terminal that attached last
+  shell_integration = true   run's bash, zsh and fish shells report their commands (OSC 133)
 
   [attach]
   stall = \"1s\"               a terminal holding the program back this long is cut loose
@@ -391,6 +419,9 @@ Keys, with their defaults:
   [mcp]
   max_output = \"16KiB\"       the most output one MCP answer carries (1KiB to 1MiB)
   max_timeout = \"10m\"        the longest `timeout` an MCP call may ask for
+
+  [attention]
+  after = \"5s\"               waiting for terminal input this long after printing needs you
 
 Examples:
   codex-session config
@@ -449,6 +480,18 @@ pub struct RunArgs {
     /// With --bg: print the program's first output, once quiet this long
     #[arg(long, value_name = "DUR", requires = "bg")]
     pub wait_idle: Option<String>,
+
+    /// Start this shell (bash, zsh, fish, ...) instead of $SHELL, as with no command
+    #[arg(long, value_name = "PROGRAM", conflicts_with = "command")]
+    pub shell: Option<String>,
+
+    /// Start the shell as it is, without codex-session's shell integration
+    ///
+    /// By default a bash, zsh or fish started with no command (or --shell) reads a small
+    /// startup file in the session's folder that reads your own, then marks each prompt and
+    /// command (OSC 133), which `send --wait-command` and `wait --command` use.
+    #[arg(long)]
+    pub no_shell_integration: bool,
 
     /// No terminal: stdout to output.log, stderr to stderr.log, stdin a pipe for `send`
     #[arg(long, conflicts_with_all = ["restart", "restart_delay", "max_restarts", "restart_marker"])]
@@ -558,6 +601,12 @@ pub struct ListArgs {
     /// Only ended sessions (and lost or damaged ones)
     #[arg(long)]
     pub ended: bool,
+
+    /// Only sessions that need a person (`!` before the status): a
+    /// notification or bell, or a program waiting for input, since someone
+    /// last attached or sent input
+    #[arg(long)]
+    pub attention: bool,
 
     /// Do not cut lines to the terminal's width
     #[arg(long, short = 'w')]
@@ -772,6 +821,7 @@ pub struct SendArgs {
 
     /// Give up after DUR, counted from the start (exit 124): waiting for a
     /// person's line, then with --wait-idle for the output to go quiet
+    /// (--wait-command: for the command's end)
     #[arg(long, default_value = "10s", value_name = "DUR")]
     pub timeout: String,
 
@@ -787,6 +837,12 @@ pub struct SendArgs {
     /// the output has been quiet this long
     #[arg(long, value_name = "DUR")]
     pub wait_idle: Option<String>,
+
+    /// Then wait for the shell to report the command's end (OSC 133): print
+    /// its output, exit with its exit code. Needs a shell that marks its
+    /// commands (run's shell integration); otherwise fails at once
+    #[arg(long, conflicts_with = "wait_idle")]
+    pub wait_command: bool,
 }
 
 impl SendArgs {
@@ -811,7 +867,7 @@ impl SendArgs {
 }
 
 #[derive(Debug, Args)]
-#[command(group(clap::ArgGroup::new("until").required(true).args(["exit", "idle", "output"])))]
+#[command(group(clap::ArgGroup::new("until").required(true).args(["exit", "idle", "output", "command", "attention"])))]
 pub struct WaitArgs {
     /// The session: its name, or its number in `list`
     pub name: String,
@@ -828,6 +884,17 @@ pub struct WaitArgs {
     /// line. Searches all the kept output, then what comes
     #[arg(long, value_name = "REGEX")]
     pub output: Option<String>,
+
+    /// Until the shell reports the next command's end (OSC 133); prints the
+    /// command's output, exits with its exit code. Fails at once when the
+    /// shell marks no commands (use --idle then)
+    #[arg(long)]
+    pub command: bool,
+
+    /// Until the session needs a person (at once if it does): a
+    /// notification, a bell, or a program waiting for input; prints why
+    #[arg(long)]
+    pub attention: bool,
 
     /// With --output: search all the kept output, then what comes (the
     /// default)

@@ -100,6 +100,10 @@ pub const KEYS: &[Key] = &[
         doc: "how many rotated event files (events.jsonl.1, ...) to keep",
     },
     Key {
+        name: "shell_integration",
+        doc: "run's shells (bash, zsh, fish) report their commands (false: start them untouched)",
+    },
+    Key {
         name: "mcp.max_output",
         doc: "the most output one MCP answer carries (head and tail kept, the rest paged)",
     },
@@ -110,6 +114,10 @@ pub const KEYS: &[Key] = &[
     Key {
         name: "attach.stall",
         doc: "an attached terminal that takes no output this long stops holding the program back",
+    },
+    Key {
+        name: "attention.after",
+        doc: "a program waiting for terminal input this long after printing needs attention",
     },
 ];
 
@@ -154,6 +162,8 @@ pub struct Config {
     pub ssh_agent_follow: bool,
     pub mcp_max_output: u64,
     pub mcp_max_timeout: Duration,
+    pub shell_integration: bool,
+    pub attention_after: Duration,
     /// Per key name: where its value came from.
     pub sources: Vec<(&'static str, Source)>,
 }
@@ -185,6 +195,8 @@ impl Config {
             ssh_agent_follow: true,
             mcp_max_output: 16 << 10,
             mcp_max_timeout: Duration::from_secs(600),
+            shell_integration: true,
+            attention_after: Duration::from_secs(5),
             sources: KEYS.iter().map(|k| (k.name, Source::Default)).collect(),
         }
     }
@@ -244,7 +256,10 @@ impl Config {
             let name = k.get_ref().as_ref().to_string();
             match v.get_ref() {
                 DeValue::Table(t)
-                    if matches!(name.as_str(), "logs" | "events" | "mcp" | "attach") =>
+                    if matches!(
+                        name.as_str(),
+                        "logs" | "events" | "mcp" | "attach" | "attention"
+                    ) =>
                 {
                     for (k2, v2) in t {
                         flat.push((
@@ -432,6 +447,17 @@ impl Config {
                     }
                     self.mcp_max_output = n;
                 }
+                "shell_integration" => {
+                    self.shell_integration = v.as_bool().ok_or_else(|| wrong("true or false"))?;
+                }
+                "attention.after" => {
+                    let s = v.as_str().ok_or_else(|| wrong("a duration like \"5s\""))?;
+                    let d = fmt::parse_duration(s).map_err(|e| here(format!("`{name}`: {e}")))?;
+                    if d.is_zero() {
+                        return Err(here(format!("`{name}` must be longer than 0")));
+                    }
+                    self.attention_after = d;
+                }
                 "mcp.max_timeout" => {
                     let s = v.as_str().ok_or_else(|| wrong("a duration like \"10m\""))?;
                     let d = crate::fmt::parse_duration(s)
@@ -482,6 +508,10 @@ impl Config {
             "events.max_size" => format!("\"{}\"", fmt::size_exact(self.events_max_size)),
             "events.keep" => self.events_keep.to_string(),
             "mcp.max_output" => format!("\"{}\"", fmt::size_exact(self.mcp_max_output)),
+            "shell_integration" => self.shell_integration.to_string(),
+            "attention.after" => {
+                format!("\"{}\"", humantime::format_duration(self.attention_after))
+            }
             "mcp.max_timeout" => {
                 format!("\"{}\"", humantime::format_duration(self.mcp_max_timeout))
             }

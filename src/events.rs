@@ -9,7 +9,7 @@
 //! - a string in an event longer than [`MAX_STRING`] is cut, with a marker
 //!   saying how long it was (a title is the program's to choose);
 //! - events a program can cause at any rate ([`COALESCED`]: title, bell,
-//!   refused connections) are written at most once per [`EVERY`] each: one
+//!   refused connections, progress) are written at most once per [`EVERY`] each: one
 //!   that comes sooner waits, replaced by any later one, and the one
 //!   written says with `count` how many it stands for.
 
@@ -27,7 +27,7 @@ use crate::sys;
 /// A string field longer than this (in bytes) is cut.
 pub const MAX_STRING: usize = 4096;
 /// The events written at most once per [`EVERY`] each.
-pub const COALESCED: [&str; 3] = ["title", "bell", "refused"];
+pub const COALESCED: [&str; 4] = ["title", "bell", "refused", "progress"];
 /// 4 a second.
 pub const EVERY: Duration = Duration::from_millis(250);
 

@@ -159,6 +159,9 @@ pub struct Meta {
     /// at the agent of the client that attached last.
     #[serde(default)]
     pub agent_follow: bool,
+    /// What the program told its terminal (`supervisor/marks.rs`).
+    #[serde(flatten, default)]
+    pub signs: Signs,
 }
 
 /// When the program is started again after it ends (`run --restart`).
@@ -202,6 +205,83 @@ pub struct LastExit {
     pub signal: Option<String>,
     /// RFC 3339, UTC.
     pub at: String,
+}
+
+/// What the program told its terminal, as the supervisor last saw it: the
+/// shell's command marks (OSC 133), the title, progress (OSC 9;4), and
+/// whether the session needs a person (`attention`). Each string is cut
+/// to [`Signs::MAX_TEXT`] bytes.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Signs {
+    /// The shell given codex-session's integration (`bash`, `zsh`, `fish`),
+    /// set by `run`; null when none was injected.
+    #[serde(default)]
+    pub shell_integration: Option<String>,
+    /// The last title set (OSC 0/2).
+    #[serde(default)]
+    pub title: Option<String>,
+    /// OSC 9;4 progress, while shown.
+    #[serde(default)]
+    pub progress: Option<Progress>,
+    /// When the shell last printed its prompt (OSC 133;A), RFC 3339.
+    #[serde(default)]
+    pub last_prompt: Option<String>,
+    /// The last command the shell ran (OSC 133;C, then D).
+    #[serde(default)]
+    pub last_command: Option<CommandMark>,
+    /// Set while the session needs a person.
+    #[serde(default)]
+    pub attention: Option<Attention>,
+}
+
+impl Signs {
+    pub const MAX_TEXT: usize = 1024;
+
+    /// `s` cut to [`Signs::MAX_TEXT`] bytes at a character boundary.
+    pub fn cut(s: &str) -> String {
+        let mut end = s.len().min(Self::MAX_TEXT);
+        while !s.is_char_boundary(end) {
+            end -= 1;
+        }
+        s[..end].to_string()
+    }
+
+    /// Whether the shell's command marks can be waited for: seen, or an
+    /// integration injected that will print them.
+    pub fn has_marks(&self) -> bool {
+        self.shell_integration.is_some() || self.last_prompt.is_some()
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Progress {
+    /// normal, error, indeterminate or paused.
+    pub state: String,
+    pub percent: Option<u8>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct CommandMark {
+    /// The command line, when the shell reported it.
+    pub command: Option<String>,
+    pub started: String,
+    pub ended: Option<String>,
+    pub exit_code: Option<i32>,
+    pub duration_ms: Option<u64>,
+    /// Its output: bytes [start, end) of the session's output.
+    pub output_start: u64,
+    pub output_end: Option<u64>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Attention {
+    /// notification, bell or input (waiting for terminal input).
+    pub reason: String,
+    /// RFC 3339.
+    pub since: String,
+    /// The notification's text, for reason notification.
+    #[serde(default)]
+    pub text: Option<String>,
 }
 
 fn default_2s() -> u64 {

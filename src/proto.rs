@@ -259,6 +259,10 @@ pub struct SendReq {
     /// After delivery, stream the output until it is quiet this long.
     #[serde(default)]
     pub wait_idle_ms: Option<u64>,
+    /// After delivery, stream the output (with no quiet clock): the client
+    /// waits for the shell's command-end mark (`send --wait-command`).
+    #[serde(default)]
+    pub wait_command: bool,
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]

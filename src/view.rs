@@ -58,6 +58,9 @@ pub struct SessionJson {
     pub restart_at: Option<String>,
     /// SSH_AUTH_SOCK is the session's agent.sock, following the person.
     pub agent_follow: bool,
+    /// Title, progress, the last prompt and command, attention.
+    #[serde(flatten)]
+    pub signs: crate::meta::Signs,
 }
 
 impl SessionJson {
@@ -109,6 +112,7 @@ impl SessionJson {
             last_exit: m.last_exit.clone(),
             restart_at: m.restart_at.clone().filter(|_| s.is_running()),
             agent_follow: m.agent_follow,
+            signs: m.signs.clone(),
         }
     }
 
@@ -144,6 +148,7 @@ impl SessionJson {
             last_exit: None,
             restart_at: None,
             agent_follow: false,
+            signs: Default::default(),
         }
     }
 }

@@ -12,6 +12,7 @@
 //! | `meta_json` | `meta::Meta::parse` | a session's meta.json |
 //! | `sessions_toml` | `config::Config::from_toml` | the configuration file |
 //! | `plain_text` | `logs::Plain`, `logs::StringCap` | program output |
+//! | `osc_signs` | `osc::Scanner` | program output (command marks, notifications) |
 //! | `key_names` | `keys::encode`, `keys::parse_detach_key` | `send --keys`, `detach_key` |
 //! | `values` | `fmt::parse_duration`, `parse_size`, `parse_window`, `parse_when` | flags and configuration values |
 
@@ -28,6 +29,8 @@ mod fmt;
 mod keys;
 #[path = "../../src/meta.rs"]
 mod meta;
+#[path = "../../src/osc.rs"]
+mod osc;
 #[path = "../../src/proto.rs"]
 mod proto;
 #[path = "../../src/store.rs"]
@@ -58,6 +61,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("meta_json", meta_json),
     ("sessions_toml", sessions_toml),
     ("plain_text", plain_text),
+    ("osc_signs", osc_signs),
     ("key_names", key_names),
     ("values", values),
 ];
@@ -227,6 +231,27 @@ pub fn plain_text(data: &[u8]) {
     let mut cap = logs::StringCap::default();
     let kept = cap.filter(data);
     assert!(kept.len() <= data.len());
+}
+
+/// Program output scanned for signs: fed in pieces (sizes from the input)
+/// it finds what it finds fed whole; each sign lies within the input, its
+/// OSC string starting with ESC.
+pub fn osc_signs(data: &[u8]) {
+    let scan = |pieces: &mut dyn Iterator<Item = &[u8]>| {
+        let mut s = osc::Scanner::new();
+        let mut out = Vec::new();
+        for p in pieces {
+            s.feed(p, &mut out);
+        }
+        out
+    };
+    let whole = scan(&mut std::iter::once(data));
+    let step = data.first().map_or(1, |&b| b as usize % 7 + 1);
+    assert_eq!(scan(&mut data.chunks(step)), whole);
+    for f in &whole {
+        assert!(f.start < f.end && f.end <= data.len() as u64, "{f:?}");
+        assert_eq!(data[f.start as usize], 0x1b);
+    }
 }
 
 /// Key names, one a word: each is encoded (or is text), in both cursor

@@ -4,6 +4,7 @@
 //! than one verb makes ([`send()`], [`stop_all`]).
 
 pub mod attach;
+pub mod command;
 mod conn;
 mod send;
 mod stop;

@@ -28,6 +28,8 @@ pub fn run_args(a: ExecArgs, ctx: &Ctx) -> RunArgs {
         if_absent: false,
         replace: false,
         wait_idle: None,
+        shell: None,
+        no_shell_integration: false,
         pipe: !a.tty,
         // A prompt is a job: run once, whatever the configured policy.
         restart: Some("no".into()),

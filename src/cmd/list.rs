@@ -21,7 +21,10 @@ pub fn run(a: ListArgs, ctx: &Ctx) -> Result<ExitCode> {
         .enumerate()
         .filter(|(_, e)| {
             let running = matches!(e, Entry::Ok(s) if s.is_running());
-            if a.running {
+            let attention = matches!(e, Entry::Ok(s) if s.live && s.meta.signs.attention.is_some());
+            if a.attention && !attention {
+                false
+            } else if a.running {
                 running
             } else if a.ended {
                 !running
@@ -87,6 +90,16 @@ fn row(i: usize, e: &Entry, err_column: bool) -> Vec<String> {
                 0 => {}
                 1 => status.push_str(" (1 restart)"),
                 n => status.push_str(&format!(" ({n} restarts)")),
+            }
+            // What the program said: it needs a person (`!`), its progress.
+            let signs = &s.meta.signs;
+            if s.live {
+                if let Some(p) = signs.progress.as_ref().and_then(|p| p.percent) {
+                    status = format!("{status} {p}%");
+                }
+                if signs.attention.is_some() {
+                    status = format!("!{status}");
+                }
             }
             r.extend([
                 s.name.clone(),

@@ -23,7 +23,7 @@ use crate::pty::Exec;
 use crate::slots::{self, Slot};
 use crate::store::{self, check_name};
 use crate::supervisor::{self, AGENT_SOCK, Init, Ready, RestartSettings, Settings};
-use crate::{fmt, names};
+use crate::{fmt, integration, names};
 
 pub fn run(a: RunArgs, ctx: &Ctx) -> Result<ExitCode> {
     let detach_key = ctx.detach_key(a.detach_key.as_deref())?;
@@ -41,7 +41,12 @@ pub fn run(a: RunArgs, ctx: &Ctx) -> Result<ExitCode> {
     let (cols, rows) = fmt::parse_window(&a.size)?;
     let cwd = resolve_cwd(a.cwd.as_deref())?;
     let env = build_env(&a.env, &ctx.config.term)?;
-    let (command, command_line) = shape_command(&a.command, &env);
+    let mut env = env;
+    if let Some(sh) = &a.shell {
+        // `--shell PROGRAM`: as with no command, that shell instead of $SHELL.
+        set_var(&mut env, "SHELL", sh);
+    }
+    let (mut command, command_line) = shape_command(&a.command, &env);
     let path = resolve_program(&command[0], &cwd, &env)?;
 
     let wait_idle = a
@@ -100,6 +105,17 @@ pub fn run(a: RunArgs, ctx: &Ctx) -> Result<ExitCode> {
 
     let mut full_env = env;
     set_var(&mut full_env, "CODEX_SESSION", &name);
+    let shell = integration::shell_kind(&command[0])
+        .filter(|_| a.command.is_empty() && !a.no_shell_integration)
+        .filter(|_| ctx.config.shell_integration);
+    if let Some(kind) = shell {
+        let at = std::path::absolute(&dir).unwrap_or_else(|_| dir.clone());
+        let (args, vars) = integration::inject(kind, &at, &full_env)?;
+        command.extend(args);
+        for (k, v) in vars {
+            set_var(&mut full_env, &k, &v);
+        }
+    }
     let agent = agent_to_follow(&a, &ctx.config, &dir);
     if agent.is_some() {
         full_env.retain(|(k, _)| k != "SSH_AUTH_SOCK");
@@ -136,6 +152,7 @@ pub fn run(a: RunArgs, ctx: &Ctx) -> Result<ExitCode> {
         ttl,
         idle_after: ctx.config.idle_after,
         draft_quiet: ctx.config.draft_quiet,
+        attention_after: ctx.config.attention_after,
         restart,
         agent,
         attach_stall: ctx.config.attach_stall,
@@ -183,6 +200,10 @@ pub fn run(a: RunArgs, ctx: &Ctx) -> Result<ExitCode> {
         ttl_ms: settings.ttl.map(ms),
         idle_after_ms: ms(settings.idle_after),
         draft_quiet_ms: ms(settings.draft_quiet),
+        signs: meta::Signs {
+            shell_integration: shell.map(str::to_string),
+            ..Default::default()
+        },
         restart: restart.policy,
         restart_delay_ms: (restart.policy != RestartPolicy::No).then(|| ms(restart.delay)),
         max_restarts: restart.max.filter(|_| restart.policy != RestartPolicy::No),

@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use super::Ctx;
 use crate::cli::SendArgs;
-use crate::client::{self, watch};
+use crate::client::{self, command, watch};
 use crate::error::{Error, Result, describe_io, note};
 use crate::fmt;
 use crate::logs::Plain;
@@ -51,6 +51,7 @@ pub fn run(a: SendArgs, ctx: &Ctx) -> Result<ExitCode> {
         label: a.as_label.clone(),
         id: a.id.clone(),
         wait_idle_ms: wait_idle.map(|d| d.as_millis() as u64),
+        wait_command: a.wait_command,
     };
     let store = ctx.store()?;
     let s = store.get(&a.name)?;
@@ -58,6 +59,9 @@ pub fn run(a: SendArgs, ctx: &Ctx) -> Result<ExitCode> {
         return Err(e);
     }
     let s = store.get_running(&a.name)?;
+    if a.wait_command {
+        command::require_marks(&s, "--wait-idle DUR")?;
+    }
     let deadline = started + timeout;
     let timed_out = || {
         Error::new(format!(
@@ -75,6 +79,9 @@ pub fn run(a: SendArgs, ctx: &Ctx) -> Result<ExitCode> {
             s.name
         ));
         return Ok(ExitCode::SUCCESS);
+    }
+    if a.wait_command {
+        return command::print_command(&mut conn, &s, result.offset, None, Some(deadline));
     }
     match wait_idle {
         None => Ok(ExitCode::SUCCESS),

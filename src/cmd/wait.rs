@@ -14,10 +14,12 @@ use regex::Regex;
 
 use super::Ctx;
 use crate::cli::WaitArgs;
+use crate::client::command;
 use crate::client::watch::{self, Answer, Event, Piece};
 use crate::error::{Error, Result, stdout_error};
 use crate::fmt;
 use crate::logs::Plain;
+use crate::meta::Meta;
 use crate::proto::WatchReq;
 use crate::store::{ERR_LOG, Session};
 
@@ -50,6 +52,10 @@ pub fn run(a: WaitArgs, ctx: &Ctx) -> Result<ExitCode> {
     let timed_out = || {
         let what = if a.exit {
             "the program to end".to_string()
+        } else if a.command {
+            "a command's end".to_string()
+        } else if a.attention {
+            "the session to need attention".to_string()
         } else if let Some(d) = idle {
             format!("{} of quiet", humantime::format_duration(d))
         } else {
@@ -63,6 +69,33 @@ pub fn run(a: WaitArgs, ctx: &Ctx) -> Result<ExitCode> {
         .with_code(124)
     };
 
+    if a.attention {
+        return attention(&store, &s, deadline, timed_out);
+    }
+    if a.command {
+        let ended = || {
+            Error::new(format!(
+                "session {} is not running ({})",
+                s.name,
+                s.status()
+            ))
+        };
+        if !s.is_running() {
+            return Err(watch::lost(&s).unwrap_or_else(ended));
+        }
+        command::require_marks(&s, "`wait --idle DUR` (or `send --wait-idle DUR`)")?;
+        let (mut conn, info) = match watch::open(&s, None, deadline, timed_out)? {
+            Ok(w) => w,
+            Err(over) => return Err(watch::lost(&over).unwrap_or_else(ended)),
+        };
+        // A command already running (its end still to come): its output so far too.
+        let running_from = Meta::read(&s.dir)
+            .ok()
+            .and_then(|m| m.signs.last_command)
+            .filter(|c| c.output_end.is_none_or(|e| e >= info.offset))
+            .map(|c| c.output_start);
+        return command::print_command(&mut conn, &s, info.offset, running_from, deadline);
+    }
     if !s.is_running() {
         return over(&s, &a, &mut m);
     }
@@ -162,6 +195,44 @@ pub fn run(a: WaitArgs, ctx: &Ctx) -> Result<ExitCode> {
         }
     }
 }
+
+/// Until the session's record says it needs a person (the supervisor
+/// rewrites it when that begins); prints why.
+fn attention(
+    store: &crate::store::Store,
+    s: &Session,
+    deadline: Option<Instant>,
+    timed_out: impl Fn() -> Error,
+) -> Result<ExitCode> {
+    loop {
+        let now = store.get(&s.name)?;
+        if let Some(at) = &now.meta.signs.attention {
+            let mut out = io::stdout().lock();
+            match &at.text {
+                Some(t) => writeln!(out, "{}: {}", at.reason, fmt::sanitize(t)),
+                None => writeln!(out, "{}", at.reason),
+            }
+            .map_err(stdout_error)?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        if !now.is_running() {
+            return Err(watch::lost(&now).unwrap_or_else(|| {
+                Error::new(format!(
+                    "session {} ended ({}) without needing attention",
+                    now.name,
+                    now.status()
+                ))
+            }));
+        }
+        if deadline.is_some_and(|d| Instant::now() >= d) {
+            return Err(timed_out());
+        }
+        std::thread::sleep(ATTENTION_POLL);
+    }
+}
+
+/// How often `wait --attention` reads the session's record.
+const ATTENTION_POLL: Duration = Duration::from_millis(50);
 
 /// The session is over: answer from its record and its kept output. A
 /// lost session (its supervisor died without recording an exit) is an

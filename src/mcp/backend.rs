@@ -217,6 +217,7 @@ impl Backend {
             label: Some(input.label.clone()),
             id: None,
             wait_idle_ms: input.follow.map(|d| d.as_millis().max(1) as u64),
+            wait_command: false,
         };
         let json = serde_json::to_vec(&req).expect("serializes");
         let mut payload = Vec::with_capacity(4 + json.len() + input.text.len());

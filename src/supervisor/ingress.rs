@@ -421,6 +421,8 @@ impl Ingress {
     ) {
         if let Some(w) = req.wait_idle_ms {
             c.start_watch(Watch::after_input(proto::millis(w)));
+        } else if req.wait_command {
+            c.start_watch(Watch::new(None, Instant::now()));
         }
         c.send_json(
             Kind::Ok,

@@ -115,6 +115,8 @@ pub struct Settings {
     pub idle_after: Duration,
     /// A person typing holds `send` back until quiet this long.
     pub draft_quiet: Duration,
+    /// Waiting for input this long after printing needs attention.
+    pub attention_after: Duration,
     /// When the program is started again (`restart.rs`).
     pub restart: RestartSettings,
     /// The agent socket `run` was started with, when the program's

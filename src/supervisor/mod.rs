@@ -8,9 +8,11 @@
 //! it, one part a file; docs/ARCHITECTURE.md has the map.
 
 mod agent;
+mod attention;
 mod clients;
 mod ingress;
 mod launch;
+mod marks;
 mod pipes;
 #[cfg(test)]
 mod plain_vs_screen;
@@ -39,9 +41,11 @@ pub use restart::RestartSettings;
 
 use agent::Agent;
 
+use attention::Attention;
 use clients::{Clients, Keys};
 use ingress::Ingress;
 use launch::ReadyPipe;
+use marks::Marks;
 use pipes::{ErrLog, Stream};
 use program::Program;
 use record::Record;
@@ -54,6 +58,7 @@ use watchers::Watch;
 
 use crate::events::Events;
 use crate::logs::LogWriter;
+use crate::meta;
 use crate::proto::{self, Kind, Size};
 use crate::pty::Exec;
 use crate::slots::Slot as RunningSlot;
@@ -81,6 +86,11 @@ struct Supervisor {
     events: Events,
     timers: Timers,
     ingress: Ingress,
+    marks: Marks,
+    attention: Attention,
+    /// The focus report last written to the program (true: in), while it
+    /// asks for them.
+    focus: Option<bool>,
     restart: Restart,
     /// How the program was started, to start it again.
     exec: Exec,
@@ -167,6 +177,9 @@ impl Supervisor {
             events: s.events,
             timers: Timers::new(set.idle_timeout, set.ttl, set.idle_after),
             ingress: Ingress::new(set.draft_quiet, Instant::now(), pipe),
+            marks: Marks::new(Instant::now()),
+            attention: Attention::new(set.attention_after),
+            focus: None,
             restart: Restart::new(set.restart, Instant::now()),
             exec: s.exec,
             agent: s.agent,
@@ -236,6 +249,7 @@ impl Supervisor {
             }
             let gone = self.clients.gone_terminals();
             if self.clients.forget_dead(&mut self.events) {
+                self.tell_focus(false);
                 self.save_meta();
             }
             if let Some(a) = self.agent.as_mut().filter(|_| !gone.is_empty()) {
@@ -293,6 +307,9 @@ impl Supervisor {
             Timer::FirstRead => self.ingress.first_read_at(),
             Timer::AcceptPause => self.clients.accept_resumes_at(),
             Timer::HeldSend => self.ingress.deadline(),
+            Timer::Attention => (self.program.running())
+                .then(|| self.attention.deadline())
+                .flatten(),
             Timer::Restart => self.restart.at(),
             Timer::ClientStall => self.clients.stall_at(self.attach_stall),
             _ => self.timers.at(t),
@@ -328,6 +345,12 @@ impl Supervisor {
             Timer::WatcherQuiet => (self.clients).tell_quiet(now, self.timers.last_output()),
             Timer::FirstRead | Timer::HeldSend => self.try_sends(),
             Timer::AcceptPause => self.clients.resume_accept(),
+            Timer::Attention => {
+                let reading = self.program.reading_input();
+                if let Some(reason) = self.attention.look(now, reading) {
+                    self.attention_begins(reason, None);
+                }
+            }
             Timer::ClientStall => {
                 (self.clients).cut_stalled(now, self.attach_stall, &mut self.events);
             }
@@ -520,12 +543,65 @@ impl Supervisor {
         if bell {
             self.events.emit("bell", json!({}));
         }
+        let told = (self.marks).feed(data, self.record.signs(), &mut self.events);
+        let mut changed = told.changed;
         if let Some(t) = title {
             self.events.emit("title", json!({"title": t}));
+            self.record.signs().title = Some(meta::Signs::cut(&t));
+            changed = true;
+        }
+        self.attention.output(now);
+        if let Some(text) = told.notified {
+            self.attention_begins("notification", Some(text));
+        } else if bell {
+            self.attention_begins("bell", None);
+        }
+        self.tell_focus(false);
+        if changed {
+            self.save_meta();
         }
         let shown = self.screen.for_clients(data);
         self.clients.output(data, &shown, &mut self.screen);
         self.buf = buf;
+    }
+
+    /// The session needs a person, from now: recorded and told.
+    fn attention_begins(&mut self, reason: &'static str, text: Option<String>) {
+        if reason != "input" && reason != "idle" && !self.attention.begin(reason) {
+            return;
+        }
+        self.events
+            .emit("attention", json!({"reason": reason, "text": text}));
+        self.record.signs().attention = Some(meta::Attention {
+            reason: reason.to_string(),
+            since: meta::now(),
+            text,
+        });
+        self.save_meta();
+    }
+
+    /// A person attached or input was written: attention is cleared.
+    fn attended(&mut self) {
+        if self.attention.reset() {
+            self.record.signs().attention = None;
+            self.save_meta();
+        }
+    }
+
+    /// A program that asked for focus reports is told focus-out when no
+    /// terminal is attached (at once if none is), focus-in when one attaches.
+    fn tell_focus(&mut self, arrived: bool) {
+        if !self.screen.focus_reporting() {
+            self.focus = None;
+            return;
+        }
+        // An attached terminal reports its own focus changes (the program's
+        // mode reached it): only a person's arrival is said here.
+        let attached = self.clients.attached() > 0;
+        if self.focus != Some(attached) && (!attached || arrived) {
+            self.focus = Some(attached);
+            self.write_pty(if attached { b"\x1b[I" } else { b"\x1b[O" });
+        }
     }
 
     /// Queue input for the program and write what the PTY takes now.
@@ -696,6 +772,8 @@ impl Supervisor {
                 a.attached(c.id, c.pid, sock, &mut self.events);
             }
             self.make_active(i);
+            self.attended();
+            self.tell_focus(true);
             // A terminal about to pass itself gets its repaint there.
             if !self.clients[i].awaits_tty() {
                 self.clients[i].repaint(&mut self.screen);
@@ -717,6 +795,7 @@ impl Supervisor {
             // Terminal reports (focus, mouse) are no input to answer.
             self.input_offset = self.output_bytes;
             self.input_lines = ingress::line_ends(payload);
+            self.attended();
             self.input_text = ingress::first_line_has_text(payload);
         }
         self.write_pty(payload);
@@ -748,6 +827,7 @@ impl Supervisor {
             self.input_lines = ingress::line_ends(&d.bytes);
             self.input_text = ingress::first_line_has_text(&d.bytes);
             self.write_pty(&d.bytes);
+            self.attended();
             if d.eof {
                 self.program.close_input_when_written();
             }
@@ -759,6 +839,9 @@ impl Supervisor {
 
     fn finish(&mut self) {
         self.events.flush_all();
+        // Nobody is needed by a program that ended, nor shown its progress.
+        let signs = self.record.signs();
+        (signs.attention, signs.progress) = (None, None);
         let (screen, log) = (&mut self.screen, &self.log);
         let stderr = self.stderr.as_ref();
         (self.record).finish(screen, self.output_bytes, log, stderr, &mut self.events);

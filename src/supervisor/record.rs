@@ -44,6 +44,11 @@ impl Record {
         Record { meta }
     }
 
+    /// What the program told its terminal (`marks.rs`), to update.
+    pub fn signs(&mut self) -> &mut meta::Signs {
+        &mut self.meta.signs
+    }
+
     /// The session's name.
     pub fn name(&self) -> &str {
         &self.meta.name

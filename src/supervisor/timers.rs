@@ -54,12 +54,14 @@ pub enum Timer {
     Drain,
     /// Accepting failed (out of descriptors): listen again.
     AcceptPause,
+    /// Look whether the program waits for a person (`attention.rs`).
+    Attention,
 }
 
 impl Timer {
     /// Every timer, in the order the ones due together are handled (a TTL
     /// that is over wins over an idle timeout as the reason to stop).
-    pub const ALL: [Timer; 11] = [
+    pub const ALL: [Timer; 12] = [
         Timer::IdleEvent,
         Timer::WatcherQuiet,
         Timer::FirstRead,
@@ -71,6 +73,7 @@ impl Timer {
         Timer::Kill,
         Timer::Drain,
         Timer::AcceptPause,
+        Timer::Attention,
     ];
 }
 
@@ -138,7 +141,8 @@ impl Timers {
             | Timer::HeldSend
             | Timer::AcceptPause
             | Timer::Restart
-            | Timer::ClientStall => None,
+            | Timer::ClientStall
+            | Timer::Attention => None,
         }
     }
 

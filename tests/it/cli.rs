@@ -361,6 +361,7 @@ fn man_pages_have_the_usual_sections() {
             "max_restarts",
             "restart_marker",
             "ssh_agent_follow",
+            "shell_integration",
             "[attach]",
             "stall",
             "[logs]",
@@ -371,7 +372,9 @@ fn man_pages_have_the_usual_sections() {
             "keep",
             "[mcp]",
             "max_output",
-            "max_timeout"
+            "max_timeout",
+            "[attention]",
+            "after"
         ],
         "one key a line:\n{table}"
     );

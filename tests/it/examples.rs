@@ -49,11 +49,34 @@ const FIXTURES: &[Fixture] = &[
         ended: &["true"],
     },
     Fixture {
+        name: "sh",
+        running: &["sh", "-c", MARKING_SHELL],
+        ended: &["true"],
+    },
+    Fixture {
+        name: "agent",
+        running: &[
+            "sh",
+            "-c",
+            "printf '\\033]9;approval requested\\007'; exec sleep 300",
+        ],
+        ended: &["true"],
+    },
+    Fixture {
         name: "hello",
         running: &["sh", "-c", "echo hi; exec sleep 600"],
         ended: &["sh", "-c", "echo hi"],
     },
 ];
+
+/// A shell that marks its prompts and commands (OSC 133), as bash with
+/// `run`'s integration does.
+const MARKING_SHELL: &str = r#"make() { echo "make $*: nothing to be done"; }
+printf '\033]133;A\007$ '
+while IFS= read -r l; do
+    printf '\033]133;C\007'; eval "$l"; s=$?
+    printf '\033]133;D;%s\007\033]133;A\007$ ' "$s"
+done"#;
 
 /// Stand-ins for the programs the examples run.
 const PROGRAMS: &[(&str, &str)] = &[
@@ -219,6 +242,14 @@ fn run_example(line: &str) -> Result<(), String> {
             });
         } else if f.name == "repl" {
             s.wait_log("repl", ">>> ");
+        } else if f.name == "sh" {
+            wait_for("the shell's first prompt", WAIT, || {
+                s.meta("sh")["last_prompt"].is_string().then_some(())
+            });
+        } else if f.name == "agent" {
+            wait_for("the agent to need attention", WAIT, || {
+                s.meta("agent")["attention"].is_object().then_some(())
+            });
         }
     }
 

@@ -19,6 +19,7 @@ mod limits;
 mod list;
 mod logs;
 mod logs_time;
+mod marks;
 #[cfg(feature = "mcp")]
 mod mcp;
 mod perf;

@@ -17,12 +17,13 @@ use std::path::Path;
 use std::process::{Command, ExitCode};
 
 /// Every target (as `fuzz/Cargo.toml` lists them).
-const TARGETS: [&str; 7] = [
+const TARGETS: [&str; 8] = [
     "frames",
     "send_payload",
     "meta_json",
     "sessions_toml",
     "plain_text",
+    "osc_signs",
     "key_names",
     "values",
 ];

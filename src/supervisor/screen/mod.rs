@@ -176,6 +176,11 @@ impl Screen {
     }
 
     /// Input modes, which plain output held back cannot change.
+    /// The program asked for focus reports (`CSI ? 1004 h`).
+    pub fn focus_reporting(&self) -> bool {
+        self.vt.term.modes.focus
+    }
+
     pub fn bracketed_paste(&self) -> bool {
         self.vt.term.modes.bracketed_paste
     }
