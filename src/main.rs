@@ -5,6 +5,7 @@
 //! the code the error carries (124 on a timeout, 126/127 from `run`).
 
 mod cli;
+mod cli_args;
 mod client;
 mod cmd;
 mod config;

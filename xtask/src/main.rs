@@ -10,7 +10,7 @@
 //!   stable driver)
 //!
 //! The man pages and completions come from the same clap definitions as the
-//! binary's `--help`: `src/cli.rs` is included here verbatim.
+//! binary's `--help`: `src/cli.rs` and `src/cli_args.rs` are compiled here as they are.
 
 mod bench;
 mod complete;
@@ -19,9 +19,11 @@ mod man;
 mod test;
 
 #[allow(dead_code)]
-mod cli {
-    include!("../../src/cli.rs");
-}
+#[path = "../../src/cli.rs"]
+mod cli;
+#[allow(dead_code)]
+#[path = "../../src/cli_args.rs"]
+mod cli_args;
 
 use std::collections::BTreeMap;
 use std::fs;
