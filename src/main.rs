@@ -16,6 +16,7 @@ mod integration;
 mod keys;
 mod logs;
 mod meta;
+mod modes;
 mod names;
 mod osc;
 mod proto;

@@ -42,6 +42,9 @@ mod logs;
 #[path = "../meta.rs"]
 mod meta;
 #[allow(dead_code)]
+#[path = "../modes.rs"]
+mod modes;
+#[allow(dead_code)]
 #[path = "../osc.rs"]
 mod osc;
 #[allow(dead_code)]

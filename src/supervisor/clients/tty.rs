@@ -20,7 +20,7 @@ use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use rustix::fs::{Mode, OFlags, fstat, open};
 use rustix::io::Errno;
 
-use crate::client::attach::Modes;
+use crate::modes::Modes;
 
 /// What reading the terminal gave.
 pub enum Keys {
