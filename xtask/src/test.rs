@@ -29,7 +29,7 @@ const PYTHON: &str = "/usr/bin/python3";
 
 /// The programs the tests drive, and the tests skip without (each a command
 /// on PATH, and its package for apt-get / dnf / apk / pacman).
-const OPTIONAL: [Program; 3] = [
+const OPTIONAL: [Program; 7] = [
     Program {
         cmd: "vim",
         packages: ["vim", "vim-enhanced", "vim", "vim"],
@@ -41,6 +41,22 @@ const OPTIONAL: [Program; 3] = [
     Program {
         cmd: "sqlite3",
         packages: ["sqlite3", "sqlite", "sqlite", "sqlite"],
+    },
+    Program {
+        cmd: "tmux",
+        packages: ["tmux", "tmux", "tmux", "tmux"],
+    },
+    Program {
+        cmd: "vttest",
+        packages: ["vttest", "vttest", "vttest", "vttest"],
+    },
+    Program {
+        cmd: "zsh",
+        packages: ["zsh", "zsh", "zsh", "zsh"],
+    },
+    Program {
+        cmd: "fish",
+        packages: ["fish", "fish", "fish", "fish"],
     },
 ];
 
@@ -294,7 +310,7 @@ fn install_programs() -> Result<(), String> {
     let Some(m) = MANAGERS.iter().position(|(name, _)| on_path(name)) else {
         eprintln!(
             "xtask: no package manager known here (apt-get, dnf, apk, pacman): \
-             install python3, vim, less and sqlite3 yourself"
+             install python3, vim, less, sqlite3, tmux, vttest, zsh and fish yourself"
         );
         return Ok(());
     };
