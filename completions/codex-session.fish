@@ -58,8 +58,8 @@ complete -c codex-session -n "__fish_codex_session_using_subcommand run" -s e -l
 complete -c codex-session -n "__fish_codex_session_using_subcommand run" -l label -d 'A free-text description, shown by `list` instead of the command' -r
 complete -c codex-session -n "__fish_codex_session_using_subcommand run" -l size -d 'The window size before any client attaches' -r
 complete -c codex-session -n "__fish_codex_session_using_subcommand run" -l detach-key -d 'The key that detaches (without --bg), in ^X notation, or none [default: ^\\, or detach_key]' -r
-complete -c codex-session -n "__fish_codex_session_using_subcommand run" -l idle-timeout -d 'Stop the session after this long with no output and no input [default: idle_timeout, off]' -r
-complete -c codex-session -n "__fish_codex_session_using_subcommand run" -l ttl -d 'Stop the session this long after it started [default: ttl, off]' -r
+complete -c codex-session -n "__fish_codex_session_using_subcommand run" -l idle-timeout -d 'Stop the session (as `stop` does: HUP and TERM, KILL 10s later) after this long with no output and no input [default: idle_timeout, off]' -r
+complete -c codex-session -n "__fish_codex_session_using_subcommand run" -l ttl -d 'Stop the session (as `stop` does) this long after it started [default: ttl, off]' -r
 complete -c codex-session -n "__fish_codex_session_using_subcommand run" -l wait-idle -d 'With --bg: print the program\'s first output, once quiet this long' -r
 complete -c codex-session -n "__fish_codex_session_using_subcommand run" -l shell -d 'Start this shell (bash, zsh, fish, ...) instead of $SHELL, as with no command' -r
 complete -c codex-session -n "__fish_codex_session_using_subcommand run" -l restart -d 'Start the program again when it ends: on-failure (an exit code other than 0, or a signal), always, or no [default: restart, no]' -r -f -a "no\t''
@@ -85,8 +85,8 @@ complete -c codex-session -n "__fish_codex_session_using_subcommand new" -s e -l
 complete -c codex-session -n "__fish_codex_session_using_subcommand new" -l label -d 'A free-text description, shown by `list` instead of the command' -r
 complete -c codex-session -n "__fish_codex_session_using_subcommand new" -l size -d 'The window size before any client attaches' -r
 complete -c codex-session -n "__fish_codex_session_using_subcommand new" -l detach-key -d 'The key that detaches (without --bg), in ^X notation, or none [default: ^\\, or detach_key]' -r
-complete -c codex-session -n "__fish_codex_session_using_subcommand new" -l idle-timeout -d 'Stop the session after this long with no output and no input [default: idle_timeout, off]' -r
-complete -c codex-session -n "__fish_codex_session_using_subcommand new" -l ttl -d 'Stop the session this long after it started [default: ttl, off]' -r
+complete -c codex-session -n "__fish_codex_session_using_subcommand new" -l idle-timeout -d 'Stop the session (as `stop` does: HUP and TERM, KILL 10s later) after this long with no output and no input [default: idle_timeout, off]' -r
+complete -c codex-session -n "__fish_codex_session_using_subcommand new" -l ttl -d 'Stop the session (as `stop` does) this long after it started [default: ttl, off]' -r
 complete -c codex-session -n "__fish_codex_session_using_subcommand new" -l wait-idle -d 'With --bg: print the program\'s first output, once quiet this long' -r
 complete -c codex-session -n "__fish_codex_session_using_subcommand new" -l shell -d 'Start this shell (bash, zsh, fish, ...) instead of $SHELL, as with no command' -r
 complete -c codex-session -n "__fish_codex_session_using_subcommand new" -l restart -d 'Start the program again when it ends: on-failure (an exit code other than 0, or a signal), always, or no [default: restart, no]' -r -f -a "no\t''

@@ -37,11 +37,11 @@ pub struct RunArgs {
     #[arg(long, value_name = "KEY")]
     pub detach_key: Option<String>,
 
-    /// Stop the session after this long with no output and no input [default: idle_timeout, off]
+    /// Stop the session (as `stop` does: HUP and TERM, KILL 10s later) after this long with no output and no input [default: idle_timeout, off]
     #[arg(long, value_name = "DUR")]
     pub idle_timeout: Option<String>,
 
-    /// Stop the session this long after it started [default: ttl, off]
+    /// Stop the session (as `stop` does) this long after it started [default: ttl, off]
     #[arg(long, value_name = "DUR")]
     pub ttl: Option<String>,
 

@@ -364,6 +364,9 @@ impl Supervisor {
                 let why = if t == Timer::Ttl { "ttl" } else { "idle" };
                 let reason = format!("timed out ({why})");
                 self.events.emit("timeout", json!({"reason": reason}));
+                // As `stop` does: HUP, then TERM (an interactive shell
+                // ignores TERM alone), KILL after the grace.
+                self.stop_program(Signal::SIGHUP, STOP_GRACE, &reason);
                 self.stop_program(Signal::SIGTERM, STOP_GRACE, &reason);
             }
             Timer::Restart => self.restart_program(now),

@@ -15,7 +15,8 @@ fn assert_timed_out(e: &Env, name: &str, why: &str) {
     let end = e.wait_ended(name, WAIT);
     assert_eq!(end["end_reason"], reason.as_str(), "{end}");
     assert_eq!(end["status"], "killed", "{end}");
-    assert_eq!(end["signal"], "SIGTERM", "{end}");
+    // HUP then TERM, as `stop` sends them: the first one ends it.
+    assert_eq!(end["signal"], "SIGHUP", "{end}");
     assert_eq!(e.table_status(name), reason);
     let inspect: Value = serde_json::from_str(&e.ok(["inspect", "--json", name])).unwrap();
     assert_eq!(inspect["end_reason"], reason.as_str(), "{inspect}");
@@ -84,13 +85,23 @@ fn timeouts_from_the_config_file_and_off_overrides() {
 }
 
 #[test]
+fn a_ttl_ends_an_interactive_shell_without_waiting_for_kill() {
+    // bash -i ignores TERM; HUP ends it, so no 10 s wait for KILL.
+    let e = Env::new("");
+    e.start("shell", &["--ttl", "1s"], &["bash", "--norc", "-i"]);
+    let end = e.wait_ended("shell", WAIT);
+    assert_eq!(end["signal"], "SIGHUP", "{end}");
+    assert_eq!(end["end_reason"], "timed out (ttl)", "{end}");
+}
+
+#[test]
 fn a_timeout_escalates_to_kill_like_stop() {
     let e = Env::new("");
-    // The shell and its sleeps ignore TERM; no output, so idle.
+    // The shell and its sleeps ignore HUP and TERM; no output, so idle.
     e.start(
         "stubborn",
         &["--idle-timeout", "1s"],
-        &["sh", "-c", "trap '' TERM; while :; do sleep 0.2; done"],
+        &["sh", "-c", "trap '' HUP TERM; while :; do sleep 0.2; done"],
     );
     let end = e.wait_ended("stubborn", Duration::from_secs(30));
     assert_eq!(end["status"], "killed", "{end}");
