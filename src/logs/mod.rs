@@ -17,7 +17,7 @@ mod writer;
 
 use std::path::{Path, PathBuf};
 
-pub use plain::{Plain, StringCap, plain};
+pub use plain::{Plain, StringCap, dec_graphics, plain, unfinished_utf8};
 pub use reader::{LogReader, last_lines};
 pub use timed::{Piece, Timed};
 pub use timeindex::{nanos, time};

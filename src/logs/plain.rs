@@ -152,7 +152,7 @@ impl Performer<'_> {
     fn put_char(&mut self, c: char) {
         let c = match self.line.charsets[self.line.gl] {
             Charset::Ascii => c,
-            Charset::Graphics => graphics(c),
+            Charset::Graphics => dec_graphics(c),
             Charset::Uk if c == '#' => '£',
             Charset::Uk => c,
         };
@@ -487,13 +487,15 @@ impl Perform for Performer<'_> {
     }
 }
 
-/// DEC special graphics for 0x60..=0x7e (as the screen model maps them).
+/// DEC special graphics for 0x60..=0x7e (the screen model maps them with
+/// [`dec_graphics`] too).
 const GRAPHICS: [char; 31] = [
     '◆', '▒', '␉', '␌', '␍', '␊', '°', '±', '␤', '␋', '┘', '┐', '┌', '└', '┼', '⎺', '⎻', '─', '⎼',
     '⎽', '├', '┤', '┴', '┬', '│', '≤', '≥', 'π', '≠', '£', '·',
 ];
 
-fn graphics(c: char) -> char {
+/// A character in the DEC special graphics set, as a terminal draws it.
+pub fn dec_graphics(c: char) -> char {
     match c {
         '_' => ' ',
         '`'..='~' => GRAPHICS[(c as usize) - 0x60],
@@ -502,8 +504,8 @@ fn graphics(c: char) -> char {
 }
 
 /// How many bytes at the end of `d` begin a UTF-8 sequence that `d` does
-/// not finish.
-fn unfinished_utf8(d: &[u8]) -> usize {
+/// not finish (the screen model holds them back the same way).
+pub fn unfinished_utf8(d: &[u8]) -> usize {
     for back in 1..=d.len().min(3) {
         let b = d[d.len() - back];
         if b & 0xc0 == 0x80 {

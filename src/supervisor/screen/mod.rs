@@ -29,6 +29,8 @@ use std::time::{Duration, Instant};
 
 use term::{HISTORY_MAX, Term};
 
+use crate::logs::unfinished_utf8;
+
 pub struct Screen {
     vt: Vt,
     /// When a `bell` was last reported (at most one a [`BELL_EVERY`]).
@@ -282,25 +284,6 @@ impl Vt {
         }
         self.carry.extend_from_slice(later);
     }
-}
-
-/// How many bytes at the end of `d` begin a UTF-8 sequence that `d` does
-/// not finish.
-fn unfinished_utf8(d: &[u8]) -> usize {
-    for back in 1..=d.len().min(3) {
-        let b = d[d.len() - back];
-        if b & 0xc0 == 0x80 {
-            continue;
-        }
-        let need = match b {
-            0xc2..=0xdf => 2,
-            0xe0..=0xef => 3,
-            0xf0..=0xf4 => 4,
-            _ => 1,
-        };
-        return if need > back { back } else { 0 };
-    }
-    0
 }
 
 /// Only printable bytes (including UTF-8), CR, LF, TAB and BS.

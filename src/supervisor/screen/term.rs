@@ -53,20 +53,10 @@ impl Charset {
             Charset::Ascii => c,
             Charset::Uk if c == '#' => '£',
             Charset::Uk => c,
-            Charset::Graphics => match c {
-                '_' => ' ',
-                '`'..='~' => GRAPHICS[(c as usize) - 0x60],
-                _ => c,
-            },
+            Charset::Graphics => crate::logs::dec_graphics(c),
         }
     }
 }
-
-/// DEC special graphics for 0x60..=0x7e.
-const GRAPHICS: [char; 31] = [
-    '◆', '▒', '␉', '␌', '␍', '␊', '°', '±', '␤', '␋', '┘', '┐', '┌', '└', '┼', '⎺', '⎻', '─', '⎼',
-    '⎽', '├', '┤', '┴', '┬', '│', '≤', '≥', 'π', '≠', '£', '·',
-];
 
 /// The cursor and everything DECSC saves with it.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
