@@ -133,7 +133,15 @@ impl Screen {
 
     fn term(&mut self) -> &Term {
         self.sync();
+        self.vt.term.allocate();
         &self.vt.term
+    }
+
+    /// Give back what output left behind: plain text held back is fed to
+    /// the parser, and its buffer (up to [`PLAIN_LIMIT`]) freed.
+    pub fn shrink(&mut self) {
+        self.sync();
+        self.plain = Vec::new();
     }
 
     /// Whether a bell rang since the previous call (at most one reported a
@@ -255,13 +263,15 @@ impl Vt {
     fn new(cols: u16, rows: u16) -> Vt {
         Vt {
             parser: vte::Parser::new(),
-            term: Term::new(cols, rows),
+            // The grid comes with the first output (`process`).
+            term: Term::unallocated(cols, rows),
             carry: Vec::new(),
             cap: Default::default(),
         }
     }
 
     fn process(&mut self, data: &[u8]) {
+        self.term.allocate();
         let filtered = self.cap.filter(data);
         let data: &[u8] = &filtered;
         let keep = unfinished_utf8(data);

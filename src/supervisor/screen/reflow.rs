@@ -13,6 +13,7 @@ impl Term {
         if (cols, rows) == (self.cols, self.rows) {
             return;
         }
+        self.allocate();
         let old_cols = self.cols;
         if self.alt_active {
             // The main screen's cursor is the one saved on entering.

@@ -134,7 +134,8 @@ impl Default for Modes {
 pub struct Term {
     pub cols: u16,
     pub rows: u16,
-    /// The main screen's rows.
+    /// The main screen's rows (none until [`Term::allocate`]: see
+    /// [`Term::unallocated`]).
     pub main: Vec<Row>,
     /// The alternate screen's rows (empty until used; freed when left with
     /// 1047 or 1049, which clear it anyway).
@@ -166,12 +167,23 @@ fn default_tabs(cols: u16) -> Vec<bool> {
 
 impl Term {
     pub fn new(cols: u16, rows: u16) -> Term {
+        let mut t = Term::unallocated(cols, rows);
+        t.allocate();
+        t
+    }
+
+    /// A blank terminal whose rows are not allocated yet (an 80x24 screen
+    /// takes 31 KB): a session that has printed nothing does not need
+    /// them. Everything but the grid is there; [`Term::allocate`] must be
+    /// called before anything is drawn or read from the grid (the parser's
+    /// feed, resize, repaint and text do).
+    pub fn unallocated(cols: u16, rows: u16) -> Term {
         let cols = cols.max(1);
         let rows = rows.max(1);
         Term {
             cols,
             rows,
-            main: vec![Row::new(cols, Cell::BLANK); rows as usize],
+            main: Vec::new(),
             alt: Vec::new(),
             alt_active: false,
             history: VecDeque::new(),
@@ -186,6 +198,13 @@ impl Term {
             replies: Vec::new(),
             bells: 0,
             new_title: None,
+        }
+    }
+
+    /// Give the main screen its rows if it has none yet.
+    pub fn allocate(&mut self) {
+        if self.main.is_empty() {
+            self.main = vec![Row::new(self.cols, Cell::BLANK); self.rows as usize];
         }
     }
 

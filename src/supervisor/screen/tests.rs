@@ -518,3 +518,26 @@ fn del_is_ignored() {
     let mut s = screen_of(10, 2, b"a\x7fb\x1b[31m\x7f\x1b[0mc");
     assert_eq!(s.text(), "abc\n");
 }
+
+/// The grid comes with the first output, and the held plain text goes
+/// when the session is quiet, neither changing what the screen shows.
+#[test]
+fn the_grid_comes_with_output_and_quiet_frees_the_held_text() {
+    let mut s = Screen::new(80, 24);
+    assert!(s.vt.term.main.is_empty(), "nothing printed, no rows");
+    s.resize(40, 10);
+    assert_eq!((s.text(), s.size()), ("\n".to_string(), (40, 10)));
+    let mut s = Screen::new(20, 5);
+    s.feed(b"one\r\ntwo\r\n$ ");
+    assert!(
+        !s.plain.is_empty() && s.vt.term.main.is_empty(),
+        "held back"
+    );
+    let mut held = Screen::new(20, 5);
+    held.feed(b"one\r\ntwo\r\n$ ");
+    s.shrink();
+    assert!(s.plain.capacity() == 0 && s.vt.term.main.len() == 5);
+    assert_eq!(s.repaint(), held.repaint());
+    s.feed(b"x");
+    assert_eq!(s.text(), "one\ntwo\n$ x\n");
+}
