@@ -135,18 +135,30 @@ pub fn run_if_forked() {
 
 /// The supervisor process's whole life.
 fn run(init: Init, ready: ReadyPipe) -> ! {
-    let code = match launch::setup(init, ready) {
-        Some(s) => {
-            let mut sup = Supervisor::new(s);
-            // Drop the pages the CLI part of this process touched.
-            trim::trim();
+    let code = match start_up(init, ready) {
+        Some(mut sup) => {
             sup.main_loop();
-            sup.finish();
+            end(sup);
             0
         }
         None => 1,
     };
     std::process::exit(code)
+}
+
+/// The setup and the supervisor's state, built in a frame of their own:
+/// the setup's locals (some kilobytes) are left behind with it, instead of
+/// lying under the loop's frame, touched stack, for the session's life.
+/// The state itself is on the heap for the same reason.
+#[inline(never)]
+fn start_up(init: Init, ready: ReadyPipe) -> Option<Box<Supervisor>> {
+    launch::setup(init, ready).map(|s| Box::new(Supervisor::new(s)))
+}
+
+/// The session's end, in a frame of its own (see [`start_up`]).
+#[inline(never)]
+fn end(mut sup: Box<Supervisor>) {
+    sup.finish();
 }
 
 /// Which fd a poll slot belongs to.
@@ -345,8 +357,7 @@ impl Supervisor {
                 let ms = self.timers.idle_after().as_millis() as u64;
                 self.events.emit("idle", json!({"after_ms": ms}));
                 // Quiet from now on, probably: give back what the burst used.
-                self.buf = Vec::new();
-                trim::trim();
+                self.give_back();
             }
             Timer::WatcherQuiet => (self.clients).tell_quiet(now, self.timers.last_output()),
             Timer::FirstRead | Timer::HeldSend => self.try_sends(),
@@ -378,7 +389,19 @@ impl Supervisor {
                 self.timers.clear(t);
                 self.program.close_pty();
             }
+            Timer::Trim => {
+                self.timers.clear(t);
+                trim::trim();
+            }
         }
+    }
+
+    /// Quiet: free the buffers a burst of output used and give memory
+    /// back to the system (`trim.rs`).
+    fn give_back(&mut self) {
+        self.buf = Vec::new();
+        self.screen.shrink();
+        trim::trim();
     }
 
     // --- signals ---------------------------------------------------------

@@ -17,6 +17,10 @@ use rustix::event::Timespec;
 /// After the program is reaped, how long to keep reading output that its
 /// descendants may still hold the terminal open for.
 const DRAIN_AFTER_EXIT: Duration = Duration::from_millis(500);
+/// The first trim (`trim.rs`), this long after the start: soon, so that a
+/// session is small well before a second has passed, but not at once,
+/// while the launcher and the program are still starting.
+const FIRST_TRIM: Duration = Duration::from_millis(250);
 
 /// Poll's timeout until `deadline`.
 pub fn timeout(deadline: Option<Instant>) -> Option<Timespec> {
@@ -56,12 +60,15 @@ pub enum Timer {
     AcceptPause,
     /// Look whether the program waits for a person (`attention.rs`).
     Attention,
+    /// Give memory back a moment after the start (`trim.rs`; the `idle`
+    /// event does it again after each quiet spell).
+    Trim,
 }
 
 impl Timer {
     /// Every timer, in the order the ones due together are handled (a TTL
     /// that is over wins over an idle timeout as the reason to stop).
-    pub const ALL: [Timer; 12] = [
+    pub const ALL: [Timer; 13] = [
         Timer::IdleEvent,
         Timer::WatcherQuiet,
         Timer::FirstRead,
@@ -74,6 +81,7 @@ impl Timer {
         Timer::Drain,
         Timer::AcceptPause,
         Timer::Attention,
+        Timer::Trim,
     ];
 }
 
@@ -94,6 +102,8 @@ pub struct Timers {
     kill_at: Option<Instant>,
     /// Reaped: read the PTY until EOF or this deadline.
     drain_until: Option<Instant>,
+    /// The first trim, until done.
+    trim_at: Option<Instant>,
     idle_timeout: Option<Duration>,
     ttl: Option<Duration>,
     idle_after: Duration,
@@ -116,6 +126,7 @@ impl Timers {
             running: true,
             kill_at: None,
             drain_until: None,
+            trim_at: Some(now + FIRST_TRIM),
             idle_timeout,
             ttl,
             idle_after: idle_after.max(Duration::from_millis(1)),
@@ -136,6 +147,7 @@ impl Timers {
                 .map(|d| self.last_activity + d),
             Timer::Kill => self.kill_at,
             Timer::Drain => self.drain_until,
+            Timer::Trim => self.trim_at,
             Timer::WatcherQuiet
             | Timer::FirstRead
             | Timer::HeldSend
@@ -206,6 +218,7 @@ impl Timers {
         match t {
             Timer::Kill => self.kill_at = None,
             Timer::Drain => self.drain_until = None,
+            Timer::Trim => self.trim_at = None,
             _ => {}
         }
     }
@@ -229,8 +242,9 @@ mod tests {
         assert_eq!(t.at(Timer::Kill), Some(kill), "the sooner one stays");
         t.ended();
         assert!(t.at(Timer::Kill).is_none() && t.at(Timer::IdleEvent).is_none());
-        assert!(t.at(Timer::Drain).is_some());
+        assert!(t.at(Timer::Drain).is_some() && t.at(Timer::Trim).is_some());
         t.clear(Timer::Drain);
+        t.clear(Timer::Trim);
         assert!(Timer::ALL.iter().all(|&x| t.at(x).is_none()));
     }
 }

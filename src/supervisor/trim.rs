@@ -1,12 +1,18 @@
 //! Give back memory an idle supervisor does not use. The supervisor is a
 //! fork of the CLI, so it starts with every page of the binary and libc the
 //! CLI touched (argument parsing, configuration) counted in its RSS, and
-//! with the stack the CLI's parsing grew. Clean, private, file-backed pages
-//! (none copied on write) hold exactly what is in the file, so dropping
-//! them loses nothing: the ones still needed come back from the page cache
-//! on the next touch. Stack pages below the current frame hold nothing
-//! live; dropped, they come back as zero pages when the stack grows again.
-//! Done once the session runs and each time it goes idle.
+//! with the stack the CLI's parsing grew. A page of a private file mapping
+//! that was never copied on write is the page cache's page, so dropping it
+//! loses nothing: the ones still needed come back from the page cache on
+//! the next touch. Stack pages below the current frame hold nothing live;
+//! dropped, they come back as zero pages when the stack grows again.
+//!
+//! Done by the `Trim` timer a moment after the start (not at once: the
+//! launcher and the program are still starting then, on the same CPUs) and
+//! with each `idle` event. It reads `/proc/self/maps` and, for the mappings
+//! that may hold such pages, `/proc/self/pagemap` (which page is present
+//! and whether it is the file's), into buffers on the stack: a trim makes
+//! no heap allocation, so it leaves no garbage in the heap it trims.
 
 /// Drop clean file pages and unused stack, and return free heap to the
 /// system (Linux; a no-op elsewhere).
@@ -19,125 +25,195 @@ pub fn trim() {
 mod linux {
     use std::ffi::c_void;
 
-    /// Stack below the current frame kept anyway, for the calls made from
-    /// here on (far more than they use).
-    const STACK_MARGIN: usize = 8 * 1024;
-    const PAGE: usize = 4096;
+    use rustix::fd::OwnedFd;
+    use rustix::fs::{Mode, OFlags, open};
+    use rustix::io::{pread, read};
 
+    /// Stack kept below the frame that drops the rest: enough for the
+    /// madvise call it makes (a raw syscall) and the red zone.
+    const STACK_MARGIN: usize = 1024;
+    /// pagemap bits: the page is present; it is a file page (or shared
+    /// anonymous memory), that is, not a private copy.
+    const PRESENT: u64 = 1 << 63;
+    const FILE_PAGE: u64 = 1 << 61;
+    /// The longest `/proc/self/maps` line handled (a path near PATH_MAX
+    /// makes a longer one: that mapping is left alone).
+    const LINE_MAX: usize = 8192;
+
+    #[inline(never)]
     pub fn trim() {
-        let Ok(smaps) = std::fs::read_to_string("/proc/self/smaps") else {
-            return;
-        };
-        trim_stack(&smaps);
-        let ranges = clean_file_mappings(&smaps);
-        // Freed before malloc_trim, or it would keep the heap's top in use.
-        drop(smaps);
-        for &(start, end) in &ranges {
-            // Safety: the range is a whole mapping of this process backed by
-            // a file, not writable, with no anonymous (copied-on-write)
-            // pages, so its contents are the page cache's; MADV_DONTNEED on it only drops
-            // pages that the kernel will read back from the file on demand.
-            // Nothing else runs concurrently (the supervisor is one thread).
-            unsafe {
-                let _ = rustix::mm::madvise(
-                    start as *mut c_void,
-                    end - start,
-                    rustix::mm::Advice::LinuxDontNeed,
-                );
-            }
-        }
-        drop(ranges);
+        let page = page_size();
+        let stack = drop_file_pages(page);
         #[cfg(target_env = "gnu")]
         // Safety: malloc_trim only returns free heap memory to the system.
         unsafe {
             nix::libc::malloc_trim(0);
         }
+        if let Some(stack) = stack {
+            drop_stack(stack, page);
+        }
+    }
+
+    fn page_size() -> usize {
+        // Safety: sysconf reads a constant of the system.
+        let n = unsafe { nix::libc::sysconf(nix::libc::_SC_PAGESIZE) };
+        usize::try_from(n).unwrap_or(4096).max(4096)
+    }
+
+    fn madvise_dontneed(start: usize, len: usize) {
+        // Safety: every caller passes pages whose contents need not be
+        // kept (see each): MADV_DONTNEED leaves the mapping in place and
+        // only drops the pages, read back from the file (a file page) or as
+        // zeros (the stack) on the next touch. Nothing else runs
+        // concurrently (the supervisor is one thread).
+        unsafe {
+            let _ =
+                rustix::mm::madvise(start as *mut c_void, len, rustix::mm::Advice::LinuxDontNeed);
+        }
+    }
+
+    /// Go through `/proc/self/maps`: drop the file pages of each private
+    /// mapping that nobody can write, and return the stack's range.
+    #[inline(never)]
+    fn drop_file_pages(page: usize) -> Option<(usize, usize)> {
+        let ro = OFlags::RDONLY | OFlags::CLOEXEC;
+        let maps = open("/proc/self/maps", ro, Mode::empty()).ok()?;
+        let pagemap = open("/proc/self/pagemap", ro, Mode::empty()).ok();
+        let mut stack = None;
+        let mut buf = [0u8; LINE_MAX];
+        let (mut len, mut skipping) = (0, false);
+        loop {
+            let n = match read(&maps, &mut buf[len..]) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => n,
+            };
+            len += n;
+            let mut at = 0;
+            while let Some(nl) = buf[at..len].iter().position(|&b| b == b'\n') {
+                let line = &buf[at..at + nl];
+                at += nl + 1;
+                if std::mem::take(&mut skipping) {
+                    continue; // The rest of a line too long to read whole.
+                }
+                let Some(m) = Mapping::parse(line) else {
+                    continue;
+                };
+                if m.path == b"[stack]" {
+                    stack = Some((m.start, m.end));
+                } else if let Some(pm) = &pagemap
+                    && m.holds_file_pages()
+                {
+                    drop_clean(pm, m.start, m.end, page);
+                }
+            }
+            buf.copy_within(at..len, 0);
+            len -= at;
+            if len == buf.len() {
+                (len, skipping) = (0, true);
+            }
+        }
+        stack
+    }
+
+    /// One line of `/proc/self/maps`.
+    struct Mapping<'a> {
+        start: usize,
+        end: usize,
+        perms: &'a [u8],
+        inode: &'a [u8],
+        path: &'a [u8],
+    }
+
+    impl<'a> Mapping<'a> {
+        /// `start-end perms offset dev inode   path`.
+        fn parse(line: &'a [u8]) -> Option<Mapping<'a>> {
+            let mut words = line.split(|&b| b == b' ').filter(|w| !w.is_empty());
+            let range = words.next()?;
+            let dash = range.iter().position(|&b| b == b'-')?;
+            let hex = |s: &[u8]| usize::from_str_radix(std::str::from_utf8(s).ok()?, 16).ok();
+            let (start, end) = (hex(&range[..dash])?, hex(&range[dash + 1..])?);
+            let perms = words.next()?;
+            let (_offset, _dev) = (words.next()?, words.next()?);
+            let inode = words.next()?;
+            let path = words.next().unwrap_or(b"");
+            (start < end).then_some(Mapping {
+                start,
+                end,
+                perms,
+                inode,
+                path,
+            })
+        }
+
+        /// Private, backed by a file, and not writable: its pages are the
+        /// file's, but those copied on write (relocated data), which
+        /// nothing in this process can change between the look at
+        /// pagemap and the madvise.
+        fn holds_file_pages(&self) -> bool {
+            self.perms.len() == 4
+                && self.perms[1] != b'w'
+                && self.perms[3] == b'p'
+                && self.inode != b"0"
+                && self.path.first() == Some(&b'/')
+        }
+    }
+
+    /// Drop the pages of `[start, end)` that pagemap says are present and
+    /// the file's own; keep the private copies.
+    fn drop_clean(pagemap: &OwnedFd, start: usize, end: usize, page: usize) {
+        const BATCH: usize = 512;
+        let mut entries = [0u8; BATCH * 8];
+        let first = start / page;
+        let pages = (end - start) / page;
+        let mut run: Option<usize> = None;
+        let mut done = 0;
+        while done < pages {
+            let want = (pages - done).min(BATCH);
+            let offset = ((first + done) * 8) as u64;
+            let Ok(got) = pread(pagemap, &mut entries[..want * 8], offset) else {
+                break;
+            };
+            let got = got / 8;
+            if got == 0 {
+                break;
+            }
+            for (i, e) in entries[..got * 8].chunks_exact(8).enumerate() {
+                let e = u64::from_ne_bytes(e.try_into().expect("8 bytes"));
+                let at = start + (done + i) * page;
+                let clean = e & (PRESENT | FILE_PAGE) == PRESENT | FILE_PAGE;
+                match (clean, run) {
+                    (true, None) => run = Some(at),
+                    // Safety (madvise_dontneed): file pages of a mapping
+                    // nobody writes, the file's own contents.
+                    (false, Some(from)) => {
+                        madvise_dontneed(from, at - from);
+                        run = None;
+                    }
+                    _ => {}
+                }
+            }
+            done += got;
+        }
+        if let Some(from) = run {
+            madvise_dontneed(from, start + done * page - from);
+        }
     }
 
     /// Drop the stack's pages from its lowest address up to
-    /// [`STACK_MARGIN`] below this frame.
+    /// [`STACK_MARGIN`] below this frame: no live frame is there, and
+    /// what runs from here on (this madvise, a signal handler) finds them
+    /// again as zero pages, all a stack below its pointer may hold.
     #[inline(never)]
-    fn trim_stack(smaps: &str) {
+    fn drop_stack((start, end): (usize, usize), page: usize) {
         let here = 0u8;
         let sp = std::hint::black_box(&here) as *const u8 as usize;
-        let Some((start, _)) = smaps
-            .lines()
-            .filter(|l| l.ends_with("[stack]"))
-            .find_map(|l| {
-                let (a, b) = l.split_whitespace().next()?.split_once('-')?;
-                let (s, e) = (
-                    usize::from_str_radix(a, 16).ok()?,
-                    usize::from_str_radix(b, 16).ok()?,
-                );
-                (s <= sp && sp < e).then_some((s, e))
-            })
-        else {
+        if !(start..end).contains(&sp) {
             return;
-        };
-        let end = (sp.saturating_sub(STACK_MARGIN)) & !(PAGE - 1);
-        if end > start {
-            // Safety: [start, end) is the part of this (the only) thread's
-            // stack that lies more than STACK_MARGIN below the current
-            // frame: no live frame is there, and the calls made from here
-            // (madvise) use far less than the margin. A signal handler runs
-            // only before or after the call, on pages it faults in again.
-            // MADV_DONTNEED makes those pages read back as zeros, which is
-            // all a stack below its pointer may hold.
-            unsafe {
-                let _ = rustix::mm::madvise(
-                    start as *mut c_void,
-                    end - start,
-                    rustix::mm::Advice::LinuxDontNeed,
-                );
-            }
         }
-    }
-
-    /// Address ranges of private, file-backed, read-only mappings with no
-    /// anonymous (copied-on-write) pages.
-    pub fn clean_file_mappings(smaps: &str) -> Vec<(usize, usize)> {
-        let mut out = Vec::new();
-        let mut cur: Option<(usize, usize, bool)> = None;
-        let mut clean = true;
-        let finish =
-            |cur: Option<(usize, usize, bool)>, clean: bool, out: &mut Vec<(usize, usize)>| {
-                if let Some((s, e, eligible)) = cur
-                    && eligible
-                    && clean
-                {
-                    out.push((s, e));
-                }
-            };
-        for line in smaps.lines() {
-            let mut words = line.split_whitespace();
-            let Some(first) = words.next() else { continue };
-            if let Some((a, b)) = first.split_once('-')
-                && let (Ok(s), Ok(e)) = (usize::from_str_radix(a, 16), usize::from_str_radix(b, 16))
-            {
-                finish(cur.take(), clean, &mut out);
-                let perms = words.next().unwrap_or("");
-                let _offset = words.next();
-                let _dev = words.next();
-                let inode = words.next().unwrap_or("0");
-                let path = words.next().unwrap_or("");
-                // Private (p), not writable, backed by a real file.
-                let eligible = perms.len() == 4
-                    && perms.ends_with('p')
-                    && !perms.contains('w')
-                    && inode != "0"
-                    && path.starts_with('/');
-                cur = Some((s, e, eligible));
-                clean = true;
-                continue;
-            }
-            // Pages copied on write are anonymous; without any, every page
-            // is the page cache's (dirty there or not, it is the file).
-            if matches!(first, "Anonymous:" | "Swap:") && words.next().is_some_and(|v| v != "0") {
-                clean = false;
-            }
+        let limit = sp.saturating_sub(STACK_MARGIN) & !(page - 1);
+        if limit > start {
+            madvise_dontneed(start, limit - start);
         }
-        finish(cur, clean, &mut out);
-        out
     }
 
     #[cfg(test)]
@@ -145,36 +221,39 @@ mod linux {
         use super::*;
 
         #[test]
-        fn only_clean_read_only_file_mappings() {
-            let smaps = "\
-5555-6666 r-xp 000e4000 fe:00 5325674 /usr/bin/x
-Rss: 100 kB
-Private_Dirty: 0 kB
-Anonymous: 0 kB
-6666-7777 r--p 00312000 fe:00 5325674 /usr/bin/x
-Private_Dirty: 180 kB
-Anonymous: 180 kB
-7000-7100 r--p 00312000 fe:00 5325674 /usr/bin/x
-Private_Dirty: 8 kB
-Swap: 4 kB
-7777-8888 rw-p 00000000 00:00 0 [heap]
-Private_Dirty: 172 kB
-9999-aaaa r--p 00000000 fe:00 326279 /usr/lib/libc.so.6
-Private_Dirty: 12 kB
-Anonymous: 0 kB
-";
+        fn only_private_read_only_file_mappings() {
+            let eligible =
+                |line: &str| Mapping::parse(line.as_bytes()).is_some_and(|m| m.holds_file_pages());
+            assert!(eligible(
+                "5555-6666 r-xp 000e4000 fe:00 5325674                    /usr/bin/x"
+            ));
+            assert!(eligible(
+                "6666-7777 r--p 00312000 fe:00 5325674 /usr/lib/libc.so.6"
+            ));
+            assert!(!eligible("7777-8888 rw-p 00000000 00:00 0  [heap]"));
+            assert!(!eligible(
+                "7777-8888 rw-p 003af000 fe:00 6687313 /usr/bin/x"
+            ));
+            assert!(!eligible(
+                "7777-8888 r--s 00000000 fe:00 6687313 /dev/shm/y"
+            ));
+            assert!(!eligible("7777-8888 r-xp 00000000 00:00 0  [vdso]"));
+            assert!(!eligible("7777-8888 r--p 00000000 00:00 0"));
+            let m = Mapping::parse(b"7ffe0-7fff0 rw-p 00000000 00:00 0   [stack]").unwrap();
             assert_eq!(
-                clean_file_mappings(smaps),
-                vec![(0x5555, 0x6666), (0x9999, 0xaaaa)]
+                (m.start, m.end, m.path),
+                (0x7ffe0, 0x7fff0, &b"[stack]"[..])
             );
         }
 
         #[test]
         fn trimming_ourselves_is_harmless() {
+            // A private copy in a read-only file mapping is kept: relocated
+            // data (the GOT, vtables) is still there after a trim.
+            let before = format!("{}", 6 * 7);
             trim();
-            // Code and data are still there.
-            assert_eq!(clean_file_mappings("").len(), 0);
-            assert!(format!("{}", 6 * 7) == "42");
+            assert_eq!(before, "42");
+            assert_eq!(format!("{:?}", Some(1.5)), "Some(1.5)");
         }
     }
 }
