@@ -401,6 +401,7 @@ impl Supervisor {
     fn give_back(&mut self) {
         self.buf = Vec::new();
         self.screen.shrink();
+        self.program.shrink();
         trim::trim();
     }
 

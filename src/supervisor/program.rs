@@ -274,6 +274,14 @@ impl Program {
         self.input.is_empty()
     }
 
+    /// Free the input queue's room if nothing waits in it (a large send
+    /// leaves megabytes of capacity behind).
+    pub fn shrink(&mut self) {
+        if self.input.is_empty() {
+            self.input = Vec::new();
+        }
+    }
+
     /// Reap the program if it ended (SIGCHLD came).
     pub fn reap(&mut self) -> Option<Ended> {
         let pid = self.child?;

@@ -32,9 +32,10 @@ mod linux {
     /// Stack kept below the frame that drops the rest: enough for the
     /// madvise call it makes (a raw syscall) and the red zone.
     const STACK_MARGIN: usize = 1024;
-    /// pagemap bits: the page is present; it is a file page (or shared
-    /// anonymous memory), that is, not a private copy.
+    /// pagemap bits: the page is present; swapped out; a file page (or
+    /// shared anonymous memory), that is, not a private copy.
     const PRESENT: u64 = 1 << 63;
+    const SWAPPED: u64 = 1 << 62;
     const FILE_PAGE: u64 = 1 << 61;
     /// The longest `/proc/self/maps` line handled (a path near PATH_MAX
     /// makes a longer one: that mapping is left alone).
@@ -158,14 +159,24 @@ mod linux {
         }
     }
 
-    /// Drop the pages of `[start, end)` that pagemap says are present and
-    /// the file's own; keep the private copies.
+    /// Drop the pages of `[start, end)` that pagemap says are the file's
+    /// own; keep the private copies. A run of pages without a copy goes in
+    /// one call (pages not present in it cost nothing).
     fn drop_clean(pagemap: &OwnedFd, start: usize, end: usize, page: usize) {
         const BATCH: usize = 512;
         let mut entries = [0u8; BATCH * 8];
         let first = start / page;
         let pages = (end - start) / page;
-        let mut run: Option<usize> = None;
+        // The run's start, and whether a page in it is present.
+        let mut run: Option<(usize, bool)> = None;
+        let flush = |run: &mut Option<(usize, bool)>, at: usize| {
+            if let Some((from, true)) = run.take() {
+                // Safety (madvise_dontneed): pages of a private mapping
+                // nobody can write, none of them a private copy: the file's
+                // own contents, or not there at all.
+                madvise_dontneed(from, at - from);
+            }
+        };
         let mut done = 0;
         while done < pages {
             let want = (pages - done).min(BATCH);
@@ -180,23 +191,18 @@ mod linux {
             for (i, e) in entries[..got * 8].chunks_exact(8).enumerate() {
                 let e = u64::from_ne_bytes(e.try_into().expect("8 bytes"));
                 let at = start + (done + i) * page;
-                let clean = e & (PRESENT | FILE_PAGE) == PRESENT | FILE_PAGE;
-                match (clean, run) {
-                    (true, None) => run = Some(at),
-                    // Safety (madvise_dontneed): file pages of a mapping
-                    // nobody writes, the file's own contents.
-                    (false, Some(from)) => {
-                        madvise_dontneed(from, at - from);
-                        run = None;
-                    }
-                    _ => {}
+                let present = e & PRESENT != 0;
+                let copy = (present && e & FILE_PAGE == 0) || e & SWAPPED != 0;
+                if copy {
+                    flush(&mut run, at);
+                } else {
+                    let (from, any) = run.unwrap_or((at, false));
+                    run = Some((from, any || present));
                 }
             }
             done += got;
         }
-        if let Some(from) = run {
-            madvise_dontneed(from, start + done * page - from);
-        }
+        flush(&mut run, start + done * page);
     }
 
     /// Drop the stack's pages from its lowest address up to
