@@ -615,3 +615,60 @@ fn current_umask() -> Mode {
     umask(old);
     old
 }
+
+#[cfg(test)]
+mod tests {
+    use std::ffi::OsString;
+
+    use clap::Parser;
+
+    use crate::cli::{Cli, parse_run_only};
+
+    /// The `run`-only parse builds exactly what the whole command does, and
+    /// leaves to it whatever it does not accept.
+    #[test]
+    fn run_only_parse_matches_the_whole_command() {
+        let same = [
+            "run --bg -- sleep 1000",
+            "run --bg --name api pnpm dev",
+            "run --bg --name x --cwd /tmp --env A=1 --env B=2 -- sh -c 'exit 3'",
+            "run --bg -q --label l --size 100x30 --ttl 5m --idle-timeout 1m top",
+            "run --bg --store /s --config /c -v --if-absent --name n job.sh --flag -x",
+            "run --bg --pipe --name sum sha256sum",
+            "run --bg --restart on-failure --restart-delay 2s --max-restarts 3 -- ./srv",
+            "run --bg --shell bash",
+            "run --bg --agent --name a -- codex --model x",
+            "run --bg --wait-idle 1s -- echo hi",
+            "run",
+            "run --bogus",
+            "run --bg --name",
+            "run --bg --size 10",
+        ];
+        for line in same {
+            let args: Vec<OsString> = std::iter::once("codex-session")
+                .chain(line.split(' '))
+                .map(OsString::from)
+                .collect();
+            let whole = Cli::try_parse_from(&args).map(|c| format!("{c:?}"));
+            let fast = parse_run_only(&args).map(|c| format!("{c:?}"));
+            match whole {
+                Ok(w) => assert_eq!(fast.as_deref(), Some(w.as_str()), "{line}"),
+                Err(_) => assert!(fast.is_none(), "{line}"),
+            }
+        }
+        for line in [
+            "run --help",
+            "run -h",
+            "run --version",
+            "--store /s run --bg x",
+            "list",
+            "runn --bg x",
+        ] {
+            let args: Vec<OsString> = std::iter::once("codex-session")
+                .chain(line.split(' '))
+                .map(OsString::from)
+                .collect();
+            assert!(parse_run_only(&args).is_none(), "{line}");
+        }
+    }
+}
