@@ -189,7 +189,11 @@ fn start_vfork(plan: &Plan) -> io::Result<Result<Pid, Errno>> {
     // all are blocked across the clone, and the child sets the handled ones
     // to their defaults before it unblocks them.
     let mut old = SigSet::empty();
-    sigprocmask(SigmaskHow::SIG_SETMASK, Some(&SigSet::all()), Some(&mut old))?;
+    sigprocmask(
+        SigmaskHow::SIG_SETMASK,
+        Some(&SigSet::all()),
+        Some(&mut old),
+    )?;
     // Safety: `child` runs on `stack` (its top, 16-byte aligned: u128
     // elements) and only makes system calls (`become_program`); with
     // CLONE_VFORK the parent resumes only once the child has exec'd or

@@ -8,7 +8,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
 use nix::sys::stat::{Mode, umask};
@@ -69,7 +69,10 @@ pub fn run(a: RunArgs, ctx: &Ctx) -> Result<ExitCode> {
 
     let store = ctx.store()?;
     // Creation is serialized by the store's lock, held until the new
-    // session's meta.json exists (from then on others see and count it).
+    // session's folder, lock and running slot exist: from then on its name
+    // is taken and it counts against max_sessions. Its meta.json is written
+    // by the supervisor once the program runs (a folder without one is not
+    // yet a session to `list`; `make_room` waits for it).
     let root_lock = loop {
         let root_lock = store.lock_root()?;
         if !(explicit && (a.if_absent || a.replace)) {
@@ -88,6 +91,14 @@ pub fn run(a: RunArgs, ctx: &Ctx) -> Result<ExitCode> {
                 )
                 .pop()
                 .expect("one result")?;
+            }
+            Room::Starting(dir) => {
+                drop(root_lock);
+                if !store::wait_started(&dir, Instant::now() + Duration::from_secs(10)) {
+                    return Err(Error::new(format!(
+                        "session {name} is being started by another run that has not finished in 10s"
+                    )));
+                }
             }
         }
     };
@@ -212,7 +223,6 @@ pub fn run(a: RunArgs, ctx: &Ctx) -> Result<ExitCode> {
         restart_at: None,
         agent_follow: settings.agent.is_some(),
     };
-    meta.write(&dir)?;
     drop(root_lock);
 
     match supervisor::start(Init {
@@ -360,6 +370,9 @@ enum Room {
     Done(ExitCode),
     /// It runs and must be stopped first (`--replace`).
     Stop(Box<store::Session>),
+    /// Another `run` is starting it: its folder is locked, its meta.json
+    /// not written yet. Wait, then look again.
+    Starting(PathBuf),
 }
 
 /// `--if-absent` and `--replace`, under the store's lock: remove an ended
@@ -367,8 +380,12 @@ enum Room {
 /// one is what `--if-absent` expects on every cron tick but the first, so
 /// it says so only with `-v` (cron mails whatever is printed).
 fn make_room(store: &store::Store, name: &str, if_absent: bool, verbose: bool) -> Result<Room> {
-    if !store.dir(name).exists() {
+    let dir = store.dir(name);
+    if !dir.exists() {
         return Ok(Room::Made);
+    }
+    if std::fs::symlink_metadata(dir.join(meta::FILE)).is_err() && store::is_locked(&dir) {
+        return Ok(Room::Starting(dir));
     }
     let s = store.get(name)?;
     if s.is_running() {
