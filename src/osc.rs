@@ -216,18 +216,25 @@ impl Scanner {
 
 /// Where the first ESC in `data` is. Output is mostly text and the
 /// supervisor looks at every byte of it for escapes (the scanner here;
-/// `modes.rs` for a passed terminal), so this tests 64 bytes at a time
-/// without a branch, which the compiler turns into vector compares: about
-/// five times faster than `position` a byte at a time.
+/// `modes.rs` for a passed terminal), so this is [`find`].
 pub fn find_esc(data: &[u8]) -> Option<usize> {
+    find(data, |b| b == 0x1b)
+}
+
+/// Where the first byte `hit` is in `data`. It tests 64 bytes at a time
+/// without a branch, which the compiler turns into vector compares (for a
+/// `hit` without branches either: `|`, not `||`): about five times faster
+/// than `position` a byte at a time.
+#[inline(always)]
+pub fn find(data: &[u8], hit: impl Fn(u8) -> bool) -> Option<usize> {
     const N: usize = 64;
     let (chunks, rest) = data.as_chunks::<N>();
     for (n, c) in chunks.iter().enumerate() {
-        if c.iter().fold(0u8, |a, &b| a | u8::from(b == 0x1b)) != 0 {
-            return c.iter().position(|&b| b == 0x1b).map(|k| n * N + k);
+        if c.iter().fold(0u8, |a, &b| a | u8::from(hit(b))) != 0 {
+            return c.iter().position(|&b| hit(b)).map(|k| n * N + k);
         }
     }
-    let k = rest.iter().position(|&b| b == 0x1b)?;
+    let k = rest.iter().position(|&b| hit(b))?;
     Some(chunks.len() * N + k)
 }
 
