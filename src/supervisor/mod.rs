@@ -263,6 +263,7 @@ impl Supervisor {
             }
             self.on_timers();
         }
+        self.flush_log();
     }
 
     /// The fd behind a slot, polled for input, and for output when
@@ -318,6 +319,7 @@ impl Supervisor {
                 .flatten(),
             Timer::Restart => self.restart.at(),
             Timer::ClientStall => self.clients.stall_at(self.attach_stall),
+            Timer::LogFlush => self.log.flush_at(),
             _ => self.timers.at(t),
         }
     }
@@ -340,12 +342,14 @@ impl Supervisor {
 
     fn on_timer(&mut self, t: Timer, now: Instant) {
         match t {
+            Timer::LogFlush => self.flush_log(),
             Timer::IdleEvent => {
                 self.timers.went_quiet();
                 let ms = self.timers.idle_after().as_millis() as u64;
                 self.events.emit("idle", json!({"after_ms": ms}));
                 // Quiet from now on, probably: give back what the burst used.
                 self.buf = Vec::new();
+                self.log.release();
                 trim::trim();
             }
             Timer::WatcherQuiet => (self.clients).tell_quiet(now, self.timers.last_output()),
@@ -417,6 +421,14 @@ impl Supervisor {
     fn make_active(&mut self, i: usize) {
         if let Some(size) = self.clients.activate(i) {
             self.apply_size(size);
+        }
+    }
+
+    /// Write what the log holds back (`output.rs` lets it hold output
+    /// while the program floods its terminal).
+    fn flush_log(&mut self) {
+        if self.log.flush(&mut self.events) {
+            self.save_meta();
         }
     }
 
