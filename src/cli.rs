@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Parser, Subcommand};
+use clap::{Args, FromArgMatches, Parser, Subcommand};
 
 pub use crate::cli_args::*;
 
@@ -30,6 +30,43 @@ pub use crate::cli_args::*;
         codex-session stop api                       # stop it (HUP and TERM, KILL after 10s)"
 )]
 pub struct Cli {
+    #[command(flatten)]
+    pub global: Globals,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Parse the command line. clap builds every verb's arguments before it
+/// parses any, and `run`, which scripts and agents call to start each
+/// session, pays for all of them: a third of what `run --bg` takes. So
+/// `codex-session run ...` is first parsed by a command holding only the
+/// global options and `run`; whatever that one does not accept (`--help`,
+/// `--version`, a mistake) is parsed again by the whole command, so the
+/// output and the errors are the ones it gives. Both build the same `Cli`.
+pub fn parse() -> Cli {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    parse_run_only(&args).unwrap_or_else(|| Cli::parse_from(args))
+}
+
+/// `args` parsed with only the `run` verb; None unless that verb comes
+/// first and the parse succeeds.
+pub fn parse_run_only(args: &[std::ffi::OsString]) -> Option<Cli> {
+    if args.get(1)? != "run" {
+        return None;
+    }
+    let run = RunArgs::augment_args(clap::Command::new("run"));
+    // What of Cli's own attributes bears on parsing: `run --version`.
+    let top = clap::Command::new("codex-session")
+        .version(env!("CARGO_PKG_VERSION"))
+        .propagate_version(true);
+    let cmd = Globals::augment_args(top).subcommand(run);
+    Cli::from_arg_matches(&cmd.try_get_matches_from(args).ok()?).ok()
+}
+
+/// The options every verb takes.
+#[derive(Debug, clap::Args)]
+pub struct Globals {
     /// The sessions folder [default: $CODEX_SESSION_STORE, else $CODEX_HOME/sessions]
     #[arg(long, global = true, value_name = "DIR", display_order = 900)]
     pub store: Option<PathBuf>,
@@ -51,9 +88,6 @@ pub struct Cli {
         display_order = 903
     )]
     pub verbose: bool,
-
-    #[command(subcommand)]
-    pub command: Command,
 }
 
 #[derive(Debug, Subcommand)]

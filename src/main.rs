@@ -29,10 +29,8 @@ mod view;
 
 use std::process::ExitCode;
 
-use clap::Parser;
-
 fn main() -> ExitCode {
-    let cli = cli::Cli::parse();
+    let cli = cli::parse();
     let outcome = cmd::run(cli);
     // `run` forked a supervisor and this is it: everything the CLI held is
     // dropped by now, so none of it stays allocated for the session's life.

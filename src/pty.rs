@@ -1,14 +1,18 @@
 //! The pseudo-terminal: open it, start the program on its slave side, resize
-//! it; or, in pipe mode, start the program on three pipes ([`spawn_pipes`]). The program's fork and exec are this file's `unsafe`; the only other
-//! `unsafe` is in `supervisor/launch.rs` and `supervisor/mod.rs` (the
-//! double fork, signal dispositions) and `supervisor/trim.rs` (madvise).
+//! it; or, in pipe mode, start the program on three pipes ([`spawn_pipes`]).
+//! Starting the program (a vfork-like clone on Linux, fork elsewhere) and
+//! its exec are this file's `unsafe`; the only other `unsafe` is in
+//! `supervisor/launch.rs` and `supervisor/mod.rs` (the double fork, signal
+//! dispositions) and `supervisor/trim.rs` (madvise).
 //!
 //! Crates: nix owns `openpty`, `fork`, `waitpid` and signal dispositions;
-//! rustix owns the window-size ioctl and fd flags; the exec itself is a raw
-//! libc call on argument arrays built before the fork.
+//! rustix owns the window-size ioctl and fd flags; the clone and the exec
+//! are raw libc calls, on argument arrays built before the child exists.
 
 use std::ffi::{CString, c_char};
-use std::io::{self, Read};
+use std::io;
+#[cfg(not(target_os = "linux"))]
+use std::io::Read;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::ptr;
 
@@ -18,7 +22,9 @@ use nix::pty::{Winsize, openpty};
 use nix::sys::signal::{SigHandler, SigSet, SigmaskHow, Signal, signal, sigprocmask};
 use nix::sys::stat::Mode;
 use nix::sys::termios::Termios;
-use nix::unistd::{ForkResult, Pid, fork};
+use nix::unistd::Pid;
+#[cfg(not(target_os = "linux"))]
+use nix::unistd::{ForkResult, fork};
 use rustix::fs::{OFlags, fcntl_getfl, fcntl_setfl};
 use rustix::io::{FdFlags, fcntl_setfd};
 
@@ -79,29 +85,11 @@ pub fn respawn(exec: &Exec, slave: &OwnedFd, termios: &Termios) -> io::Result<Re
     start_on(exec, slave)
 }
 
-/// Fork and exec `exec` with `slave` as its controlling terminal and
-/// standard streams; wait until the exec happened or failed.
+/// Start `exec` with `slave` as its controlling terminal and standard
+/// streams; returns once the exec happened or failed.
 fn start_on(exec: &Exec, slave: &OwnedFd) -> io::Result<Result<Pid, Errno>> {
-    let (mut err_r, err_w) = io::pipe()?;
-
-    let argv = null_terminated(&exec.argv);
-    let envp = null_terminated(&exec.envp);
-
-    // Safety: the supervisor is single-threaded when it forks, and the child
-    // only calls async-signal-safe functions before exec or _exit.
-    match unsafe { fork() }? {
-        ForkResult::Child => {
-            let s = slave.as_raw_fd();
-            child_exec(exec, &argv, &envp, [s, s, s], true, err_w.as_raw_fd())
-        }
-        ForkResult::Parent { child } => {
-            drop(err_w);
-            if let Some(errno) = exec_error(&mut err_r, child)? {
-                return Ok(Err(errno));
-            }
-            Ok(Ok(child))
-        }
-    }
+    let s = slave.as_raw_fd();
+    start(exec, [s, s, s], true)
 }
 
 /// The supervisor's ends of a pipe-mode program's standard streams.
@@ -121,39 +109,143 @@ pub fn spawn_pipes(exec: &Exec) -> io::Result<Result<PipeSpawned, Errno>> {
     let (in_r, in_w) = io::pipe()?;
     let (out_r, out_w) = io::pipe()?;
     let (err_r, err_w) = io::pipe()?;
-    let (mut exec_r, exec_w) = io::pipe()?;
-    let argv = null_terminated(&exec.argv);
-    let envp = null_terminated(&exec.envp);
     let stdio = [in_r.as_raw_fd(), out_w.as_raw_fd(), err_w.as_raw_fd()];
+    let child = match start(exec, stdio, false)? {
+        Ok(pid) => pid,
+        Err(errno) => return Ok(Err(errno)),
+    };
+    drop((in_r, out_w, err_w));
+    let (stdin, stdout, stderr) = (
+        OwnedFd::from(in_w),
+        OwnedFd::from(out_r),
+        OwnedFd::from(err_r),
+    );
+    for fd in [&stdin, &stdout, &stderr] {
+        let fl = fcntl_getfl(fd)?;
+        fcntl_setfl(fd, fl | OFlags::NONBLOCK)?;
+    }
+    Ok(Ok(PipeSpawned {
+        pid: child,
+        stdin,
+        stdout,
+        stderr,
+    }))
+}
 
-    // Safety: as in `start_on`: single-threaded, and the child only calls
-    // async-signal-safe functions before exec or _exit.
+/// What the child needs to become the program: built before it exists, so
+/// that it only makes system calls.
+struct Plan<'a> {
+    exec: &'a Exec,
+    argv: Vec<*const c_char>,
+    envp: Vec<*const c_char>,
+    stdio: [i32; 3],
+    ctty: bool,
+}
+
+/// Start the program: a child that becomes a session leader, with `stdio`
+/// as its standard streams (`ctty`: `stdio[0]` is a terminal, to be its
+/// controlling one) and execs. `Ok(Err(errno))`: the exec failed (the
+/// child is reaped).
+///
+/// On Linux the child shares the supervisor's memory until it execs
+/// (`clone` with CLONE_VM | CLONE_VFORK, as posix_spawn does), so starting
+/// a program copies no page tables and takes no copy-on-write faults, and
+/// the exec's outcome is simply read back from memory. Elsewhere, fork, with
+/// a close-on-exec pipe that carries the exec's errno.
+fn start(exec: &Exec, stdio: [i32; 3], ctty: bool) -> io::Result<Result<Pid, Errno>> {
+    let plan = Plan {
+        exec,
+        argv: null_terminated(&exec.argv),
+        envp: null_terminated(&exec.envp),
+        stdio,
+        ctty,
+    };
+    #[cfg(target_os = "linux")]
+    return start_vfork(&plan);
+    #[cfg(not(target_os = "linux"))]
+    return start_fork(&plan);
+}
+
+#[cfg(target_os = "linux")]
+fn start_vfork(plan: &Plan) -> io::Result<Result<Pid, Errno>> {
+    struct Shared<'a, 'b> {
+        plan: &'a Plan<'b>,
+        /// Set by the child when the exec (or a step before it) failed.
+        errno: i32,
+    }
+    extern "C" fn child(arg: *mut std::ffi::c_void) -> std::ffi::c_int {
+        // Safety: `arg` is the `Shared` the parent passed, alive until the
+        // child has exec'd or exited (the parent is suspended until then),
+        // and nothing else touches it meanwhile.
+        let shared = unsafe { &mut *arg.cast::<Shared>() };
+        shared.errno = become_program(shared.plan);
+        127
+    }
+    // The child's own stack (it must not run on the suspended parent's):
+    // 64 KiB, left uninitialised so that only the pages it uses are touched.
+    let mut stack: Vec<u128> = Vec::with_capacity(4096);
+    let mut shared = Shared { plan, errno: 0 };
+    // No signal handler may run in the child while it shares this memory:
+    // all are blocked across the clone, and the child sets the handled ones
+    // to their defaults before it unblocks them.
+    let mut old = SigSet::empty();
+    sigprocmask(
+        SigmaskHow::SIG_SETMASK,
+        Some(&SigSet::all()),
+        Some(&mut old),
+    )?;
+    // Safety: `child` runs on `stack` (its top, 16-byte aligned: u128
+    // elements) and only makes system calls (`become_program`); with
+    // CLONE_VFORK the parent resumes only once the child has exec'd or
+    // exited, so `shared` and `stack` outlive its use of them.
+    let pid = unsafe {
+        let top = stack.as_mut_ptr().add(stack.capacity());
+        libc::clone(
+            child,
+            top.cast(),
+            libc::CLONE_VM | libc::CLONE_VFORK | libc::SIGCHLD,
+            (&raw mut shared).cast(),
+        )
+    };
+    let clone_err = Errno::last();
+    let _ = sigprocmask(SigmaskHow::SIG_SETMASK, Some(&old), None);
+    if pid == -1 {
+        return Err(clone_err.into());
+    }
+    let pid = Pid::from_raw(pid);
+    drop(stack);
+    if shared.errno != 0 {
+        let _ = nix::sys::wait::waitpid(pid, None);
+        return Ok(Err(Errno::from_raw(shared.errno)));
+    }
+    Ok(Ok(pid))
+}
+
+#[cfg(not(target_os = "linux"))]
+fn start_fork(plan: &Plan) -> io::Result<Result<Pid, Errno>> {
+    let (mut err_r, err_w) = io::pipe()?;
+    // Safety: the supervisor is single-threaded when it forks, and the child
+    // only makes system calls (`become_program`) before exec or _exit.
     match unsafe { fork() }? {
-        ForkResult::Child => child_exec(exec, &argv, &envp, stdio, false, exec_w.as_raw_fd()),
+        ForkResult::Child => {
+            let b = become_program(plan).to_ne_bytes();
+            // Safety: write and _exit are async-signal-safe; `b` outlives the call.
+            unsafe {
+                libc::write(err_w.as_raw_fd(), b.as_ptr().cast(), 4);
+                libc::_exit(127)
+            }
+        }
         ForkResult::Parent { child } => {
-            drop((in_r, out_w, err_w, exec_w));
-            if let Some(errno) = exec_error(&mut exec_r, child)? {
+            drop(err_w);
+            if let Some(errno) = exec_error(&mut err_r, child)? {
                 return Ok(Err(errno));
             }
-            let (stdin, stdout, stderr) = (
-                OwnedFd::from(in_w),
-                OwnedFd::from(out_r),
-                OwnedFd::from(err_r),
-            );
-            for fd in [&stdin, &stdout, &stderr] {
-                let fl = fcntl_getfl(fd)?;
-                fcntl_setfl(fd, fl | OFlags::NONBLOCK)?;
-            }
-            Ok(Ok(PipeSpawned {
-                pid: child,
-                stdin,
-                stdout,
-                stderr,
-            }))
+            Ok(Ok(child))
         }
     }
 }
 
+#[cfg(not(target_os = "linux"))]
 /// The exec pipe: EOF means the program was exec'd; 4 bytes are the errno
 /// of the exec that failed (the child is reaped then).
 fn exec_error(r: &mut io::PipeReader, child: Pid) -> io::Result<Option<Errno>> {
@@ -208,25 +300,11 @@ fn null_terminated(v: &[CString]) -> Vec<*const c_char> {
         .collect()
 }
 
-/// In the forked child: become a session leader, with `stdio` as its
-/// standard input, output and error (`ctty`: the PTY slave, which becomes
-/// its controlling terminal), and exec.
-fn child_exec(
-    exec: &Exec,
-    argv: &[*const c_char],
-    envp: &[*const c_char],
-    stdio: [i32; 3],
-    ctty: bool,
-    err_w: i32,
-) -> ! {
-    let fail = |errno: i32| -> ! {
-        let b = errno.to_ne_bytes();
-        // Safety: write and _exit are async-signal-safe; `b` outlives the call.
-        unsafe {
-            libc::write(err_w, b.as_ptr().cast(), 4);
-            libc::_exit(127)
-        }
-    };
+/// In the child: become a session leader with the plan's standard streams
+/// (and controlling terminal), and exec. Returns only if that failed: the
+/// errno. Only system calls, no allocation: the child may share the
+/// supervisor's memory ([`start`]).
+fn become_program(plan: &Plan) -> i32 {
     // Signals the supervisor ignores or handles must reach the program with
     // their default meaning; ignored dispositions survive exec otherwise.
     for sig in [
@@ -245,26 +323,27 @@ fn child_exec(
     }
     let _ = sigprocmask(SigmaskHow::SIG_SETMASK, Some(&SigSet::empty()), None);
     if let Err(e) = nix::unistd::setsid() {
-        fail(e as i32);
+        return e as i32;
     }
+    let (exec, stdio) = (plan.exec, plan.stdio);
     // Safety: plain ioctl/dup2/chdir/umask/execve on fds and C strings that
     // stay alive until exec; all async-signal-safe.
     unsafe {
-        if ctty && libc::ioctl(stdio[0], libc::TIOCSCTTY as _, 0) == -1 {
-            fail(Errno::last_raw());
+        if plan.ctty && libc::ioctl(stdio[0], libc::TIOCSCTTY as _, 0) == -1 {
+            return Errno::last_raw();
         }
         for (fd, src) in (0..).zip(stdio) {
             if libc::dup2(src, fd) == -1 {
-                fail(Errno::last_raw());
+                return Errno::last_raw();
             }
         }
         if libc::chdir(exec.cwd.as_ptr()) == -1 {
-            fail(Errno::last_raw());
+            return Errno::last_raw();
         }
         libc::umask(exec.umask.bits() as _);
-        libc::execve(exec.path.as_ptr(), argv.as_ptr(), envp.as_ptr());
+        libc::execve(exec.path.as_ptr(), plan.argv.as_ptr(), plan.envp.as_ptr());
     }
-    fail(Errno::last_raw())
+    Errno::last_raw()
 }
 
 /// Tell the program its window changed (it gets SIGWINCH).

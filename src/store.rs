@@ -595,6 +595,18 @@ pub fn wait_unlocked(dir: &Path, deadline: std::time::Instant) -> bool {
     true
 }
 
+/// Wait until a session being started has its meta.json (or its start
+/// failed and the lock is free); false at `deadline`.
+pub fn wait_started(dir: &Path, deadline: std::time::Instant) -> bool {
+    while fs::symlink_metadata(dir.join(meta::FILE)).is_err() && is_locked(dir) {
+        if std::time::Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    true
+}
+
 /// Whether a supervisor holds the session's lock.
 pub fn is_locked(dir: &Path) -> bool {
     let Ok(f) = sys::open_nofollow(&dir.join(LOCK)) else {

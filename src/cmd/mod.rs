@@ -73,12 +73,13 @@ impl Ctx {
 }
 
 pub fn run(cli: Cli) -> Result<ExitCode> {
-    crate::error::set_quiet(cli.quiet);
+    let g = cli.global;
+    crate::error::set_quiet(g.quiet);
     let ctx = Ctx {
-        store_flag: cli.store,
-        config: Config::load(cli.config.as_deref())?,
-        quiet: cli.quiet,
-        verbose: cli.verbose,
+        store_flag: g.store,
+        config: Config::load(g.config.as_deref())?,
+        quiet: g.quiet,
+        verbose: g.verbose,
     };
     match cli.command {
         Command::Run(a) => run::run(a, &ctx),

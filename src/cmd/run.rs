@@ -8,7 +8,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
 use nix::sys::stat::{Mode, umask};
@@ -69,7 +69,10 @@ pub fn run(a: RunArgs, ctx: &Ctx) -> Result<ExitCode> {
 
     let store = ctx.store()?;
     // Creation is serialized by the store's lock, held until the new
-    // session's meta.json exists (from then on others see and count it).
+    // session's folder, lock and running slot exist: from then on its name
+    // is taken and it counts against max_sessions. Its meta.json is written
+    // by the supervisor once the program runs (a folder without one is not
+    // yet a session to `list`; `make_room` waits for it).
     let root_lock = loop {
         let root_lock = store.lock_root()?;
         if !(explicit && (a.if_absent || a.replace)) {
@@ -88,6 +91,14 @@ pub fn run(a: RunArgs, ctx: &Ctx) -> Result<ExitCode> {
                 )
                 .pop()
                 .expect("one result")?;
+            }
+            Room::Starting(dir) => {
+                drop(root_lock);
+                if !store::wait_started(&dir, Instant::now() + Duration::from_secs(10)) {
+                    return Err(Error::new(format!(
+                        "session {name} is being started by another run that has not finished in 10s"
+                    )));
+                }
             }
         }
     };
@@ -212,7 +223,6 @@ pub fn run(a: RunArgs, ctx: &Ctx) -> Result<ExitCode> {
         restart_at: None,
         agent_follow: settings.agent.is_some(),
     };
-    meta.write(&dir)?;
     drop(root_lock);
 
     match supervisor::start(Init {
@@ -360,6 +370,9 @@ enum Room {
     Done(ExitCode),
     /// It runs and must be stopped first (`--replace`).
     Stop(Box<store::Session>),
+    /// Another `run` is starting it: its folder is locked, its meta.json
+    /// not written yet. Wait, then look again.
+    Starting(PathBuf),
 }
 
 /// `--if-absent` and `--replace`, under the store's lock: remove an ended
@@ -367,8 +380,12 @@ enum Room {
 /// one is what `--if-absent` expects on every cron tick but the first, so
 /// it says so only with `-v` (cron mails whatever is printed).
 fn make_room(store: &store::Store, name: &str, if_absent: bool, verbose: bool) -> Result<Room> {
-    if !store.dir(name).exists() {
+    let dir = store.dir(name);
+    if !dir.exists() {
         return Ok(Room::Made);
+    }
+    if std::fs::symlink_metadata(dir.join(meta::FILE)).is_err() && store::is_locked(&dir) {
+        return Ok(Room::Starting(dir));
     }
     let s = store.get(name)?;
     if s.is_running() {
@@ -614,4 +631,61 @@ fn current_umask() -> Mode {
     let old = umask(Mode::from_bits_truncate(0o077));
     umask(old);
     old
+}
+
+#[cfg(test)]
+mod tests {
+    use std::ffi::OsString;
+
+    use clap::Parser;
+
+    use crate::cli::{Cli, parse_run_only};
+
+    /// The `run`-only parse builds exactly what the whole command does, and
+    /// leaves to it whatever it does not accept.
+    #[test]
+    fn run_only_parse_matches_the_whole_command() {
+        let same = [
+            "run --bg -- sleep 1000",
+            "run --bg --name api pnpm dev",
+            "run --bg --name x --cwd /tmp --env A=1 --env B=2 -- sh -c 'exit 3'",
+            "run --bg -q --label l --size 100x30 --ttl 5m --idle-timeout 1m top",
+            "run --bg --store /s --config /c -v --if-absent --name n job.sh --flag -x",
+            "run --bg --pipe --name sum sha256sum",
+            "run --bg --restart on-failure --restart-delay 2s --max-restarts 3 -- ./srv",
+            "run --bg --shell bash",
+            "run --bg --agent --name a -- codex --model x",
+            "run --bg --wait-idle 1s -- echo hi",
+            "run",
+            "run --bogus",
+            "run --bg --name",
+            "run --bg --size 10",
+        ];
+        for line in same {
+            let args: Vec<OsString> = std::iter::once("codex-session")
+                .chain(line.split(' '))
+                .map(OsString::from)
+                .collect();
+            let whole = Cli::try_parse_from(&args).map(|c| format!("{c:?}"));
+            let fast = parse_run_only(&args).map(|c| format!("{c:?}"));
+            match whole {
+                Ok(w) => assert_eq!(fast.as_deref(), Some(w.as_str()), "{line}"),
+                Err(_) => assert!(fast.is_none(), "{line}"),
+            }
+        }
+        for line in [
+            "run --help",
+            "run -h",
+            "run --version",
+            "--store /s run --bg x",
+            "list",
+            "runn --bg x",
+        ] {
+            let args: Vec<OsString> = std::iter::once("codex-session")
+                .chain(line.split(' '))
+                .map(OsString::from)
+                .collect();
+            assert!(parse_run_only(&args).is_none(), "{line}");
+        }
+    }
 }

@@ -335,6 +335,54 @@ fn bad_names_are_usage_errors() {
 }
 
 #[test]
+fn twenty_racing_if_absent_runs_start_it_once_and_all_succeed() {
+    // Overlapping cron ticks: one starts the session, the others find it
+    // running or starting (folder and lock made, meta.json not written
+    // yet) and wait for it, quietly, with 0.
+    let s = Store::new();
+    s.ok(["list"]);
+    let mut kids: Vec<Child> = (0..20)
+        .map(|_| {
+            s.cmd([
+                "run",
+                "--bg",
+                "--if-absent",
+                "--name",
+                "job",
+                "--",
+                "sleep",
+                "60",
+            ])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawning")
+        })
+        .collect();
+    let mut printed = Vec::new();
+    for k in &mut kids {
+        let st = wait_child(k, CMD_TIMEOUT);
+        let mut out = String::new();
+        let mut err = String::new();
+        use std::io::Read;
+        k.stdout.take().unwrap().read_to_string(&mut out).unwrap();
+        k.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+        assert_eq!(st.code(), Some(0), "{err}");
+        assert_eq!(err, "");
+        printed.push(out);
+    }
+    assert_eq!(
+        printed.iter().filter(|o| *o == "job\n").count(),
+        1,
+        "{printed:?}"
+    );
+    assert_eq!(session_dirs(&s), ["job"]);
+    let e = s.wait_status("job", "running");
+    assert!(alive(e["pid"].as_i64().unwrap() as i32));
+}
+
+#[test]
 fn twenty_racing_runs_of_one_name_make_one_session() {
     let s = Store::new();
     // Create the root first so that every racer only races on the name.
