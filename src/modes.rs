@@ -37,7 +37,7 @@ impl Modes {
                 None => {}
             }
         }
-        while let Some(p) = data[i..].iter().position(|&b| b == 0x1b) {
+        while let Some(p) = crate::osc::find_esc(&data[i..]) {
             let start = i + p;
             match self.sequence(&data[start..]) {
                 Some(n) => i = start + n,

@@ -90,23 +90,32 @@ impl IndexWriter {
 
     /// Output is about to be written at `offset` of the current log:
     /// record the time if an entry is due. At most one `write` a
-    /// [`SPACING`], none otherwise.
+    /// [`SPACING`], none otherwise. (The writer does the two steps itself.)
+    #[cfg(test)]
     pub fn note(&mut self, now: Instant, wall: SystemTime, offset: u64) {
+        if self.due(now) {
+            self.enter(now, wall, offset);
+        }
+    }
+
+    /// Output comes at `now`: whether it gets an entry ([`IndexWriter::enter`]).
+    pub fn due(&mut self, now: Instant) -> bool {
         let quiet = self
             .last_output
             .replace(now)
             .is_none_or(|t| now.duration_since(t) >= QUIET);
-        let Some(f) = &mut self.file else { return };
-        if self.entries >= MAX_ENTRIES {
-            return;
+        if self.file.is_none() || self.entries >= MAX_ENTRIES {
+            return false;
         }
         let spacing = SPACING * (1u32 << (self.entries / (MAX_ENTRIES / 8)).min(16));
-        let due = self
-            .last
-            .is_none_or(|t| quiet || now.duration_since(t) >= spacing);
-        if !due {
-            return;
-        }
+        self.last
+            .is_none_or(|t| quiet || now.duration_since(t) >= spacing)
+    }
+
+    /// Write the entry [`IndexWriter::due`] asked for: the output from
+    /// `offset` on came at `now` (`wall`).
+    pub fn enter(&mut self, now: Instant, wall: SystemTime, offset: u64) {
+        let Some(f) = &mut self.file else { return };
         if f.write_all(&record(nanos(wall), offset)).is_err() {
             // A cut record would be read as not yet written; later
             // output of this log has the last entry's time.

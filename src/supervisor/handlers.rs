@@ -89,6 +89,8 @@ impl Supervisor {
                 }
             }
             Request::Watch { idle, stderr } => {
+                // The watcher reads the logs up to the offset, then frames.
+                self.flush_log();
                 let info = proto::WatchInfo {
                     offset: self.output_bytes,
                     input_offset: self.input_offset,

@@ -275,6 +275,7 @@ impl Supervisor {
             }
             self.on_timers();
         }
+        self.flush_log();
     }
 
     /// The fd behind a slot, polled for input, and for output when
@@ -330,6 +331,7 @@ impl Supervisor {
                 .flatten(),
             Timer::Restart => self.restart.at(),
             Timer::ClientStall => self.clients.stall_at(self.attach_stall),
+            Timer::LogFlush => self.log.flush_at(),
             _ => self.timers.at(t),
         }
     }
@@ -352,6 +354,7 @@ impl Supervisor {
 
     fn on_timer(&mut self, t: Timer, now: Instant) {
         match t {
+            Timer::LogFlush => self.flush_log(),
             Timer::IdleEvent => {
                 self.timers.went_quiet();
                 let ms = self.timers.idle_after().as_millis() as u64;
@@ -402,6 +405,7 @@ impl Supervisor {
         self.buf = Vec::new();
         self.screen.shrink();
         self.program.shrink();
+        self.log.release();
         trim::trim();
     }
 
@@ -441,6 +445,14 @@ impl Supervisor {
     fn make_active(&mut self, i: usize) {
         if let Some(size) = self.clients.activate(i) {
             self.apply_size(size);
+        }
+    }
+
+    /// Write what the log holds back (`output.rs` lets it hold output
+    /// while the program floods its terminal).
+    fn flush_log(&mut self) {
+        if self.log.flush(&mut self.events) {
+            self.save_meta();
         }
     }
 

@@ -4,6 +4,10 @@
 
 use super::*;
 
+/// A batch of output this big (half a terminal read) says the program
+/// writes faster than the supervisor reads.
+const FLOOD: usize = 2048;
+
 impl Supervisor {
     pub(super) fn pump_pty(&mut self, rev: PollFlags) {
         if rev.contains(PollFlags::OUT) {
@@ -74,7 +78,15 @@ impl Supervisor {
         if self.timers.output(now) {
             self.events.emit("busy", json!({}));
         }
-        if self.log.write(data, &mut self.events) {
+        // A flood (more than a read's worth at once) is logged in bigger
+        // writes (`logs/writer.rs`); a watcher may read the log once it
+        // has a batch, so while one watches, every batch is written.
+        let logged = if n >= FLOOD && !self.clients.watching() {
+            self.log.hold(data, &mut self.events)
+        } else {
+            self.log.write(data, &mut self.events)
+        };
+        if logged {
             self.save_meta();
         }
         if let Some(p) = self.program.pipes_mut() {

@@ -8,7 +8,8 @@
 //! terminal's with the client (`clients/client.rs`), a held-back send's
 //! with the send, and the look for the program's first read of its
 //! terminal with the sends it holds (`ingress.rs`), the listener's pause
-//! with the clients (`clients/mod.rs`).
+//! with the clients (`clients/mod.rs`), output held back with the log
+//! writer (`logs/writer.rs`).
 
 use std::time::{Duration, Instant};
 
@@ -34,6 +35,9 @@ pub fn timeout(deadline: Option<Instant>) -> Option<Timespec> {
 /// What a deadline is for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Timer {
+    /// Output the log writer held back is due to be written
+    /// (`logs/writer.rs`, which keeps the deadline).
+    LogFlush,
     /// No output for `idle_after`: the `idle` event, once per quiet spell.
     IdleEvent,
     /// A watcher's output has been quiet as long as it asked: Idle.
@@ -68,7 +72,8 @@ pub enum Timer {
 impl Timer {
     /// Every timer, in the order the ones due together are handled (a TTL
     /// that is over wins over an idle timeout as the reason to stop).
-    pub const ALL: [Timer; 13] = [
+    pub const ALL: [Timer; 14] = [
+        Timer::LogFlush,
         Timer::IdleEvent,
         Timer::WatcherQuiet,
         Timer::FirstRead,
@@ -148,7 +153,8 @@ impl Timers {
             Timer::Kill => self.kill_at,
             Timer::Drain => self.drain_until,
             Timer::Trim => self.trim_at,
-            Timer::WatcherQuiet
+            Timer::LogFlush
+            | Timer::WatcherQuiet
             | Timer::FirstRead
             | Timer::HeldSend
             | Timer::AcceptPause

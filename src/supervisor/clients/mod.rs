@@ -259,6 +259,11 @@ impl Clients {
         self.list.iter().filter(|c| c.is_attached()).count() as u32
     }
 
+    /// Whether a watcher follows the output.
+    pub fn watching(&self) -> bool {
+        self.list.iter().any(|c| c.watching().is_some())
+    }
+
     /// Write what the client takes; a terminal that caught up after falling
     /// behind gets a fresh repaint; a closing client that is done closes.
     pub fn flush(&mut self, i: usize, screen: &mut Screen) {

@@ -95,12 +95,23 @@ impl Tty {
         !self.queue.is_empty()
     }
 
-    /// Queue output for the terminal (written by [`Tty::flush`]).
-    pub fn push(&mut self, data: &[u8]) {
+    /// Output for the terminal: written at once as far as it takes it when
+    /// nothing waits before it (no copy), the rest queued (written by
+    /// [`Tty::flush`], which also finds out whether the terminal is gone).
+    pub fn push(&mut self, mut data: &[u8]) {
         if data.is_empty() {
             return;
         }
         self.modes.feed(data);
+        if self.queue.is_empty() {
+            if let Ok(n) = rustix::io::write(&self.fd, data) {
+                // (Short: full for now, as in `flush`.)
+                data = &data[n..];
+            }
+            if data.is_empty() {
+                return;
+            }
+        }
         self.queued += data.len();
         self.queue.push_back(data.to_vec());
     }
@@ -123,11 +134,14 @@ impl Tty {
                 Ok(n) => {
                     progressed = true;
                     self.front_pos += n;
-                    if self.front_pos == front.len() {
-                        self.queued -= front.len();
-                        self.queue.pop_front();
-                        self.front_pos = 0;
+                    if self.front_pos < front.len() {
+                        // Full for now: poll says when it has room (trying
+                        // again at once takes the CPU from its reader).
+                        break;
                     }
+                    self.queued -= front.len();
+                    self.queue.pop_front();
+                    self.front_pos = 0;
                 }
                 Err(Errno::INTR) => {}
                 Err(Errno::AGAIN) => break,

@@ -363,15 +363,28 @@ impl Tracker {
 
     fn feed(&mut self, data: &[u8]) {
         self.esc_at = None;
-        for (i, &b) in data.iter().enumerate() {
+        let mut i = 0;
+        while i < data.len() {
+            if self.ground() {
+                // Text: only ESC, CAN, SUB and the bytes of a UTF-8
+                // character change anything here.
+                let Some(k) = crate::osc::find(&data[i..], |b| {
+                    (b >= 0x80) | (b == 0x1b) | (b == 0x18) | (b == 0x1a)
+                }) else {
+                    break;
+                };
+                i += k;
+            }
+            let b = data[i];
+            i += 1;
             if b == 0x1b {
                 self.unfinished.clear();
-                self.esc_at = Some(i);
+                self.esc_at = Some(i - 1);
             }
             if self.byte(b)
                 && let Some(from) = self.esc_at
             {
-                self.queries.push((from, i + 1));
+                self.queries.push((from, i));
             }
             if self.ground() {
                 self.unfinished.clear();
