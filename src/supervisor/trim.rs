@@ -14,14 +14,12 @@
 //! and whether it is the file's), into buffers on the stack: a trim makes
 //! no heap allocation, so it leaves no garbage in the heap it trims.
 //!
-//! What it reaches (100 idle `sleep` sessions, 1 s after the start): RSS
-//! ~870 kB and PSS ~235 kB per supervisor, of which ~104 kB are libc's,
-//! ld.so's and the binary's writable data (any dynamically linked process
-//! has them), 16 kB stack and ~110 kB heap. The heap is mostly what the
-//! forked CLI freed last: glibc keeps those chunks in the main thread's
-//! cache (tcache), which `malloc_trim` does not touch, spread over nearly
-//! every heap page; only a fresh image (exec) gets rid of them
-//! (docs/ARCHITECTURE.md, known limits).
+//! What it leaves (one idle `sleep` session, static binary): 104 kB
+//! private, of which heap 44 kB, the binary's data 28 kB and stack 20 kB.
+//! The heap is mostly what the forked CLI freed last: glibc keeps those
+//! chunks in the main thread's cache (tcache), which `malloc_trim` does not
+//! touch; only a fresh image (exec) gets rid of them (docs/ARCHITECTURE.md,
+//! known limits).
 
 /// Drop clean file pages and unused stack, and return free heap to the
 /// system (Linux; a no-op elsewhere).
