@@ -216,7 +216,8 @@ impl Scanner {
 
 /// Where the first ESC in `data` is. Output is mostly text and the
 /// supervisor looks at every byte of it for escapes (the scanner here;
-/// `modes.rs` for a passed terminal), so this is [`find`].
+/// `modes.rs` for a passed terminal; the screen's capture filter in
+/// `logs/plain.rs`), so this is [`find`].
 pub fn find_esc(data: &[u8]) -> Option<usize> {
     find(data, |b| b == 0x1b)
 }

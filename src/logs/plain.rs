@@ -552,7 +552,7 @@ impl StringCap {
         while i < data.len() {
             if self.state == CapState::Other {
                 // The common case: nothing to look at until an ESC.
-                match data[i..].iter().position(|&b| b == 0x1b) {
+                match crate::osc::find_esc(&data[i..]) {
                     Some(k) => {
                         if let Some(o) = out.as_mut() {
                             o.extend_from_slice(&data[i..i + k]);
