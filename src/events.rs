@@ -59,16 +59,14 @@ impl Events {
     }
 
     pub fn open_with(dir: &Path, max_size: u64, keep: u32) -> Events {
-        let mut e = Events {
+        Events {
             dir: dir.to_path_buf(),
             file: None,
             size: 0,
             max_size,
             keep,
             coalesce: Default::default(),
-        };
-        e.reopen();
-        e
+        }
     }
 
     fn reopen(&mut self) {

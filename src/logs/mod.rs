@@ -21,7 +21,7 @@ pub use plain::{Plain, StringCap, dec_graphics, plain, unfinished_utf8};
 pub use reader::{LogReader, last_lines};
 pub use timed::{Piece, Timed};
 pub use timeindex::{nanos, time};
-pub use writer::{LogWriter, rotate};
+pub use writer::{LogWriter, rotate, shift};
 
 /// The `k`-th rotated copy of `base` (`output.log`, `events.jsonl`) in
 /// `dir`: `output.log.1` is the newest.

@@ -31,7 +31,7 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use super::{rotate, rotated};
+use super::{rotated, shift};
 use crate::store::LOG;
 use crate::sys;
 
@@ -46,10 +46,11 @@ pub const SPACING: Duration = Duration::from_millis(100);
 /// Output after this long a pause always gets an entry.
 pub const QUIET: Duration = Duration::from_secs(1);
 
-/// The supervisor's side: the index of the current output.log.
+/// The supervisor's side: the index of the current output.log. The file is
+/// made with the log's first entry (a session that never prints has none,
+/// and starting one costs no file).
 pub struct IndexWriter {
-    /// None once it could not be written (until the next log).
-    file: Option<File>,
+    file: Idx,
     entries: u64,
     /// When the last entry was made.
     last: Option<Instant>,
@@ -57,35 +58,40 @@ pub struct IndexWriter {
     last_output: Option<Instant>,
 }
 
+enum Idx {
+    /// Not made yet: its path, and the inode of the log it indexes.
+    Later(PathBuf, u64),
+    Open(File),
+    /// It could not be written (until the next log).
+    Off,
+}
+
 impl IndexWriter {
-    /// A fresh `output.idx` for `log` (just opened, empty).
+    /// The `output.idx` of `log` (just opened, empty), made with the
+    /// first entry.
     pub fn open(dir: &Path, log: &File) -> IndexWriter {
-        let file = sys::append_nofollow(&dir.join(IDX)).ok();
-        Self::start(file, log)
+        Self::start(dir, log)
     }
 
-    /// Rotate with the log: `output.idx` → `.1` …, a fresh one for `log`
-    /// (the new output.log).
+    /// Rotate with the log: `output.idx` → `.1` … (when this log had
+    /// one), and the index of `log` (the new output.log) made later.
     pub fn rotate(&mut self, dir: &Path, keep: u32, log: &File) {
-        let file = rotate(dir, IDX, keep).ok();
-        *self = Self::start(file, log);
+        if !matches!(self.file, Idx::Later(..)) {
+            let _ = shift(dir, IDX, keep);
+        }
+        *self = Self::start(dir, log);
     }
 
-    fn start(file: Option<File>, log: &File) -> IndexWriter {
-        let mut w = IndexWriter {
-            file,
+    fn start(dir: &Path, log: &File) -> IndexWriter {
+        IndexWriter {
+            file: match log.metadata() {
+                Ok(m) => Idx::Later(dir.join(IDX), m.ino()),
+                Err(_) => Idx::Off,
+            },
             entries: 0,
             last: None,
             last_output: None,
-        };
-        let written = match (log.metadata(), &mut w.file) {
-            (Ok(m), Some(f)) => f.write_all(&header(m.ino())).is_ok(),
-            _ => false,
-        };
-        if !written {
-            w.file = None;
         }
-        w
     }
 
     /// Output is about to be written at `offset` of the current log:
@@ -104,7 +110,7 @@ impl IndexWriter {
             .last_output
             .replace(now)
             .is_none_or(|t| now.duration_since(t) >= QUIET);
-        if self.file.is_none() || self.entries >= MAX_ENTRIES {
+        if matches!(self.file, Idx::Off) || self.entries >= MAX_ENTRIES {
             return false;
         }
         let spacing = SPACING * (1u32 << (self.entries / (MAX_ENTRIES / 8)).min(16));
@@ -115,11 +121,17 @@ impl IndexWriter {
     /// Write the entry [`IndexWriter::due`] asked for: the output from
     /// `offset` on came at `now` (`wall`).
     pub fn enter(&mut self, now: Instant, wall: SystemTime, offset: u64) {
-        let Some(f) = &mut self.file else { return };
+        if let Idx::Later(path, ino) = &self.file {
+            self.file = match sys::append_nofollow(path) {
+                Ok(f) if (&f).write_all(&header(*ino)).is_ok() => Idx::Open(f),
+                _ => Idx::Off,
+            };
+        }
+        let Idx::Open(f) = &mut self.file else { return };
         if f.write_all(&record(nanos(wall), offset)).is_err() {
             // A cut record would be read as not yet written; later
             // output of this log has the last entry's time.
-            self.file = None;
+            self.file = Idx::Off;
             return;
         }
         self.last = Some(now);

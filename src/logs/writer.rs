@@ -263,17 +263,22 @@ impl Drop for LogWriter {
 /// store's files (output.log, events.jsonl); readers follow it by inode
 /// (`reader.rs`).
 pub fn rotate(dir: &Path, base: &str, keep: u32) -> io::Result<File> {
+    shift(dir, base, keep)?;
+    sys::append_nofollow(&dir.join(base))
+}
+
+/// [`rotate`] without the fresh `base`: `base` → `base.1` → … → `base.KEEP`.
+pub fn shift(dir: &Path, base: &str, keep: u32) -> io::Result<()> {
     let path = dir.join(base);
     if keep == 0 {
-        std::fs::remove_file(&path)?;
+        std::fs::remove_file(&path)
     } else {
         let _ = std::fs::remove_file(rotated(dir, base, keep));
         for k in (1..keep).rev() {
             let _ = std::fs::rename(rotated(dir, base, k), rotated(dir, base, k + 1));
         }
-        std::fs::rename(&path, rotated(dir, base, 1))?;
+        std::fs::rename(&path, rotated(dir, base, 1))
     }
-    sys::append_nofollow(&path)
 }
 
 #[cfg(test)]

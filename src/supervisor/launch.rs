@@ -294,12 +294,12 @@ pub fn setup(init: Init, ready: ReadyPipe) -> Option<Started> {
     meta.pid = Some(pid.as_raw());
     meta.supervisor_pid = Some(std::process::id() as i32);
     try_or_report!(meta.write(here), "writing meta.json");
+    ready.report(Ready::Running { pid: pid.as_raw() });
     events.emit(
         "started",
         json!({"pid": pid.as_raw(), "supervisor_pid": std::process::id(), "command": meta.command,
             "mode": meta.mode, "cols": meta.cols, "rows": meta.rows}),
     );
-    ready.report(Ready::Running { pid: pid.as_raw() });
     record::reserve_space();
     Some(Started {
         meta,

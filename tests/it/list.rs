@@ -317,7 +317,10 @@ fn inspect_shows_the_record_and_the_files() {
         assert_eq!(v[k].as_str(), Some(want.to_str().unwrap()), "{k}: {v}");
     }
     assert!(dir.join("sock").exists());
-    assert!(dir.join("events.jsonl").is_file());
+    // Written just after `run` returns (the `started` event).
+    wait_for("insp's events.jsonl", WAIT, || {
+        dir.join("events.jsonl").is_file().then_some(())
+    });
 
     let text = s.ok(["inspect", "insp"]);
     let field = |k: &str| {

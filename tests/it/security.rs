@@ -37,6 +37,8 @@ fn store_session_and_socket_modes() {
     let s = Store::new();
     s.start("m", &["sleep", "300"]);
     s.wait_status("m", "running");
+    // events.jsonl is written just after `run` returns (the `started` event).
+    wait_event(&s, "m", |e| e["event"] == "started");
     assert_eq!(mode(&s.root), 0o700, "store root");
     assert_eq!(mode(&s.dir("m")), 0o700, "session folder");
     let sock = s.dir("m").join("sock");
@@ -62,6 +64,7 @@ fn store_session_and_socket_modes() {
     let out = output_with_timeout(&mut c, CMD_TIMEOUT);
     assert!(out.status.success(), "{}", stderr(&out));
     s.wait_status("m2", "running");
+    wait_event(&s, "m2", |e| e["event"] == "started");
     assert_eq!(mode(&s.dir("m2")), 0o700);
     assert_eq!(mode(&s.dir("m2").join("sock")), 0o600);
     for f in ["meta.json", "output.log", "events.jsonl", "lock"] {
