@@ -30,6 +30,8 @@ mod view;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    // A supervisor's fresh image goes on with its session here.
+    supervisor::resume_if_fresh();
     let cli = cli::parse();
     let outcome = cmd::run(cli);
     // `run` forked a supervisor and this is it: everything the CLI held is

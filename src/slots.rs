@@ -75,6 +75,18 @@ impl Slot {
         }
     }
 
+    /// Where the slot is (for a fresh image of the supervisor, `fresh.rs`).
+    #[cfg(target_os = "linux")]
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The slot at `path`, as [`Slot::path`] gave it.
+    #[cfg(target_os = "linux")]
+    pub fn from_path(path: PathBuf) -> Slot {
+        Slot { path }
+    }
+
     /// The session no longer counts as running.
     pub fn release(self) {
         let _ = fs::remove_file(&self.path);

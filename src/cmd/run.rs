@@ -239,11 +239,13 @@ pub fn run(a: RunArgs, ctx: &Ctx) -> Result<ExitCode> {
                 writeln!(io::stdout(), "{name}").map_err(stdout_error)?;
                 ctx.retain_if_due(&store);
                 if let Some(d) = wait_idle {
+                    supervisor::let_go();
                     return first_output(&store.get(&name)?, d);
                 }
                 return Ok(ExitCode::SUCCESS);
             }
             ctx.retain_if_due(&store);
+            supervisor::let_go();
             let s = store.get(&name)?;
             attach::attach(
                 &s,

@@ -72,7 +72,19 @@ impl LogWriter {
         keep: u32,
     ) -> io::Result<LogWriter> {
         let file = sys::append_nofollow(&dir.join(name))?;
-        Ok(LogWriter {
+        Ok(Self::with_file(dir, name, file, max_size, keep))
+    }
+
+    /// The writer of `dir/name` already open as `file` (empty: nothing
+    /// was written to it yet).
+    pub fn with_file(
+        dir: &Path,
+        name: &'static str,
+        file: File,
+        max_size: u64,
+        keep: u32,
+    ) -> LogWriter {
+        LogWriter {
             dir: dir.to_path_buf(),
             name,
             index: (name == LOG).then(|| IndexWriter::open(dir, &file)),
@@ -85,7 +97,13 @@ impl LogWriter {
             base: 0,
             dropped: 0,
             error: None,
-        })
+        }
+    }
+
+    /// The file written to, and its name (`supervisor/fresh.rs`).
+    #[cfg(target_os = "linux")]
+    pub fn file(&self) -> (&File, &'static str) {
+        (&self.file, self.name)
     }
 
     /// Append, rotating exactly at the size limit, so the logs kept always

@@ -53,6 +53,24 @@ impl Agent {
         a
     }
 
+    /// The agent it started with and where the link points, for a fresh
+    /// image of the supervisor (`fresh.rs`); no terminal is attached yet.
+    #[cfg(target_os = "linux")]
+    pub fn parts(&self) -> (PathBuf, Option<PathBuf>) {
+        (self.start.clone(), self.now.clone())
+    }
+
+    /// The agent [`Agent::parts`] described.
+    #[cfg(target_os = "linux")]
+    pub fn from_parts(start: PathBuf, now: Option<PathBuf>, uid: u32) -> Agent {
+        Agent {
+            start,
+            clients: Vec::new(),
+            now,
+            uid,
+        }
+    }
+
     /// A terminal attached with its client's agent at `sock`.
     pub fn attached(&mut self, id: u64, pid: Option<i32>, sock: &str, events: &mut Events) {
         let given = Path::new(sock);

@@ -56,6 +56,12 @@ impl Ready {
         }
     }
 
+    /// `b` holds a whole report: "R" and "X" are five bytes; "E" runs to
+    /// the end of the pipe (the supervisor exits after it).
+    fn complete(b: &[u8]) -> bool {
+        matches!(b.first(), Some(b'R' | b'X')) && b.len() >= 5
+    }
+
     fn decode(b: &[u8]) -> Option<Ready> {
         let int = |b: &[u8]| b.try_into().ok().map(i32::from_le_bytes);
         match b.split_first()? {
@@ -74,6 +80,30 @@ impl ReadyPipe {
     /// Report and close. Errors are ignored: the launcher may be gone.
     pub fn report(mut self, r: Ready) {
         let _ = self.0.write_all(&r.encode());
+    }
+
+    /// Report that the session runs, keeping the pipe: the launcher holds
+    /// its end until it exits, so [`ReadyPipe::wait_launcher`] can tell
+    /// when it is gone.
+    fn report_running(mut self, pid: i32) -> ReadyPipe {
+        let _ = self.0.write_all(&Ready::Running { pid }.encode());
+        self
+    }
+
+    /// Wait until the launcher has closed its end (it exited, or let go to
+    /// wait on the session), at most `limit`.
+    #[cfg(target_os = "linux")]
+    pub fn wait_launcher(&self, limit: Duration) {
+        use rustix::event::{PollFd, PollFlags, Timespec, poll};
+        let mut fds = [PollFd::from_borrowed_fd(
+            std::os::fd::AsFd::as_fd(&self.0),
+            PollFlags::empty(),
+        )];
+        let t = Timespec {
+            tv_sec: limit.as_secs() as _,
+            tv_nsec: limit.subsec_nanos() as _,
+        };
+        let _ = poll(&mut fds, Some(&t));
     }
 
     fn raw_fd(&self) -> i32 {
@@ -97,7 +127,7 @@ pub struct Init {
 }
 
 /// The session's settings, fixed at launch (config and `run` flags).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Settings {
     /// output.log rotates at this size...
     pub log_max_size: u64,
@@ -125,6 +155,18 @@ pub struct Settings {
     /// An attached terminal may hold the program back this long without
     /// taking any output before it is cut loose (and repainted later).
     pub attach_stall: Duration,
+}
+
+/// The launcher's end of the ready pipe, once the supervisor reported.
+static LAUNCHER_END: Mutex<Option<io::PipeReader>> = Mutex::new(None);
+
+/// In the launcher: let the supervisor go on to its fresh image now, not
+/// at this process's exit (call before waiting on the session).
+pub fn let_go() {
+    LAUNCHER_END
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .take();
 }
 
 /// What the forked supervisor starts from, kept here while its copy of the
@@ -166,8 +208,20 @@ pub fn start(init: Init) -> Result<Ready> {
             drop(w);
             drop(init);
             let mut buf = Vec::new();
-            r.read_to_end(&mut buf)
-                .map_err(|e| Error::new(format!("waiting for the supervisor: {e}")))?;
+            let mut chunk = [0u8; 256];
+            while !Ready::complete(&buf) {
+                match r.read(&mut chunk) {
+                    Ok(0) => break,
+                    Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(e) => {
+                        return Err(Error::new(format!("waiting for the supervisor: {e}")));
+                    }
+                }
+            }
+            // Held until this process exits or `let_go` (the supervisor
+            // waits for that before its fresh image: `fresh.rs`).
+            *LAUNCHER_END.lock().unwrap_or_else(|p| p.into_inner()) = Some(r);
             Ok(Ready::decode(&buf).unwrap_or_else(|| {
                 Ready::Failed("the supervisor exited before the session was ready".into())
             }))
@@ -191,6 +245,8 @@ pub struct Started {
     pub events: Events,
     pub lock: File,
     pub slot: Option<Slot>,
+    /// The ready pipe, after the report (None in a fresh image).
+    pub ready: Option<ReadyPipe>,
 }
 
 /// Daemon hygiene, the socket, the log, then the program. Reports on the
@@ -294,7 +350,7 @@ pub fn setup(init: Init, ready: ReadyPipe) -> Option<Started> {
     meta.pid = Some(pid.as_raw());
     meta.supervisor_pid = Some(std::process::id() as i32);
     try_or_report!(meta.write(here), "writing meta.json");
-    ready.report(Ready::Running { pid: pid.as_raw() });
+    let ready = ready.report_running(pid.as_raw());
     events.emit(
         "started",
         json!({"pid": pid.as_raw(), "supervisor_pid": std::process::id(), "command": meta.command,
@@ -314,6 +370,7 @@ pub fn setup(init: Init, ready: ReadyPipe) -> Option<Started> {
         events,
         lock,
         slot,
+        ready: Some(ready),
     })
 }
 
@@ -354,7 +411,7 @@ fn close_stray_fds(keep: &[i32]) {
 /// the `run` command line that started it: finding the argument area there
 /// takes a private libc symbol.
 #[cfg(target_os = "linux")]
-fn set_title(name: &str) {
+pub(super) fn set_title(name: &str) {
     if let Ok(comm) = std::ffi::CString::new(format!("cs:{name}")) {
         let _ = nix::sys::prctl::set_name(&comm);
     }
@@ -378,7 +435,7 @@ fn set_title(name: &str) {
 }
 
 #[cfg(not(target_os = "linux"))]
-fn set_title(_name: &str) {}
+pub(super) fn set_title(_name: &str) {}
 
 /// The argument area's bounds, from /proc/self/stat (fields 48 and 49,
 /// `arg_start` and `arg_end`); None if unreadable or too small to hold

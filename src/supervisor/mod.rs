@@ -13,6 +13,8 @@
 mod agent;
 mod attention;
 mod clients;
+#[cfg(target_os = "linux")]
+mod fresh;
 mod handlers;
 mod ingress;
 mod launch;
@@ -42,7 +44,7 @@ use rustix::event::{PollFd, PollFlags, poll};
 use serde_json::json;
 
 pub use agent::AGENT_SOCK;
-pub use launch::{Init, Ready, Settings};
+pub use launch::{Init, Ready, Settings, let_go};
 pub use restart::RestartSettings;
 
 use agent::Agent;
@@ -133,6 +135,43 @@ pub fn run_if_forked() {
     }
 }
 
+/// In a fresh image of the supervisor (`fresh.rs`: the process was
+/// started with its marker argument): the rest of the session's life,
+/// which never returns. Nothing in any other process.
+pub fn resume_if_fresh() {
+    #[cfg(target_os = "linux")]
+    {
+        let mut args = std::env::args_os().skip(1);
+        if args.next().is_none_or(|a| a != fresh::ARG) {
+            return;
+        }
+        let code = match resumed(args.next()) {
+            Some(mut sup) => {
+                sup.main_loop();
+                end(sup);
+                0
+            }
+            None => 1,
+        };
+        std::process::exit(code)
+    }
+}
+
+#[cfg(target_os = "linux")]
+#[inline(never)]
+fn resumed(arg: Option<std::ffi::OsString>) -> Option<Box<Supervisor>> {
+    match fresh::resume(arg) {
+        Ok(s) => {
+            launch::set_title(&s.meta.name);
+            Some(Box::new(Supervisor::new(s)))
+        }
+        Err(why) => {
+            eprintln!("codex-session: resuming a supervisor: {why}");
+            None
+        }
+    }
+}
+
 /// The supervisor process's whole life.
 fn run(init: Init, ready: ReadyPipe) -> ! {
     let code = match start_up(init, ready) {
@@ -149,10 +188,15 @@ fn run(init: Init, ready: ReadyPipe) -> ! {
 /// The setup and the supervisor's state, built in a frame of their own:
 /// the setup's locals (some kilobytes) are left behind with it, instead of
 /// lying under the loop's frame, touched stack, for the session's life.
-/// The state itself is on the heap for the same reason.
+/// The state itself is on the heap for the same reason. On Linux the
+/// supervisor goes on in a fresh image once the session is ready
+/// (`fresh.rs`); this image goes on only if that exec failed.
 #[inline(never)]
 fn start_up(init: Init, ready: ReadyPipe) -> Option<Box<Supervisor>> {
-    launch::setup(init, ready).map(|s| Box::new(Supervisor::new(s)))
+    let s = launch::setup(init, ready)?;
+    #[cfg(target_os = "linux")]
+    let s = fresh::exec(s);
+    Some(Box::new(Supervisor::new(s)))
 }
 
 /// The session's end, in a frame of its own (see [`start_up`]).
@@ -178,6 +222,8 @@ enum Slot {
 
 impl Supervisor {
     fn new(s: launch::Started) -> Supervisor {
+        // Where there is no fresh image, the launcher's wait is over.
+        drop(s.ready);
         let set = s.settings;
         let pipe = s.stderr.is_some();
         Supervisor {

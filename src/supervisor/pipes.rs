@@ -19,6 +19,7 @@ use crate::logs::LogWriter;
 
 /// The supervisor's ends of the program's standard streams; each is
 /// dropped at its end (EOF on an output, `send --eof` or EPIPE on input).
+#[derive(Default)]
 pub struct Pipes {
     pub stdin: Option<OwnedFd>,
     pub stdout: Option<OwnedFd>,

@@ -34,6 +34,18 @@ pub struct Program {
     again: Option<(OwnedFd, Termios)>,
 }
 
+/// A program's descriptors (`F`: raw numbers, or owned), its process and
+/// its saved terminal settings ([`Program::parts`]).
+#[cfg(target_os = "linux")]
+pub struct Parts<F> {
+    pub master: Option<F>,
+    /// Pipe mode: stdin, stdout, stderr.
+    pub pipes: Option<[Option<F>; 3]>,
+    pub child: Option<i32>,
+    pub pgid: i32,
+    pub again: Option<(F, Termios)>,
+}
+
 /// Where input for the program goes: the PTY, or its stdin pipe.
 fn input_fd<'a>(master: &'a Option<OwnedFd>, pipes: &'a Option<Pipes>) -> Option<&'a OwnedFd> {
     match pipes {
@@ -93,6 +105,43 @@ impl Program {
             pgid: pid,
             input: Vec::new(),
             again: None,
+        }
+    }
+
+    /// Its descriptors, process and saved terminal settings, for a fresh
+    /// image of the supervisor (`fresh.rs`), which rebuilds it with
+    /// [`Program::from_parts`]. Only right after the start: no input is
+    /// queued and no output was shown.
+    #[cfg(target_os = "linux")]
+    pub fn parts(&self) -> Parts<std::os::fd::RawFd> {
+        use std::os::fd::AsRawFd;
+        let raw = |f: &Option<OwnedFd>| f.as_ref().map(|f| f.as_raw_fd());
+        Parts {
+            master: raw(&self.master),
+            pipes: self
+                .pipes
+                .as_ref()
+                .map(|p| [raw(&p.stdin), raw(&p.stdout), raw(&p.stderr)]),
+            child: self.child.map(Pid::as_raw),
+            pgid: self.pgid.as_raw(),
+            again: (self.again.as_ref()).map(|(f, t)| (f.as_raw_fd(), t.clone())),
+        }
+    }
+
+    /// The program [`Program::parts`] described.
+    #[cfg(target_os = "linux")]
+    pub fn from_parts(p: Parts<OwnedFd>) -> Program {
+        Program {
+            master: p.master,
+            pipes: p.pipes.map(|[stdin, stdout, stderr]| {
+                let mut pipes = Pipes::default();
+                (pipes.stdin, pipes.stdout, pipes.stderr) = (stdin, stdout, stderr);
+                pipes
+            }),
+            child: p.child.map(Pid::from_raw),
+            pgid: Pid::from_raw(p.pgid),
+            input: Vec::new(),
+            again: p.again,
         }
     }
 

@@ -31,7 +31,7 @@ pub const MAX_DELAY: Duration = Duration::from_secs(60);
 pub const RESET_AFTER: Duration = Duration::from_secs(10);
 
 /// The policy as `run` set it.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, serde::Serialize, serde::Deserialize)]
 pub struct RestartSettings {
     pub policy: RestartPolicy,
     /// The first delay.

@@ -14,12 +14,10 @@
 //! and whether it is the file's), into buffers on the stack: a trim makes
 //! no heap allocation, so it leaves no garbage in the heap it trims.
 //!
-//! What it leaves (one idle `sleep` session, static binary): 104 kB
-//! private, of which heap 44 kB, the binary's data 28 kB and stack 20 kB.
-//! The heap is mostly what the forked CLI freed last: glibc keeps those
-//! chunks in the main thread's cache (tcache), which `malloc_trim` does not
-//! touch; only a fresh image (exec) gets rid of them (docs/ARCHITECTURE.md,
-//! known limits).
+//! On Linux the supervisor runs in a fresh image of the binary (`fresh.rs`),
+//! so the forked CLI's heap, whose freed chunks glibc keeps in the thread's
+//! cache where `malloc_trim` cannot return them, is gone; what is trimmed
+//! here is the supervisor's own (docs/ARCHITECTURE.md, memory).
 
 /// Drop clean file pages and unused stack, and return free heap to the
 /// system (Linux; a no-op elsewhere).
