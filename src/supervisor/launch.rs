@@ -388,6 +388,27 @@ fn detach_stdio() -> io::Result<()> {
 /// Close descriptors inherited from whoever ran `run --bg` (a pipe a caller
 /// waits on for EOF must not be held open by a daemon).
 fn close_stray_fds(keep: &[i32]) {
+    // Linux with glibc: a few close_range calls around the kept fds, no
+    // directory read (an older kernel says ENOSYS: the scan below).
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        let mut keep = keep.to_vec();
+        keep.sort_unstable();
+        let mut from = 3u32;
+        let mut ok = true;
+        for k in keep.iter().map(|&k| k as u32).chain([u32::MAX]) {
+            if k > from {
+                let last = if k == u32::MAX { u32::MAX } else { k - 1 };
+                // Safety: closes only fd numbers this process holds no
+                // reference to (every one it keeps is in `keep`).
+                ok &= unsafe { nix::libc::close_range(from, last, 0) } == 0;
+            }
+            from = from.max(k.saturating_add(1));
+        }
+        if ok {
+            return;
+        }
+    }
     let Ok(rd) = std::fs::read_dir("/dev/fd") else {
         return;
     };
@@ -442,10 +463,21 @@ pub(super) fn set_title(_name: &str) {}
 /// anything.
 #[cfg(target_os = "linux")]
 fn arg_area() -> Option<(usize, usize)> {
-    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    use rustix::fs::{Mode, OFlags, open};
+    // One read (the file is some 300 bytes; 52 fields of at most 20 digits
+    // and a 16-byte comm fit in the buffer).
+    let fd = open(
+        c"/proc/self/stat",
+        OFlags::RDONLY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .ok()?;
+    let mut buf = [0u8; 1536];
+    let n = rustix::io::read(&fd, &mut buf).ok()?;
+    let stat = std::str::from_utf8(&buf[..n]).ok()?;
     // "pid (comm) state ...": the comm may hold spaces and parentheses.
-    let fields: Vec<&str> = stat[stat.rfind(')')? + 1..].split_whitespace().collect();
-    let start: usize = fields.get(48 - 3)?.parse().ok()?;
-    let end: usize = fields.get(49 - 3)?.parse().ok()?;
+    let mut fields = stat[stat.rfind(')')? + 1..].split_whitespace();
+    let start: usize = fields.nth(48 - 3)?.parse().ok()?;
+    let end: usize = fields.next()?.parse().ok()?;
     (start != 0 && end > start + 2).then_some((start, end))
 }
