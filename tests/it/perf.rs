@@ -668,3 +668,84 @@ fn attach_relays_when_asked_to() {
     assert!(same_termios(&t.termios(), &before), "termios restored");
     assert_modes_off(&t);
 }
+
+/// The descriptors of process `pid` (Linux): fd number → what it is.
+#[cfg(target_os = "linux")]
+fn fds_of(pid: i64) -> Vec<(u32, String)> {
+    let mut v: Vec<(u32, String)> = std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .map(|rd| {
+            rd.flatten()
+                .filter_map(|e| {
+                    let n = e.file_name().to_str()?.parse().ok()?;
+                    let to = std::fs::read_link(e.path()).ok()?;
+                    Some((n, to.to_string_lossy().into_owned()))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
+/// The supervisor goes on in a fresh image of its binary (Linux,
+/// `supervisor/fresh.rs`). What crosses the exec must not leak: once it is
+/// over the supervisor holds no memfd and no pipe (the state and the ready
+/// pipe are closed), every descriptor of its own is close-on-exec again,
+/// and a program it starts again holds only its terminal.
+#[cfg(target_os = "linux")]
+#[test]
+fn the_fresh_image_keeps_nothing_of_the_handoff() {
+    let s = Store::new();
+    let marker = s.root.join("ran-once");
+    let script = format!(
+        "[ -e {m} ] && exec sleep 300; touch {m}; exit 3",
+        m = marker.display()
+    );
+    s.ok([
+        "run",
+        "--bg",
+        "--name",
+        "fr",
+        "--restart",
+        "on-failure",
+        "--restart-delay",
+        "100ms",
+        "--",
+        "sh",
+        "-c",
+        &script,
+    ]);
+    // The second run (started by the fresh image) is the one that sleeps.
+    let meta = wait_for("the restarted program", WAIT, || {
+        let m = s.meta("fr");
+        let pid = m["pid"].as_i64()?;
+        std::fs::read_to_string(format!("/proc/{pid}/cmdline"))
+            .ok()?
+            .starts_with("sleep")
+            .then_some(m)
+    });
+    let (sup, pid) = (
+        meta["supervisor_pid"].as_i64().unwrap(),
+        meta["pid"].as_i64().unwrap(),
+    );
+    let held = wait_for("the handoff to be over", WAIT, || {
+        let fds = fds_of(sup);
+        let leftover = |t: &String| t.starts_with("/memfd:") || t.starts_with("pipe:");
+        (!fds.is_empty() && !fds.iter().any(|(_, t)| leftover(t))).then_some(fds)
+    });
+    for (fd, what) in held.iter().filter(|(fd, _)| *fd > 2) {
+        let info = std::fs::read_to_string(format!("/proc/{sup}/fdinfo/{fd}")).unwrap_or_default();
+        let flags = info
+            .lines()
+            .find_map(|l| l.strip_prefix("flags:"))
+            .and_then(|f| u32::from_str_radix(f.trim(), 8).ok());
+        // O_CLOEXEC is 02000000 in fdinfo's flags.
+        assert!(
+            flags.is_some_and(|f| f & 0o2000000 != 0),
+            "supervisor fd {fd} ({what}) is not close-on-exec: {info}"
+        );
+    }
+    let program: Vec<u32> = fds_of(pid).into_iter().map(|(fd, _)| fd).collect();
+    assert_eq!(program, [0, 1, 2], "the restarted program's descriptors");
+    s.ok(["stop", "fr"]);
+}
