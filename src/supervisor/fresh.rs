@@ -10,7 +10,9 @@
 //!
 //! What crosses the exec: the descriptors it holds (their close-on-exec
 //! flag cleared for the exec, set again after), and the rest as JSON in a
-//! memfd named on the command line ([`ARG`]). SIGCHLD, SIGTERM and SIGINT
+//! memfd named in the environment ([`VAR`]; the command line is the
+//! supervisor's title alone, so `ps` shows that throughout, and the
+//! command name is set first thing). SIGCHLD, SIGTERM and SIGINT
 //! are blocked across it (a mask and pending signals survive an exec), so
 //! a program that ends or a `stop` that comes meanwhile is handled once the
 //! new image has installed its handlers. If the exec fails, the forked
@@ -19,6 +21,7 @@
 use std::fs::File;
 use std::io::{Read, Seek, Write};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::net::UnixListener;
 use std::path::PathBuf;
 
@@ -39,8 +42,9 @@ use crate::slots::Slot;
 /// The longest the exec waits for the launcher to exit.
 const LAUNCHER_WAIT: std::time::Duration = std::time::Duration::from_millis(100);
 
-/// The first argument of a fresh image; the second is the state's fd.
-pub const ARG: &str = "--codex-session-supervisor-state";
+/// The environment variable that makes a process a fresh image, and names
+/// its state's fd.
+pub const VAR: &str = "CODEX_SESSION_SUPERVISOR_STATE";
 
 #[derive(Serialize, Deserialize)]
 struct State {
@@ -162,13 +166,17 @@ pub fn exec(mut s: Started) -> Started {
     let state = serde_json::to_vec(&state_of(&s, term));
     let written = state.is_ok_and(|b| file.write_all(&b).is_ok() && file.rewind().is_ok());
     let fds = held_fds(&s);
-    let title = format!("codex-session: supervisor {}", s.meta.name);
-    let argv = [title.as_str(), ARG, &file.as_raw_fd().to_string()]
-        .map(|a| std::ffi::CString::new(a).unwrap_or_default());
-    if written {
+    let title = std::ffi::CString::new(format!("codex-session: supervisor {}", s.meta.name));
+    // The environment is the one the CLI was started with, and the state's fd.
+    let env: Vec<std::ffi::CString> = std::env::vars_os()
+        .filter(|(k, _)| k != VAR)
+        .map(|(k, v)| [k.as_bytes(), b"=", v.as_bytes()].concat())
+        .chain([format!("{VAR}={}", file.as_raw_fd()).into_bytes()])
+        .filter_map(|kv| std::ffi::CString::new(kv).ok())
+        .collect();
+    if let (true, Ok(title)) = (written, title) {
         set_cloexec(&fds, false);
-        // The environment stays the one the CLI was started with.
-        let _ = nix::unistd::execv(c"/proc/self/exe", &argv);
+        let _ = nix::unistd::execve(c"/proc/self/exe", &[title], &env);
         set_cloexec(&fds, true);
     }
     let _ = sigprocmask(SigmaskHow::SIG_SETMASK, Some(&old), None);
@@ -220,11 +228,11 @@ fn state_of(s: &Started, term: bool) -> State {
     }
 }
 
-/// In a fresh image (`main` saw [`ARG`]): the supervisor's state, from the
+/// In a fresh image (`main` saw [`VAR`]): the supervisor's state, from the
 /// memfd numbered `arg`, with its descriptors. Err: why it cannot go on.
-pub fn resume(arg: Option<std::ffi::OsString>) -> Result<Started, String> {
-    let fd: RawFd = arg
-        .and_then(|a| a.to_str()?.parse().ok())
+pub fn resume(var: std::ffi::OsString) -> Result<Started, String> {
+    let fd: RawFd = (var.to_str())
+        .and_then(|v| v.parse().ok())
         .filter(|fd| is_open(*fd))
         .ok_or("no state descriptor")?;
     // Safety: the fd is open (checked above) and nothing else in this new

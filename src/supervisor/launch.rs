@@ -432,10 +432,8 @@ fn close_stray_fds(keep: &[i32]) {
 /// the `run` command line that started it: finding the argument area there
 /// takes a private libc symbol.
 #[cfg(target_os = "linux")]
-pub(super) fn set_title(name: &str) {
-    if let Ok(comm) = std::ffi::CString::new(format!("cs:{name}")) {
-        let _ = nix::sys::prctl::set_name(&comm);
-    }
+fn set_title(name: &str) {
+    set_comm(name);
     let Some((start, end)) = arg_area() else {
         return;
     };
@@ -456,7 +454,16 @@ pub(super) fn set_title(name: &str) {
 }
 
 #[cfg(not(target_os = "linux"))]
-pub(super) fn set_title(_name: &str) {}
+fn set_title(_name: &str) {}
+
+/// The command name alone (`cs:NAME`, Linux): what a fresh image sets
+/// first, its command line being the title already (`fresh.rs`).
+#[cfg(target_os = "linux")]
+pub(super) fn set_comm(name: &str) {
+    if let Ok(comm) = std::ffi::CString::new(format!("cs:{name}")) {
+        let _ = nix::sys::prctl::set_name(&comm);
+    }
+}
 
 /// The argument area's bounds, from /proc/self/stat (fields 48 and 49,
 /// `arg_start` and `arg_end`); None if unreadable or too small to hold

@@ -141,11 +141,10 @@ pub fn run_if_forked() {
 pub fn resume_if_fresh() {
     #[cfg(target_os = "linux")]
     {
-        let mut args = std::env::args_os().skip(1);
-        if args.next().is_none_or(|a| a != fresh::ARG) {
+        let Some(state) = std::env::var_os(fresh::VAR) else {
             return;
-        }
-        let code = match resumed(args.next()) {
+        };
+        let code = match resumed(state) {
             Some(mut sup) => {
                 sup.main_loop();
                 end(sup);
@@ -159,10 +158,11 @@ pub fn resume_if_fresh() {
 
 #[cfg(target_os = "linux")]
 #[inline(never)]
-fn resumed(arg: Option<std::ffi::OsString>) -> Option<Box<Supervisor>> {
-    match fresh::resume(arg) {
+fn resumed(state: std::ffi::OsString) -> Option<Box<Supervisor>> {
+    match fresh::resume(state) {
+        // The command line is the title already (the exec's argv).
         Ok(s) => {
-            launch::set_title(&s.meta.name);
+            launch::set_comm(&s.meta.name);
             Some(Box::new(Supervisor::new(s)))
         }
         Err(why) => {
