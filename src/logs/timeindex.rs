@@ -70,19 +70,6 @@ impl IndexWriter {
     /// The `output.idx` of `log` (just opened, empty), made with the
     /// first entry.
     pub fn open(dir: &Path, log: &File) -> IndexWriter {
-        Self::start(dir, log)
-    }
-
-    /// Rotate with the log: `output.idx` → `.1` … (when this log had
-    /// one), and the index of `log` (the new output.log) made later.
-    pub fn rotate(&mut self, dir: &Path, keep: u32, log: &File) {
-        if !matches!(self.file, Idx::Later(..)) {
-            let _ = shift(dir, IDX, keep);
-        }
-        *self = Self::start(dir, log);
-    }
-
-    fn start(dir: &Path, log: &File) -> IndexWriter {
         IndexWriter {
             file: match log.metadata() {
                 Ok(m) => Idx::Later(dir.join(IDX), m.ino()),
@@ -92,6 +79,15 @@ impl IndexWriter {
             last: None,
             last_output: None,
         }
+    }
+
+    /// Rotate with the log: `output.idx` → `.1` … (when this log had
+    /// one), and the index of `log` (the new output.log) made later.
+    pub fn rotate(&mut self, dir: &Path, keep: u32, log: &File) {
+        if !matches!(self.file, Idx::Later(..)) {
+            let _ = shift(dir, IDX, keep);
+        }
+        *self = Self::open(dir, log);
     }
 
     /// Output is about to be written at `offset` of the current log:

@@ -100,10 +100,10 @@ impl LogWriter {
         }
     }
 
-    /// The file written to, and its name (`supervisor/fresh.rs`).
+    /// The file written to (`supervisor/fresh.rs`).
     #[cfg(target_os = "linux")]
-    pub fn file(&self) -> (&File, &'static str) {
-        (&self.file, self.name)
+    pub fn file(&self) -> &File {
+        &self.file
     }
 
     /// Append, rotating exactly at the size limit, so the logs kept always

@@ -163,9 +163,10 @@ pub fn exec(mut s: Started) -> Started {
     let old = SigSet::thread_get_mask().unwrap_or_else(|_| SigSet::empty());
     let _ = sigprocmask(SigmaskHow::SIG_BLOCK, Some(&blocked()), None);
     let term = s.signals.take();
-    let state = serde_json::to_vec(&state_of(&s, term));
-    let written = state.is_ok_and(|b| file.write_all(&b).is_ok() && file.rewind().is_ok());
-    let fds = held_fds(&s);
+    let state = state_of(&s, term);
+    let fds = state.fds();
+    let written = serde_json::to_vec(&state)
+        .is_ok_and(|b| file.write_all(&b).is_ok() && file.rewind().is_ok());
     let title = std::ffi::CString::new(format!("codex-session: supervisor {}", s.meta.name));
     // The environment is the one the CLI was started with, and the state's fd.
     let env: Vec<std::ffi::CString> = std::env::vars_os()
@@ -188,15 +189,16 @@ pub fn exec(mut s: Started) -> Started {
     s
 }
 
-fn held_fds(s: &Started) -> Vec<RawFd> {
-    let p = s.program.parts();
-    let mut fds = vec![s.lock.as_raw_fd(), s.listener.as_raw_fd()];
-    fds.push(s.log.file().0.as_raw_fd());
-    fds.extend(s.stderr.as_ref().map(|e| e.log.file().0.as_raw_fd()));
-    fds.extend(p.master);
-    fds.extend(p.pipes.into_iter().flatten().flatten());
-    fds.extend(p.again.map(|(f, _)| f));
-    fds
+impl State {
+    /// Every descriptor the state names.
+    fn fds(&self) -> Vec<RawFd> {
+        let mut fds = vec![self.lock, self.listener, self.log];
+        fds.extend(self.stderr);
+        fds.extend(self.master);
+        fds.extend(self.pipes.into_iter().flatten().flatten());
+        fds.extend(self.again.as_ref().map(|(f, _)| *f));
+        fds
+    }
 }
 
 fn state_of(s: &Started, term: bool) -> State {
@@ -220,8 +222,8 @@ fn state_of(s: &Started, term: bool) -> State {
         child: p.child,
         pgid: p.pgid,
         again: p.again.map(|(f, t)| (f, TermiosState::of(&t))),
-        log: s.log.file().0.as_raw_fd(),
-        stderr: s.stderr.as_ref().map(|e| e.log.file().0.as_raw_fd()),
+        log: s.log.file().as_raw_fd(),
+        stderr: s.stderr.as_ref().map(|e| e.log.file().as_raw_fd()),
         agent: s.agent.as_ref().map(Agent::parts),
         uid: nix::unistd::geteuid().as_raw(),
         term,
@@ -245,11 +247,7 @@ pub fn resume(var: std::ffi::OsString) -> Result<Started, String> {
     let st: State = serde_json::from_slice(&buf).map_err(|e| format!("reading the state: {e}"))?;
     drop(buf);
 
-    let mut fds = vec![st.lock, st.listener, st.log];
-    fds.extend(st.stderr);
-    fds.extend(st.master);
-    fds.extend(st.pipes.into_iter().flatten().flatten());
-    fds.extend(st.again.as_ref().map(|(f, _)| *f));
+    let fds = st.fds();
     let mut seen = fds.clone();
     seen.sort_unstable();
     seen.dedup();
