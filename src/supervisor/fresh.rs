@@ -3,10 +3,11 @@
 //! glibc keeps such chunks in the thread's cache (tcache), spread over the
 //! heap's pages, where `malloc_trim` cannot give them back, and every page
 //! of the binary's data the CLI wrote is a private copy. Once the session
-//! is ready (the launcher has its answer, so this costs `run` nothing) the
-//! supervisor execs its own binary (`/proc/self/exe`, the running file even
-//! if it was replaced since) and goes on in a clean image: same process,
-//! same pid, same descriptors, same session.
+//! is ready (the launcher has its answer and has exited) and has its first
+//! work or has waited [`QUIET_WAIT`] for it, the supervisor execs its own
+//! binary (`/proc/self/exe`, the running file even if it was replaced
+//! since) and goes on in a clean image: same process, same pid, same
+//! descriptors, same session.
 //!
 //! What crosses the exec: the descriptors it holds (their close-on-exec
 //! flag cleared for the exec, set again after), and the rest as JSON in a
@@ -24,6 +25,7 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::net::UnixListener;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use nix::sys::signal::{SigSet, SigmaskHow, Signal, sigprocmask};
 use serde::{Deserialize, Serialize};
@@ -40,7 +42,11 @@ use crate::pty::Exec;
 use crate::slots::Slot;
 
 /// The longest the exec waits for the launcher to exit.
-const LAUNCHER_WAIT: std::time::Duration = std::time::Duration::from_millis(100);
+const LAUNCHER_WAIT: Duration = Duration::from_millis(100);
+
+/// After that, the longest it waits for the session's first work (see
+/// [`wait_for_work`]).
+const QUIET_WAIT: Duration = Duration::from_millis(50);
 
 /// The environment variable that makes a process a fresh image, and names
 /// its state's fd.
@@ -147,9 +153,12 @@ fn set_cloexec(fds: &[RawFd], on: bool) {
 /// Exec a fresh image that goes on with `s`; never returns if that works.
 /// On failure, `s` back, untouched, to go on with here.
 pub fn exec(mut s: Started) -> Started {
-    // Not while the launcher is still finishing, on the same CPUs.
+    // Not while the launcher is still finishing, on the same CPUs, nor
+    // while the program starts and the launcher's caller goes on.
     if let Some(ready) = s.ready.take() {
         ready.wait_launcher(LAUNCHER_WAIT);
+        drop(ready);
+        wait_for_work(&s, QUIET_WAIT);
     }
     let Ok(memfd) =
         rustix::fs::memfd_create("codex-session-state", rustix::fs::MemfdFlags::empty())
@@ -187,6 +196,38 @@ pub fn exec(mut s: Started) -> Started {
         let _ = nix::sys::signal::raise(Signal::SIGTERM);
     }
     s
+}
+
+/// Wait until the session has something to do, at most `limit`: a client
+/// connecting, the program's first output (it may wait on an answer to a
+/// terminal query), a signal (the program ended, a stop). The exec costs
+/// about a millisecond of CPU; on a small machine, made at once it
+/// competes with the exit of `run` (its caller waits for that) and with
+/// the program's own start, so it is made once either has work for the
+/// supervisor or both have had their moment.
+fn wait_for_work(s: &Started, limit: Duration) {
+    use rustix::event::{PollFd, PollFlags, Timespec, poll};
+    use std::os::fd::AsFd;
+    let mut fds = vec![
+        PollFd::new(&s.listener, PollFlags::IN),
+        PollFd::new(&s.signals, PollFlags::IN),
+    ];
+    if let Some(m) = s.program.pty() {
+        fds.push(PollFd::new(m, PollFlags::IN));
+    }
+    if let Some(p) = s.program.pipes() {
+        for o in [p.stdout.as_ref(), p.stderr.as_ref()].into_iter().flatten() {
+            fds.push(PollFd::from_borrowed_fd(o.as_fd(), PollFlags::IN));
+        }
+    }
+    let t = Timespec {
+        tv_sec: limit.as_secs() as _,
+        tv_nsec: limit.subsec_nanos() as _,
+    };
+    let _ = poll(&mut fds, Some(&t));
+    // Whoever woke this process (a client's connect, say) goes on first.
+    // Safety: sched_yield takes no arguments and touches no memory.
+    unsafe { nix::libc::sched_yield() };
 }
 
 impl State {
