@@ -749,3 +749,24 @@ fn the_fresh_image_keeps_nothing_of_the_handoff() {
     assert_eq!(program, [0, 1, 2], "the restarted program's descriptors");
     s.ok(["stop", "fr"]);
 }
+
+/// A session that nobody connects to and whose program prints nothing gets
+/// its fresh image all the same: the supervisor waits for its first work
+/// at most 50 ms before the exec (`fresh.rs`, `QUIET_WAIT`), never for
+/// ever. The state's variable in the supervisor's environment says the
+/// exec happened; nothing here connects to the socket, which would set it
+/// off at once.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_quiet_session_gets_its_fresh_image_too() {
+    let s = Store::new();
+    s.ok(["run", "--bg", "--name", "q", "--", "sleep", "300"]);
+    let sup = s.meta("q")["supervisor_pid"].as_i64().unwrap();
+    wait_for("the supervisor's fresh image", WAIT, || {
+        let env = std::fs::read(format!("/proc/{sup}/environ")).ok()?;
+        env.split(|&b| b == 0)
+            .any(|kv| kv.starts_with(b"CODEX_SESSION_SUPERVISOR_STATE="))
+            .then_some(())
+    });
+    s.ok(["stop", "q"]);
+}
