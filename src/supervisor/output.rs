@@ -16,7 +16,13 @@ impl Supervisor {
         if rev.intersects(PollFlags::IN | PollFlags::HUP | PollFlags::ERR) {
             self.buf.clear();
             self.buf.reserve_exact(READ_BUF);
-            let r = self.program.read(&mut self.buf);
+            // A terminal attached gets the output as the PTY hands it over,
+            // so that both terminals stream: a batch of reads (up to 64 KiB)
+            // before one write to it left each PTY idle while the other
+            // worked (attached throughput 0.70× raw, one read at a time
+            // 0.92×). With none attached, a batch is handled at once.
+            let batch = self.clients.attached() == 0;
+            let r = self.program.read(&mut self.buf, batch);
             if r.n > 0 {
                 self.output(r.n);
             }

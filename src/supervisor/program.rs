@@ -245,12 +245,13 @@ impl Program {
         self.input.len()
     }
 
-    /// Read what the program wrote into `buf` (emptied first), up to its
-    /// capacity: the terminal hands output over about 4 KiB a read, so keep
-    /// reading until it has no more (or the buffer is full), for the caller
-    /// to handle the batch once. Reads go into the spare capacity, so a
-    /// fresh buffer's pages are touched only as far as output fills them.
-    pub fn read(&self, buf: &mut Vec<u8>) -> Read {
+    /// Read what the program wrote into `buf` (emptied first). The terminal
+    /// hands output over about 4 KiB a read; with `batch`, keep reading
+    /// until it has no more (or the buffer is full), for the caller to
+    /// handle the batch once; without, one read. Reads go into the spare
+    /// capacity, so a fresh buffer's pages are touched only as far as
+    /// output fills them.
+    pub fn read(&self, buf: &mut Vec<u8>, batch: bool) -> Read {
         buf.clear();
         let mut r = Read { n: 0, eof: false };
         let Some(m) = &self.master else { return r };
@@ -266,7 +267,7 @@ impl Program {
                     // A short read means the terminal had no more just now
                     // (a keystroke's echo, say): skip the read that would
                     // only say so; poll reports what comes next.
-                    if k < SHORT_READ {
+                    if k < SHORT_READ || !batch {
                         break;
                     }
                 }
