@@ -272,7 +272,8 @@ fn state_of(s: &Started, term: bool) -> State {
 }
 
 /// In a fresh image (`main` saw [`VAR`]): the supervisor's state, from the
-/// memfd numbered `arg`, with its descriptors. Err: why it cannot go on.
+/// memfd whose number is `var` (the variable's value), with its
+/// descriptors. Err: why it cannot go on.
 pub fn resume(var: std::ffi::OsString) -> Result<Started, String> {
     let fd: RawFd = (var.to_str())
         .and_then(|v| v.parse().ok())

@@ -136,8 +136,8 @@ pub fn run_if_forked() {
 }
 
 /// In a fresh image of the supervisor (`fresh.rs`: the process was
-/// started with its marker argument): the rest of the session's life,
-/// which never returns. Nothing in any other process.
+/// started with [`fresh::VAR`] in its environment): the rest of the
+/// session's life, which never returns. Nothing in any other process.
 pub fn resume_if_fresh() {
     #[cfg(target_os = "linux")]
     {
