@@ -206,7 +206,7 @@ pub fn exec(mut s: Started) -> Started {
 /// the program's own start, so it is made once either has work for the
 /// supervisor or both have had their moment.
 fn wait_for_work(s: &Started, limit: Duration) {
-    use rustix::event::{PollFd, PollFlags, Timespec, poll};
+    use rustix::event::{PollFd, PollFlags, poll};
     use std::os::fd::AsFd;
     let mut fds = vec![
         PollFd::new(&s.listener, PollFlags::IN),
@@ -220,11 +220,7 @@ fn wait_for_work(s: &Started, limit: Duration) {
             fds.push(PollFd::from_borrowed_fd(o.as_fd(), PollFlags::IN));
         }
     }
-    let t = Timespec {
-        tv_sec: limit.as_secs() as _,
-        tv_nsec: limit.subsec_nanos() as _,
-    };
-    let _ = poll(&mut fds, Some(&t));
+    let _ = poll(&mut fds, Some(&super::timers::span(limit)));
     // Whoever woke this process (a client's connect, say) goes on first.
     // Safety: sched_yield takes no arguments and touches no memory.
     unsafe { nix::libc::sched_yield() };

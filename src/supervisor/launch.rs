@@ -94,16 +94,12 @@ impl ReadyPipe {
     /// wait on the session), at most `limit`.
     #[cfg(target_os = "linux")]
     pub fn wait_launcher(&self, limit: Duration) {
-        use rustix::event::{PollFd, PollFlags, Timespec, poll};
+        use rustix::event::{PollFd, PollFlags, poll};
         let mut fds = [PollFd::from_borrowed_fd(
             std::os::fd::AsFd::as_fd(&self.0),
             PollFlags::empty(),
         )];
-        let t = Timespec {
-            tv_sec: limit.as_secs() as _,
-            tv_nsec: limit.subsec_nanos() as _,
-        };
-        let _ = poll(&mut fds, Some(&t));
+        let _ = poll(&mut fds, Some(&super::timers::span(limit)));
     }
 
     fn raw_fd(&self) -> i32 {

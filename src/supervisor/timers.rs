@@ -25,11 +25,15 @@ const FIRST_TRIM: Duration = Duration::from_millis(250);
 
 /// Poll's timeout until `deadline`.
 pub fn timeout(deadline: Option<Instant>) -> Option<Timespec> {
-    let t = deadline?.saturating_duration_since(Instant::now());
-    Some(Timespec {
+    Some(span(deadline?.saturating_duration_since(Instant::now())))
+}
+
+/// Poll's timeout for a span of time.
+pub fn span(t: Duration) -> Timespec {
+    Timespec {
         tv_sec: t.as_secs() as _,
         tv_nsec: t.subsec_nanos() as _,
-    })
+    }
 }
 
 /// What a deadline is for.

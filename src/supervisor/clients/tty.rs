@@ -166,10 +166,7 @@ impl Tty {
                 &self.fd,
                 rustix::event::PollFlags::OUT,
             )];
-            let ts = rustix::event::Timespec {
-                tv_sec: left.as_secs() as _,
-                tv_nsec: left.subsec_nanos() as _,
-            };
+            let ts = crate::supervisor::timers::span(left);
             if rustix::event::poll(&mut fds, Some(&ts)).is_err() {
                 return;
             }
