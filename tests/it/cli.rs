@@ -449,9 +449,10 @@ fn the_supervisor_names_itself_in_ps() {
         .unwrap();
     let cmdline = std::fs::read(format!("/proc/{sup}/cmdline")).unwrap();
     assert_eq!(cmdline, b"codex-session: supervisor titled\0");
-    // Linux: just after `run` returns the supervisor execs a fresh image of
-    // itself (`supervisor/fresh.rs`); its command line is the title across
-    // the exec, and the command name is set again right after it.
+    // Linux: after `run` returns (at the session's first work, or 50 ms
+    // on) the supervisor execs a fresh image of itself
+    // (`supervisor/fresh.rs`); its command line is the title across the
+    // exec, and the command name is set again right after it.
     let comm = wait_for("the supervisor's command name", WAIT, || {
         let comm = std::fs::read_to_string(format!("/proc/{sup}/comm")).ok()?;
         (comm != "exe\n").then_some(comm)

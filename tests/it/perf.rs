@@ -540,13 +540,23 @@ fn same_termios(a: &rustix::termios::Termios, b: &rustix::termios::Termios) -> b
 
 /// Where a process's descriptors lead.
 fn fd_targets(pid: i64) -> Vec<std::path::PathBuf> {
-    std::fs::read_dir(format!("/proc/{pid}/fd"))
+    fds_of(pid).into_iter().map(|(_, to)| to).collect()
+}
+
+/// A process's descriptors, by number, and where each leads.
+fn fds_of(pid: i64) -> Vec<(u32, std::path::PathBuf)> {
+    let mut v: Vec<_> = std::fs::read_dir(format!("/proc/{pid}/fd"))
         .map(|rd| {
             rd.flatten()
-                .filter_map(|e| std::fs::read_link(e.path()).ok())
+                .filter_map(|e| {
+                    let n = e.file_name().to_str()?.parse().ok()?;
+                    Some((n, std::fs::read_link(e.path()).ok()?))
+                })
                 .collect()
         })
-        .unwrap_or_default()
+        .unwrap_or_default();
+    v.sort();
+    v
 }
 
 /// The file status flags of a process's descriptor (`/proc/PID/fdinfo`).
@@ -669,24 +679,6 @@ fn attach_relays_when_asked_to() {
     assert_modes_off(&t);
 }
 
-/// The descriptors of process `pid` (Linux): fd number → what it is.
-#[cfg(target_os = "linux")]
-fn fds_of(pid: i64) -> Vec<(u32, String)> {
-    let mut v: Vec<(u32, String)> = std::fs::read_dir(format!("/proc/{pid}/fd"))
-        .map(|rd| {
-            rd.flatten()
-                .filter_map(|e| {
-                    let n = e.file_name().to_str()?.parse().ok()?;
-                    let to = std::fs::read_link(e.path()).ok()?;
-                    Some((n, to.to_string_lossy().into_owned()))
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    v.sort();
-    v
-}
-
 /// The supervisor goes on in a fresh image of its binary (Linux,
 /// `supervisor/fresh.rs`). What crosses the exec must not leak: once it is
 /// over the supervisor holds no memfd and no pipe (the state and the ready
@@ -730,19 +722,19 @@ fn the_fresh_image_keeps_nothing_of_the_handoff() {
     );
     let held = wait_for("the handoff to be over", WAIT, || {
         let fds = fds_of(sup);
-        let leftover = |t: &String| t.starts_with("/memfd:") || t.starts_with("pipe:");
+        let leftover = |t: &std::path::PathBuf| {
+            let t = t.to_string_lossy();
+            t.starts_with("/memfd:") || t.starts_with("pipe:")
+        };
         (!fds.is_empty() && !fds.iter().any(|(_, t)| leftover(t))).then_some(fds)
     });
     for (fd, what) in held.iter().filter(|(fd, _)| *fd > 2) {
-        let info = std::fs::read_to_string(format!("/proc/{sup}/fdinfo/{fd}")).unwrap_or_default();
-        let flags = info
-            .lines()
-            .find_map(|l| l.strip_prefix("flags:"))
-            .and_then(|f| u32::from_str_radix(f.trim(), 8).ok());
         // O_CLOEXEC is 02000000 in fdinfo's flags.
+        let flags = fd_flags(sup as u32, *fd);
         assert!(
-            flags.is_some_and(|f| f & 0o2000000 != 0),
-            "supervisor fd {fd} ({what}) is not close-on-exec: {info}"
+            flags & 0o2000000 != 0,
+            "supervisor fd {fd} ({}) is not close-on-exec: flags {flags:o}",
+            what.display()
         );
     }
     let program: Vec<u32> = fds_of(pid).into_iter().map(|(fd, _)| fd).collect();
