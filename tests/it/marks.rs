@@ -201,7 +201,12 @@ input()
     let a = of_kind(&evs, "attention");
     assert_eq!(a[0]["reason"], "notification", "{evs:?}");
 
-    let info: Value = serde_json::from_str(&s.ok(["inspect", "--json", "tell"])).unwrap();
+    // The record is saved just after the batch's events are written: a
+    // reader that saw the events may be a moment early for the record.
+    let info: Value = wait_for("the record to hold the title", WAIT, || {
+        let v: Value = serde_json::from_str(&s.ok(["inspect", "--json", "tell"])).ok()?;
+        (v["title"] == "my title").then_some(v)
+    });
     assert_eq!(info["title"], "my title");
     assert_eq!(info["progress"]["percent"], 42);
     let row = s.ok(["list"]);
